@@ -1,0 +1,23 @@
+//! Every bound torchpeek puts on untrusted input, in one place. Declared sizes are checked against
+//! these before anything is allocated.
+
+/// Largest pickle (data.pkl, constants.pkl, a legacy stream's object pickle) read into memory.
+pub const MAX_PICKLE_BYTES: u64 = 512 << 20;
+/// Largest number of values the pickle machine builds (stack items, containers, memo entries).
+pub const MAX_PICKLE_NODES: usize = 50_000_000;
+/// Largest memo index accepted (the memo is sparse, but indices are stored).
+pub const MAX_MEMO_ENTRIES: usize = 10_000_000;
+/// Deepest nesting of marks, containers or objects followed when building or walking a value.
+pub const MAX_DEPTH: usize = 1_000;
+/// Highest tensor rank accepted.
+pub const MAX_RANK: usize = 64;
+/// Largest number of entries in a zip central directory.
+pub const MAX_ZIP_ENTRIES: u64 = 1_000_000;
+/// Largest zip member inflated into memory (pickles, code, JSON): storages are never inflated whole.
+pub const MAX_INFLATED_MEMBER: u64 = 512 << 20;
+/// Largest safetensors / JSON header read into memory.
+pub const MAX_HEADER_BYTES: u64 = 100 << 20;
+/// Largest text member (TorchScript code, index.json) kept in the document.
+pub const MAX_TEXT_BYTES: u64 = 16 << 20;
+/// Bytes read per slice when streaming over tensor data (statistics, export).
+pub const STREAM_CHUNK: usize = 4 << 20;

@@ -1,0 +1,10 @@
+//! The data-only pickle machine. `machine` runs opcodes into a value graph (`value`) and records
+//! what the pickle asked for (`trace`); nothing from a file is ever imported or executed.
+
+pub mod machine;
+pub mod trace;
+pub mod value;
+
+pub use machine::{parse, Pickle};
+pub use trace::{CallUse, GlobalUse, Trace};
+pub use value::{Arena, How, Id, Object, Value};

@@ -1,0 +1,1 @@
+//! Streaming statistics over tensor bytes.

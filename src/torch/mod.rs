@@ -1,0 +1,1 @@
+//! Interpreting pickled torch objects.
