@@ -178,6 +178,9 @@ pub struct Document {
     pub code: Vec<TextMember>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub onnx: Option<Json>,
+    /// Per-channel quantization parameters to read once the storages are located.
+    #[serde(skip)]
+    pub pending_qparams: Vec<crate::torch::PendingQParams>,
 }
 
 impl Document {
@@ -196,6 +199,7 @@ impl Document {
             storages: Vec::new(),
             code: Vec::new(),
             onnx: None,
+            pending_qparams: Vec::new(),
         }
     }
 

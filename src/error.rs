@@ -26,6 +26,10 @@ pub enum Error {
     #[error("{at}: unsupported: {message}")]
     Unsupported { at: Location, message: String },
 
+    /// The caller cancelled a long computation.
+    #[error("cancelled")]
+    Cancelled,
+
     /// Running a model failed (engine error, missing input, unsupported operator).
     #[error("{message}")]
     Engine { message: String },

@@ -21,3 +21,14 @@ pub const MAX_HEADER_BYTES: u64 = 100 << 20;
 pub const MAX_TEXT_BYTES: u64 = 16 << 20;
 /// Bytes read per slice when streaming over tensor data (statistics, export).
 pub const STREAM_CHUNK: usize = 4 << 20;
+/// Deepest nesting followed when turning a pickle's values into the document tree.
+pub const MAX_TREE_DEPTH: usize = 200;
+/// Most values written into the document tree (shared values count each time they are reached).
+pub const MAX_TREE_NODES: usize = 5_000_000;
+/// Deepest nesting of ONNX messages followed (subgraphs in attributes, nested type protos).
+pub const MAX_ONNX_DEPTH: usize = 64;
+/// Largest total of ONNX tensor data given as typed fields (`float_data`, `int64_data` ...), decoded
+/// into memory as little-endian bytes (`raw_data` and external data are never copied).
+pub const MAX_ONNX_INLINE_BYTES: u64 = 1 << 30;
+/// Longest list or string shown as one attribute value in the graph summary.
+pub const MAX_ONNX_ATTR_ITEMS: usize = 4096;

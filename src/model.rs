@@ -2,7 +2,9 @@
 //! entry point: `open(sources)` detects the container and reads only the metadata.
 
 use crate::container;
-use crate::document::{Document, StorageData};
+use crate::document::{Document, Problem, Quantization, StorageData, Tensor};
+use crate::stats;
+use crate::torch::tensor::TensorDesc;
 use crate::error::{Error, Location, Result};
 use crate::source::Source;
 use std::cell::RefCell;
@@ -25,7 +27,9 @@ pub fn open(sources: Vec<Box<dyn Source>>) -> Result<Model> {
     }
     let mut document = container::open(&sources)?;
     document.link_shared_storages();
-    Ok(Model { document, sources, inflated: RefCell::new(HashMap::new()) })
+    let mut model = Model { document, sources, inflated: RefCell::new(HashMap::new()) };
+    model.resolve_qparams();
+    Ok(model)
 }
 
 impl Model {
@@ -74,6 +78,50 @@ impl Model {
             }
             StorageData::Missing { reason } => {
                 Err(Error::corrupt(Location::member(storage.member.clone()), format!("no data: {reason}")))
+            }
+        }
+    }
+
+    /// Reads per-channel quantization scales and zero points, which are tensors in the file.
+    fn resolve_qparams(&mut self) {
+        for p in std::mem::take(&mut self.document.pending_qparams) {
+            let read = |d: &TensorDesc| -> Result<Vec<f64>> {
+                let key = d.storage.as_ref().map(|r| r.key.as_str()).unwrap_or("");
+                let storage_index = self.document.storages.iter().position(|s| s.key == key).ok_or_else(|| {
+                    Error::corrupt(Location::member("quantizer"), format!("no storage {key} for the quantization parameters"))
+                })?;
+                let numel = d.shape.iter().product::<u64>();
+                let t = Tensor {
+                    path: vec!["quantizer".into()],
+                    dtype: d.dtype,
+                    shape: d.shape.clone(),
+                    stride: d.stride.clone(),
+                    storage_offset: d.storage_offset,
+                    storage: key.to_string(),
+                    storage_bytes: self.document.storages[storage_index].bytes,
+                    layout: d.layout,
+                    quantization: None,
+                    requires_grad: false,
+                    is_parameter: false,
+                    numel,
+                    shares_storage_with: Vec::new(),
+                    stats: None,
+                    storage_index,
+                };
+                stats::values_of(self, &t, numel.min(1 << 20) as usize)
+            };
+            let result = read(&p.scales).and_then(|s| Ok((s, read(&p.zero_points)?)));
+            let t = &mut self.document.tensors[p.tensor];
+            match (result, &mut t.quantization) {
+                (Ok((s, z)), Some(Quantization::PerChannel { scales, zero_points, .. })) => {
+                    *scales = s;
+                    *zero_points = z.into_iter().map(|v| v as i64).collect();
+                }
+                (Err(e), _) => {
+                    let path = t.path.clone();
+                    self.document.errors.push(Problem { message: format!("quantization parameters: {e}"), path });
+                }
+                _ => {}
             }
         }
     }

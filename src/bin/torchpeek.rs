@@ -1,1 +1,175 @@
-fn main() {}
+//! The native command line: `torchpeek inspect` prints the document of
+//! `shared/spec/inspect-json.md`; `torchpeek run` runs an ONNX model once.
+
+use clap::{Parser, Subcommand};
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use torchpeek::{Document, FileSource, Model, Source};
+
+#[derive(Parser)]
+#[command(name = "torchpeek", version, about = "Look inside PyTorch, safetensors and ONNX files without running them")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Describe a model file (several files that belong together are opened as one model).
+    Inspect {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Print the JSON document.
+        #[arg(long)]
+        json: bool,
+        /// Compute every tensor's statistics (reads all tensor data).
+        #[arg(long)]
+        stats: bool,
+    },
+    /// Run an ONNX model once on .npy inputs and write its outputs as .npy files.
+    Run {
+        /// The model, and its external data files if any.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// NAME=FILE.npy, once per model input.
+        #[arg(long = "input", value_name = "NAME=FILE.npy")]
+        inputs: Vec<String>,
+        /// Folder for NAME.npy of each output.
+        #[arg(long)]
+        out: PathBuf,
+        /// Print a JSON report.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn open(files: &[PathBuf]) -> torchpeek::Result<Model> {
+    let sources = files
+        .iter()
+        .map(|f| FileSource::open(f).map(|s| Box::new(s) as Box<dyn Source>))
+        .collect::<torchpeek::Result<Vec<_>>>()?;
+    torchpeek::open(sources)
+}
+
+fn fail(json: bool, message: String) -> ExitCode {
+    if json {
+        println!("{}", json!({ "error": message }));
+    } else {
+        eprintln!("torchpeek: {message}");
+    }
+    ExitCode::from(1)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Inspect { files, json, stats } => {
+            let mut model = match open(&files) {
+                Ok(m) => m,
+                Err(e) => return fail(json, e.to_string()),
+            };
+            if stats {
+                torchpeek::stats::fill_all(&mut model);
+            }
+            let text = if json {
+                serde_json::to_string_pretty(&model.document.to_json()).expect("JSON") + "\n"
+            } else {
+                summary(&model.document)
+            };
+            write_stdout(&text)
+        }
+        Command::Run { files, inputs, out, json } => run(files, inputs, out, json),
+    }
+}
+
+#[cfg(feature = "engine")]
+fn run(files: Vec<PathBuf>, inputs: Vec<String>, out: PathBuf, json: bool) -> ExitCode {
+    let mut named = Vec::new();
+    for i in &inputs {
+        match i.split_once('=') {
+            Some((n, f)) => named.push((n.to_string(), PathBuf::from(f))),
+            None => return fail(json, format!("--input {i:?}: expected NAME=FILE.npy")),
+        }
+    }
+    match torchpeek::onnx::engine::run_files(&files[0], &files[1..], &named, &out) {
+        Ok(report) if json => {
+            println!("{}", serde_json::to_string_pretty(&report).expect("JSON"));
+            ExitCode::SUCCESS
+        }
+        Ok(report) => {
+            for o in &report.outputs {
+                println!("{} {:?} {} -> {}", o.name, o.shape, o.dtype, o.file);
+            }
+            println!("load {:.1} ms, run {:.1} ms", report.load_ms, report.run_ms);
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(json, e.to_string()),
+    }
+}
+
+#[cfg(not(feature = "engine"))]
+fn run(_files: Vec<PathBuf>, _inputs: Vec<String>, _out: PathBuf, json: bool) -> ExitCode {
+    fail(json, "this torchpeek was built without the `engine` feature: it cannot run models".into())
+}
+
+fn human_count(n: u64) -> String {
+    match n {
+        n if n >= 1_000_000_000 => format!("{:.2}B", n as f64 / 1e9),
+        n if n >= 1_000_000 => format!("{:.2}M", n as f64 / 1e6),
+        n if n >= 1_000 => format!("{:.1}K", n as f64 / 1e3),
+        n => n.to_string(),
+    }
+}
+
+/// Writes to standard output; a closed pipe (`| head`) ends quietly.
+fn write_stdout(text: &str) -> ExitCode {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("torchpeek: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The human-readable description `inspect` prints without `--json`.
+fn summary(doc: &Document) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    macro_rules! println {
+        ($($t:tt)*) => { let _ = writeln!(s, $($t)*); };
+    }
+    let j = doc.to_json();
+    let files: Vec<String> = doc.files.iter().map(|f| format!("{} ({} bytes)", f.name, f.bytes)).collect();
+    println!("{}", files.join(", "));
+    println!("format: {}   kind: {}   safety: {}", j["format"].as_str().unwrap_or(""), j["kind"].as_str().unwrap_or(""), j["safety"]["verdict"].as_str().unwrap_or(""));
+    for f in &doc.safety.findings {
+        println!("  ! {} {} {} at byte {}: {}", j_str(&json!(f.severity)), f.global, f.member, f.offset, f.reason);
+    }
+    let params: u64 = doc.state_dict.iter().map(|e| doc.tensors[e.tensor].numel).sum();
+    println!("tensors: {}   state_dict entries: {}   parameters: {}", doc.tensors.len(), doc.state_dict.len(), human_count(params));
+    let width = doc.state_dict.iter().map(|e| e.key.len()).max().unwrap_or(0).min(60);
+    for e in &doc.state_dict {
+        let t = &doc.tensors[e.tensor];
+        let shared = if t.shares_storage_with.is_empty() { "" } else { "  (shares storage)" };
+        println!("  {:width$}  {:<9} {:?}{shared}", e.key, t.dtype.name(), t.shape);
+    }
+    if !doc.modules.is_empty() {
+        println!("modules:");
+        for m in &doc.modules {
+            println!("  {:width$}  {}", if m.path.is_empty() { "(root)" } else { &m.path }, m.class);
+        }
+    }
+    for p in &doc.errors {
+        println!("  problem at {}: {}", p.path.join("."), p.message);
+    }
+    s
+}
+
+fn j_str(v: &serde_json::Value) -> String {
+    v.as_str().unwrap_or("").to_string()
+}

@@ -186,6 +186,9 @@ impl<'a> Machine<'a> {
     }
 
     fn global(&mut self, module: String, name: String, opcode: &'static str) -> Result<Id> {
+        // Python (and torch's weights-only unpickler) read protocol 0-2 names through the
+        // Python 2 compatibility mapping: `__builtin__.set` is `builtins.set`.
+        let module = if self.trace.protocol < 3 { python2_module(&module).unwrap_or(&module).to_string() } else { module };
         self.trace.globals.push(GlobalUse {
             global: format!("{module}.{name}"),
             module: module.clone(),
@@ -576,6 +579,34 @@ impl<'a> Machine<'a> {
             }
         }
     }
+}
+
+/// Python's `_compat_pickle.IMPORT_MAPPING` for the modules that matter to torch files.
+fn python2_module(module: &str) -> Option<&'static str> {
+    Some(match module {
+        "__builtin__" => "builtins",
+        "copy_reg" => "copyreg",
+        "cPickle" => "pickle",
+        "Queue" => "queue",
+        "UserDict" => "collections",
+        "UserList" => "collections",
+        "_abcoll" => "collections.abc",
+        "exceptions" => "builtins",
+        "commands" => "subprocess",
+        "urllib2" => "urllib.request",
+        "StringIO" => "io",
+        "cStringIO" => "io",
+        "thread" => "_thread",
+        "dummy_thread" => "_dummy_thread",
+        "httplib" => "http.client",
+        "SocketServer" => "socketserver",
+        "SimpleHTTPServer" => "http.server",
+        "BaseHTTPServer" => "http.server",
+        "Cookie" => "http.cookies",
+        "cookielib" => "http.cookiejar",
+        "repr" => "reprlib",
+        _ => return None,
+    })
 }
 
 fn kind_name(v: &Value) -> &'static str {

@@ -76,6 +76,18 @@ impl Arena {
         }
     }
 
+    /// The name of what an object calls: a global, or the class inside a legacy torch file's
+    /// `('module', cls, source_file, source)` persistent id (how torch < 1.6 pickled module classes).
+    pub fn callable_name(&self, id: Id) -> Option<String> {
+        match self.get(id) {
+            Value::PersistentId(pid) => {
+                let t = self.seq(*pid)?;
+                (t.len() >= 2 && self.as_str(t[0]) == Some("module")).then(|| self.global_name(t[1])).flatten()
+            }
+            _ => self.global_name(id),
+        }
+    }
+
     /// The items of a tuple or list.
     pub fn seq(&self, id: Id) -> Option<&[Id]> {
         match self.get(id) {

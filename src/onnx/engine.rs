@@ -1,0 +1,578 @@
+//! Running an ONNX model with tract (feature `engine`), natively and in wasm.
+//!
+//! `Session::load` parses the model once, checks every operator against tract's register (an
+//! unsupported one is an error naming the operator, the node and the opset, before any run),
+//! optimises the plan and keeps one execution state, so `run` only feeds tensors through it.
+//! Inputs and outputs cross the API as `NamedArray`: a name, a dtype, a shape and little-endian bytes.
+
+use super::graph::{self, dtype_of};
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::source::{MemSource, Source};
+use serde::Serialize;
+use std::sync::Arc;
+use tract_onnx::pb;
+use tract_onnx::prelude::*;
+
+/// One dimension of a model input or output as declared in the model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Dim {
+    Fixed(u64),
+    /// A symbolic dimension, by name (`batch`).
+    Symbol(String),
+    /// Not given in the model.
+    Unknown,
+}
+
+/// A model input or output: its name, element type and declared shape.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IoInfo {
+    pub name: String,
+    /// ONNX's name: `FLOAT`, `INT64` ...
+    pub elem_type: String,
+    /// torchpeek's dtype, where the element type has one.
+    pub dtype: Option<DType>,
+    /// None when the rank is unknown.
+    pub shape: Option<Vec<Dim>>,
+}
+
+/// A tensor crossing the engine's API: row-major, little-endian bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedArray {
+    pub name: String,
+    pub dtype: DType,
+    pub shape: Vec<usize>,
+    pub data: Vec<u8>,
+}
+
+impl NamedArray {
+    pub fn numel(&self) -> usize {
+        self.shape.iter().product()
+    }
+}
+
+/// A model prepared to run.
+pub struct Session {
+    plan: Arc<TypedRunnableModel>,
+    state: TypedSimpleState,
+    inputs: Vec<IoInfo>,
+    outputs: Vec<IoInfo>,
+    /// For each plan input (in the plan's order): its name and datum type.
+    plan_inputs: Vec<(String, DatumType)>,
+    /// For each plan output: its name and the dtype the model declares.
+    plan_outputs: Vec<(String, Option<DType>)>,
+}
+
+fn engine_err(context: &str, e: impl std::fmt::Display) -> Error {
+    Error::engine(format!("{context}: {e:#}"))
+}
+
+fn dims_of(shape: &serde_json::Value) -> Option<Vec<Dim>> {
+    shape.as_array().map(|dims| {
+        dims.iter()
+            .map(|d| match d {
+                serde_json::Value::Number(n) => n.as_u64().map(Dim::Fixed).unwrap_or(Dim::Unknown),
+                serde_json::Value::String(s) => Dim::Symbol(s.clone()),
+                _ => Dim::Unknown,
+            })
+            .collect()
+    })
+}
+
+fn io_info(v: &graph::ValueInfo) -> IoInfo {
+    let dtype = graph::elem_type_from_name(&v.elem_type).and_then(dtype_of);
+    IoInfo { name: v.name.clone(), elem_type: v.elem_type.clone(), dtype, shape: dims_of(&v.shape) }
+}
+
+/// tract's datum type for a dtype.
+fn datum_type(d: DType) -> Option<DatumType> {
+    use DType::*;
+    Some(match d {
+        Float32 => DatumType::F32,
+        Float64 => DatumType::F64,
+        Float16 => DatumType::F16,
+        Int64 => DatumType::I64,
+        Int32 => DatumType::I32,
+        Int16 => DatumType::I16,
+        Int8 => DatumType::I8,
+        UInt64 => DatumType::U64,
+        UInt32 => DatumType::U32,
+        UInt16 => DatumType::U16,
+        UInt8 => DatumType::U8,
+        Bool => DatumType::Bool,
+        _ => return None,
+    })
+}
+
+/// The dtype of a tract datum type.
+fn dtype_of_datum(d: DatumType) -> Option<DType> {
+    use DType::*;
+    Some(match d {
+        DatumType::F32 => Float32,
+        DatumType::F64 => Float64,
+        DatumType::F16 => Float16,
+        DatumType::I64 => Int64,
+        DatumType::I32 => Int32,
+        DatumType::I16 => Int16,
+        DatumType::I8 => Int8,
+        DatumType::U64 => UInt64,
+        DatumType::U32 => UInt32,
+        DatumType::U16 => UInt16,
+        DatumType::U8 => UInt8,
+        DatumType::Bool => Bool,
+        _ => return None,
+    })
+}
+
+/// Every node of a graph and its subgraphs (If branches, Loop and Scan bodies).
+fn walk_nodes<'a>(g: &'a pb::GraphProto, out: &mut Vec<&'a pb::NodeProto>, depth: usize) {
+    if depth > crate::limits::MAX_ONNX_DEPTH {
+        return;
+    }
+    for n in &g.node {
+        out.push(n);
+        for a in &n.attribute {
+            if let Some(sub) = &a.g {
+                walk_nodes(sub, out, depth + 1);
+            }
+            for sub in &a.graphs {
+                walk_nodes(sub, out, depth + 1);
+            }
+        }
+    }
+}
+
+impl Session {
+    /// Loads a model from its bytes and its external data files `(file name, bytes)`, matched by
+    /// the base name of each initializer's `location`.
+    pub fn load(model: &[u8], external: &[(String, Vec<u8>)]) -> Result<Session> {
+        // Our own reader first: it validates the file without panicking and gives the I/O info.
+        let src = MemSource::new("model.onnx", model.to_vec());
+        let info = super::parse(&src as &dyn Source)?;
+        let g = info.graph.as_ref().ok_or_else(|| Error::engine("the model has no graph"))?;
+        let inputs: Vec<IoInfo> = graph::model_inputs(g).into_iter().map(io_info).collect();
+        let outputs: Vec<IoInfo> = g.outputs.iter().map(io_info).collect();
+        drop(src);
+
+        let onnx = tract_onnx::onnx();
+        let mut proto = onnx
+            .proto_model_for_read(&mut std::io::Cursor::new(model))
+            .map_err(|e| engine_err("cannot decode the model", e))?;
+        let opset = proto
+            .opset_import
+            .iter()
+            .find(|o| o.domain.is_empty() || o.domain == "ai.onnx")
+            .map(|o| o.version)
+            .unwrap_or(0);
+
+        // Unsupported operators, named before anything is built.
+        if let Some(graph) = &proto.graph {
+            let mut nodes = Vec::new();
+            walk_nodes(graph, &mut nodes, 0);
+            let missing: Vec<String> = nodes
+                .iter()
+                .filter(|n| !onnx.op_register.0.contains_key(&n.op_type))
+                .map(|n| {
+                    let domain = if n.domain.is_empty() { "ai.onnx" } else { &n.domain };
+                    let node = if n.name.is_empty() { n.output.first().cloned().unwrap_or_default() } else { n.name.clone() };
+                    format!("{domain}::{} (node {node:?}, opset {opset})", n.op_type)
+                })
+                .collect();
+            if !missing.is_empty() {
+                let shown: Vec<&str> = missing.iter().take(10).map(|s| s.as_str()).collect();
+                let more = if missing.len() > 10 { format!(" and {} more", missing.len() - 10) } else { String::new() };
+                return Err(Error::engine(format!(
+                    "unsupported operator{}: {}{more}",
+                    if missing.len() > 1 { "s" } else { "" },
+                    shown.join(", ")
+                )));
+            }
+        }
+
+        // External data: moved into raw_data, so tract never opens a file.
+        if let Some(graph) = proto.graph.as_mut() {
+            for t in graph.initializer.iter_mut() {
+                let external = t.data_location == Some(pb::tensor_proto::DataLocation::External as i32);
+                if !external {
+                    continue;
+                }
+                let get = |k: &str| t.external_data.iter().find(|e| e.key == k).map(|e| e.value.clone());
+                let location = get("location").unwrap_or_default();
+                let offset: usize = get("offset").and_then(|v| v.trim().parse().ok()).unwrap_or(0);
+                let length: Option<usize> = get("length").and_then(|v| v.trim().parse().ok());
+                let base = super::base_name(&location);
+                let file = external
+                    .iter()
+                    .find(|(n, _)| super::base_name(n) == base)
+                    .or(if external.len() == 1 { external.first() } else { None })
+                    .ok_or_else(|| {
+                        Error::engine(format!("initializer {:?} needs external data file {location:?}, which was not given", t.name))
+                    })?;
+                let bytes = &file.1;
+                let end = match length {
+                    Some(l) => offset.checked_add(l),
+                    None => Some(bytes.len()),
+                };
+                let slice = end.and_then(|e| bytes.get(offset..e)).ok_or_else(|| {
+                    Error::engine(format!(
+                        "initializer {:?}: external data at {offset} (+{length:?}) lies beyond the end of {} ({} bytes)",
+                        t.name,
+                        file.0,
+                        bytes.len()
+                    ))
+                })?;
+                t.raw_data = slice.to_vec();
+                t.external_data.clear();
+                t.data_location = None;
+            }
+        }
+
+        let model = onnx.model_for_proto_model(&proto).map_err(|e| engine_err("cannot build the model", e))?;
+        drop(proto);
+        let typed = model.into_optimized().map_err(|e| engine_err("cannot prepare the model", e))?;
+        let mut plan_inputs = Vec::new();
+        for outlet in typed.input_outlets().map_err(|e| engine_err("model inputs", e))? {
+            let name = typed.node(outlet.node).name.clone();
+            let fact = typed.outlet_fact(*outlet).map_err(|e| engine_err("model inputs", e))?;
+            plan_inputs.push((name, fact.datum_type));
+        }
+        let mut plan_outputs = Vec::new();
+        for (i, outlet) in typed.output_outlets().map_err(|e| engine_err("model outputs", e))?.iter().enumerate() {
+            let name = typed
+                .outlet_label(*outlet)
+                .map(|s| s.to_string())
+                .or_else(|| outputs.get(i).map(|o| o.name.clone()))
+                .unwrap_or_else(|| format!("output{i}"));
+            let declared = outputs.iter().find(|o| o.name == name).and_then(|o| o.dtype);
+            plan_outputs.push((name, declared));
+        }
+        let plan = typed.into_runnable().map_err(|e| engine_err("cannot plan the model", e))?;
+        let state = SimpleState::new(&plan).map_err(|e| engine_err("cannot plan the model", e))?;
+        Ok(Session { plan, state, inputs, outputs, plan_inputs, plan_outputs })
+    }
+
+    /// Loads a model from sources: the first that looks like ONNX is the model, the others its
+    /// external data files.
+    pub fn load_sources(sources: &[Box<dyn Source>]) -> Result<Session> {
+        let index = sources
+            .iter()
+            .position(|s| {
+                let mut head = vec![0u8; s.len().min(64) as usize];
+                s.read_at(0, &mut head).is_ok() && super::looks_like_onnx(&head)
+            })
+            .unwrap_or(0);
+        let model_src = sources.get(index).ok_or_else(|| Error::engine("no model given"))?;
+        let model = model_src.read_vec(0, model_src.len())?;
+        let mut external = Vec::new();
+        for (i, s) in sources.iter().enumerate() {
+            if i != index {
+                external.push((s.name().to_string(), s.read_vec(0, s.len())?));
+            }
+        }
+        Session::load(&model, &external)
+    }
+
+    /// The model's inputs (graph inputs that are not initializers), as declared.
+    pub fn inputs(&self) -> Vec<IoInfo> {
+        self.inputs.clone()
+    }
+
+    /// The model's outputs, as declared.
+    pub fn outputs(&self) -> Vec<IoInfo> {
+        self.outputs.clone()
+    }
+
+    /// Runs the model once. Every input must be given (by name); extra names are an error too.
+    pub fn run(&mut self, inputs: Vec<NamedArray>) -> Result<Vec<NamedArray>> {
+        let mut by_name: Vec<Option<NamedArray>> = inputs.into_iter().map(Some).collect();
+        for a in by_name.iter().flatten() {
+            if !self.plan_inputs.iter().any(|(n, _)| *n == a.name) {
+                let known: Vec<&str> = self.plan_inputs.iter().map(|(n, _)| n.as_str()).collect();
+                return Err(Error::engine(format!("the model has no input {:?} (its inputs: {})", a.name, known.join(", "))));
+            }
+        }
+        let mut values: TVec<TValue> = tvec![];
+        for (name, dt) in &self.plan_inputs {
+            let slot = by_name.iter_mut().find(|a| a.as_ref().is_some_and(|a| a.name == *name));
+            let Some(array) = slot.and_then(|s| s.take()) else {
+                return Err(Error::engine(format!("input {name:?} was not given")));
+            };
+            self.check_shape(&array)?;
+            values.push(to_tensor(array, *dt)?.into());
+        }
+        let outs = self.state.run(values).map_err(|e| engine_err("running the model failed", e))?;
+        let mut result = Vec::with_capacity(outs.len());
+        for (i, v) in outs.into_iter().enumerate() {
+            let (name, declared) = self.plan_outputs.get(i).cloned().unwrap_or((format!("output{i}"), None));
+            result.push(from_tensor(name, v.into_tensor(), declared)?);
+        }
+        Ok(result)
+    }
+
+    /// Checks a given input against the rank and fixed dimensions the model declares.
+    fn check_shape(&self, a: &NamedArray) -> Result<()> {
+        let Some(info) = self.inputs.iter().find(|i| i.name == a.name) else { return Ok(()) };
+        let expected = a.shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+        let itemsize = a.dtype.itemsize() as usize;
+        if expected.and_then(|n| n.checked_mul(itemsize)) != Some(a.data.len()) {
+            return Err(Error::engine(format!(
+                "input {:?}: {} bytes do not make a {} tensor of shape {:?}",
+                a.name,
+                a.data.len(),
+                a.dtype.name(),
+                a.shape
+            )));
+        }
+        if let Some(dims) = &info.shape {
+            let fits = dims.len() == a.shape.len()
+                && dims.iter().zip(&a.shape).all(|(d, &s)| !matches!(d, Dim::Fixed(f) if *f != s as u64));
+            if !fits {
+                return Err(Error::engine(format!(
+                    "input {:?} has shape {:?}, the model expects {}",
+                    a.name,
+                    a.shape,
+                    describe_dims(dims)
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The optimised plan (for diagnostics).
+    pub fn plan(&self) -> &Arc<TypedRunnableModel> {
+        &self.plan
+    }
+}
+
+fn describe_dims(dims: &[Dim]) -> String {
+    let parts: Vec<String> = dims
+        .iter()
+        .map(|d| match d {
+            Dim::Fixed(n) => n.to_string(),
+            Dim::Symbol(s) => s.clone(),
+            Dim::Unknown => "?".to_string(),
+        })
+        .collect();
+    format!("[{}]", parts.join(", "))
+}
+
+/// A NamedArray as a tract tensor of datum type `dt` (cast when the array's dtype differs).
+fn to_tensor(a: NamedArray, dt: DatumType) -> Result<Tensor> {
+    let src_dt = datum_type(a.dtype)
+        .ok_or_else(|| Error::engine(format!("input {:?}: dtype {} is not supported by the engine", a.name, a.dtype.name())))?;
+    let mut data = a.data;
+    if a.dtype == DType::Bool {
+        // tract's bool is a byte that must be 0 or 1.
+        for b in &mut data {
+            *b = (*b != 0) as u8;
+        }
+    }
+    // SAFETY: `src_dt` is a plain numeric (or bool, normalised above) type, and check_shape made
+    // sure `data` holds exactly shape.product() elements of it.
+    let t = unsafe { Tensor::from_raw_dt(src_dt, &a.shape, &data) }
+        .map_err(|e| engine_err(&format!("input {:?}", a.name), e))?;
+    if src_dt == dt || !(dt.is_number() || dt == DatumType::Bool) {
+        return Ok(t);
+    }
+    t.cast_to_dt(dt)
+        .map(|c| c.into_owned())
+        .map_err(|e| engine_err(&format!("input {:?}: cannot convert {} to {dt:?}", a.name, a.dtype.name()), e))
+}
+
+/// A tract tensor as a NamedArray, in the declared dtype where tract computed another.
+fn from_tensor(name: String, t: Tensor, declared: Option<DType>) -> Result<NamedArray> {
+    let target = declared.and_then(datum_type).or_else(|| dtype_of_datum(t.datum_type()).and_then(datum_type));
+    let target = match target {
+        Some(dt) => dt,
+        // TDim (shape computations) and the like: integers.
+        None => DatumType::I64,
+    };
+    let t = if t.datum_type() == target {
+        t
+    } else {
+        t.cast_to_dt(target).map_err(|e| engine_err(&format!("output {name:?}"), e))?.into_owned()
+    };
+    let dtype = dtype_of_datum(target).unwrap_or(DType::Int64);
+    Ok(NamedArray { name, dtype, shape: t.shape().to_vec(), data: t.as_bytes().to_vec() })
+}
+
+/// `.npy` files: read into, and written from, NamedArrays.
+pub mod npy {
+    use super::NamedArray;
+    use crate::dtype::DType;
+    use crate::error::{Error, Result};
+    use npyz::{TypeChar, WriterBuilder};
+    use std::io::{Read, Write};
+
+    fn err(name: &str, e: impl std::fmt::Display) -> Error {
+        Error::engine(format!("{name}: {e}"))
+    }
+
+    fn read_as<T: npyz::Deserialize, R: Read>(
+        file: npyz::NpyFile<R>,
+        name: &str,
+        to_le: impl Fn(&T, &mut Vec<u8>),
+    ) -> Result<Vec<u8>> {
+        let vals: Vec<T> = file.into_vec().map_err(|e| err(name, e))?;
+        let mut out = Vec::with_capacity(vals.len() * std::mem::size_of::<T>());
+        for v in &vals {
+            to_le(v, &mut out);
+        }
+        Ok(out)
+    }
+
+    /// Reads a `.npy` (C order) into a NamedArray called `name`.
+    pub fn read(name: &str, r: impl Read) -> Result<NamedArray> {
+        let file = npyz::NpyFile::new(r).map_err(|e| err(name, format!("not a .npy file: {e}")))?;
+        if file.order() == npyz::Order::Fortran {
+            return Err(err(name, "Fortran-order .npy files are not supported; save with C order"));
+        }
+        let shape: Vec<usize> = file
+            .shape()
+            .iter()
+            .map(|&d| usize::try_from(d).map_err(|_| err(name, format!("dimension {d} is too large"))))
+            .collect::<Result<_>>()?;
+        let npyz::DType::Plain(ts) = file.dtype() else {
+            return Err(err(name, "structured .npy arrays are not supported"));
+        };
+        let (tc, size) = (ts.type_char(), ts.size_field());
+        let (dtype, data) = match (tc, size) {
+            (TypeChar::Float, 4) => (DType::Float32, read_as::<f32, _>(file, name, |v, o| o.extend(v.to_le_bytes()))?),
+            (TypeChar::Float, 8) => (DType::Float64, read_as::<f64, _>(file, name, |v, o| o.extend(v.to_le_bytes()))?),
+            (TypeChar::Float, 2) => {
+                (DType::Float16, read_as::<half::f16, _>(file, name, |v, o| o.extend(v.to_le_bytes()))?)
+            }
+            (TypeChar::Int, 8) => (DType::Int64, read_as::<i64, _>(file, name, |v, o| o.extend(v.to_le_bytes()))?),
+            (TypeChar::Int, 4) => (DType::Int32, read_as::<i32, _>(file, name, |v, o| o.extend(v.to_le_bytes()))?),
+            (TypeChar::Int, 2) => (DType::Int16, read_as::<i16, _>(file, name, |v, o| o.extend(v.to_le_bytes()))?),
+            (TypeChar::Int, 1) => (DType::Int8, read_as::<i8, _>(file, name, |v, o| o.extend(v.to_le_bytes()))?),
+            (TypeChar::Uint, 8) => (DType::UInt64, read_as::<u64, _>(file, name, |v, o| o.extend(v.to_le_bytes()))?),
+            (TypeChar::Uint, 4) => (DType::UInt32, read_as::<u32, _>(file, name, |v, o| o.extend(v.to_le_bytes()))?),
+            (TypeChar::Uint, 2) => (DType::UInt16, read_as::<u16, _>(file, name, |v, o| o.extend(v.to_le_bytes()))?),
+            (TypeChar::Uint, 1) => (DType::UInt8, read_as::<u8, _>(file, name, |v, o| o.push(*v))?),
+            (TypeChar::Bool, 1) => (DType::Bool, read_as::<bool, _>(file, name, |v, o| o.push(*v as u8))?),
+            _ => return Err(err(name, format!(".npy dtype {ts} is not supported"))),
+        };
+        Ok(NamedArray { name: name.to_string(), dtype, shape, data })
+    }
+
+    fn write_as<T: npyz::Serialize + npyz::AutoSerialize, W: Write>(
+        a: &NamedArray,
+        w: W,
+        size: usize,
+        from_le: impl Fn(&[u8]) -> T,
+    ) -> Result<()> {
+        let shape: Vec<u64> = a.shape.iter().map(|&d| d as u64).collect();
+        let mut writer =
+            npyz::WriteOptions::new().default_dtype().shape(&shape).writer(w).begin_nd().map_err(|e| err(&a.name, e))?;
+        for c in a.data.chunks_exact(size) {
+            writer.push(&from_le(c)).map_err(|e| err(&a.name, e))?;
+        }
+        writer.finish().map_err(|e| err(&a.name, e))
+    }
+
+    /// Writes a NamedArray as a `.npy` (C order, little-endian).
+    pub fn write(a: &NamedArray, w: impl Write) -> Result<()> {
+        fn arr<const N: usize>(c: &[u8]) -> [u8; N] {
+            let mut b = [0u8; N];
+            b.copy_from_slice(&c[..N]);
+            b
+        }
+        match a.dtype {
+            DType::Float32 => write_as(a, w, 4, |c| f32::from_le_bytes(arr(c))),
+            DType::Float64 => write_as(a, w, 8, |c| f64::from_le_bytes(arr(c))),
+            DType::Float16 => write_as(a, w, 2, |c| half::f16::from_le_bytes(arr(c))),
+            DType::Int64 => write_as(a, w, 8, |c| i64::from_le_bytes(arr(c))),
+            DType::Int32 => write_as(a, w, 4, |c| i32::from_le_bytes(arr(c))),
+            DType::Int16 => write_as(a, w, 2, |c| i16::from_le_bytes(arr(c))),
+            DType::Int8 => write_as(a, w, 1, |c| c[0] as i8),
+            DType::UInt64 => write_as(a, w, 8, |c| u64::from_le_bytes(arr(c))),
+            DType::UInt32 => write_as(a, w, 4, |c| u32::from_le_bytes(arr(c))),
+            DType::UInt16 => write_as(a, w, 2, |c| u16::from_le_bytes(arr(c))),
+            DType::UInt8 => write_as(a, w, 1, |c| c[0]),
+            DType::Bool => write_as(a, w, 1, |c| c[0] != 0),
+            d => Err(err(&a.name, format!("cannot write dtype {} as .npy", d.name()))),
+        }
+    }
+
+    /// A NamedArray as `.npy` bytes.
+    pub fn to_bytes(a: &NamedArray) -> Result<Vec<u8>> {
+        let mut v = Vec::new();
+        write(a, &mut v)?;
+        Ok(v)
+    }
+}
+
+/// One output written by `run_files`.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutputReport {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub dtype: DType,
+    pub file: String,
+}
+
+/// What `torchpeek run --json` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub outputs: Vec<OutputReport>,
+    pub load_ms: f64,
+    pub run_ms: f64,
+}
+
+/// A file name for an output: its name with path separators and odd characters replaced.
+fn file_name_for(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') { c } else { '_' })
+        .collect();
+    let s = s.trim_start_matches('.').to_string();
+    if s.is_empty() { "output".to_string() } else { s }
+}
+
+/// Loads `model` (with its external data files), runs it once on `.npy` inputs given by name, and
+/// writes `out_dir/NAME.npy` for every output.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn run_files(
+    model: &std::path::Path,
+    external: &[std::path::PathBuf],
+    inputs: &[(String, std::path::PathBuf)],
+    out_dir: &std::path::Path,
+) -> Result<RunReport> {
+    let io = |p: &std::path::Path, e: std::io::Error| Error::Read { source_name: p.display().to_string(), offset: 0, message: e.to_string() };
+    let start = std::time::Instant::now();
+    let bytes = std::fs::read(model).map_err(|e| io(model, e))?;
+    let mut ext = Vec::new();
+    for p in external {
+        ext.push((p.display().to_string(), std::fs::read(p).map_err(|e| io(p, e))?));
+    }
+    let mut session = Session::load(&bytes, &ext)?;
+    drop(bytes);
+    drop(ext);
+    let load_ms = start.elapsed().as_secs_f64() * 1e3;
+    for i in session.inputs() {
+        if !inputs.iter().any(|(n, _)| *n == i.name) {
+            return Err(Error::engine(format!("input {:?} was not given (use --input {}=FILE.npy)", i.name, i.name)));
+        }
+    }
+    let mut arrays = Vec::new();
+    for (name, path) in inputs {
+        let f = std::fs::File::open(path).map_err(|e| io(path, e))?;
+        arrays.push(npy::read(name, std::io::BufReader::new(f))?);
+    }
+    let start = std::time::Instant::now();
+    let outputs = session.run(arrays)?;
+    let run_ms = start.elapsed().as_secs_f64() * 1e3;
+    std::fs::create_dir_all(out_dir).map_err(|e| io(out_dir, e))?;
+    let mut report = Vec::new();
+    for o in &outputs {
+        let path = out_dir.join(format!("{}.npy", file_name_for(&o.name)));
+        let f = std::fs::File::create(&path).map_err(|e| io(&path, e))?;
+        let mut w = std::io::BufWriter::new(f);
+        npy::write(o, &mut w)?;
+        std::io::Write::flush(&mut w).map_err(|e| io(&path, e))?;
+        report.push(OutputReport { name: o.name.clone(), shape: o.shape.clone(), dtype: o.dtype, file: path.display().to_string() });
+    }
+    Ok(RunReport { outputs: report, load_ms, run_ms })
+}
