@@ -193,8 +193,8 @@ impl Session {
         // External data: moved into raw_data, so tract never opens a file.
         if let Some(graph) = proto.graph.as_mut() {
             for t in graph.initializer.iter_mut() {
-                let external = t.data_location == Some(pb::tensor_proto::DataLocation::External as i32);
-                if !external {
+                let is_external = t.data_location == Some(pb::tensor_proto::DataLocation::External as i32);
+                if !is_external {
                     continue;
                 }
                 let get = |k: &str| t.external_data.iter().find(|e| e.key == k).map(|e| e.value.clone());
@@ -248,7 +248,7 @@ impl Session {
             plan_outputs.push((name, declared));
         }
         let plan = typed.into_runnable().map_err(|e| engine_err("cannot plan the model", e))?;
-        let state = SimpleState::new(&plan).map_err(|e| engine_err("cannot plan the model", e))?;
+        let state = TypedSimpleState::new(&plan).map_err(|e| engine_err("cannot plan the model", e))?;
         Ok(Session { plan, state, inputs, outputs, plan_inputs, plan_outputs })
     }
 
@@ -509,7 +509,8 @@ pub mod npy {
 pub struct OutputReport {
     pub name: String,
     pub shape: Vec<usize>,
-    pub dtype: DType,
+    /// torch's name: `float32`, `int64` ...
+    pub dtype: String,
     pub file: String,
 }
 
@@ -572,7 +573,7 @@ pub fn run_files(
         let mut w = std::io::BufWriter::new(f);
         npy::write(o, &mut w)?;
         std::io::Write::flush(&mut w).map_err(|e| io(&path, e))?;
-        report.push(OutputReport { name: o.name.clone(), shape: o.shape.clone(), dtype: o.dtype, file: path.display().to_string() });
+        report.push(OutputReport { name: o.name.clone(), shape: o.shape.clone(), dtype: o.dtype.name().to_string(), file: path.display().to_string() });
     }
     Ok(RunReport { outputs: report, load_ms, run_ms })
 }

@@ -2,7 +2,7 @@
 //! ValueInfoProto, TypeProto and TensorProto, parsed from the wire with byte offsets (see `proto`).
 //! Initializers keep where their bytes are (`raw_data` offset, external data entries), never the bytes.
 
-use super::proto::{Reader, FIXED32, FIXED64, LEN, VARINT};
+use super::proto::{Reader, FIXED32, LEN, VARINT};
 use crate::document::float_json;
 use crate::dtype::DType;
 use crate::error::{Error, Location, Result};

@@ -109,7 +109,13 @@ pub fn parse(src: &dyn Source) -> Result<ModelInfo> {
     let mut p = graph::Parser::new(proto::Reader::new(src));
     let info = p.model()?;
     if info.graph.is_none() {
-        return Err(Error::corrupt(Location::member(src.name()), "ONNX model has no graph"));
+        return Err(Error::corrupt(Location::new(src.name(), src.len()), "ONNX model has no graph (truncated?)"));
+    }
+    if info.opsets.is_empty() && info.ir_version >= 3 {
+        return Err(Error::corrupt(
+            Location::new(src.name(), src.len()),
+            "ONNX model has no opset_import (truncated?)",
+        ));
     }
     Ok(info)
 }

@@ -32,6 +32,10 @@ impl<'a> Reader<'a> {
         self.src.len()
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.src.len() == 0
+    }
+
     pub fn source(&self) -> &'a dyn Source {
         self.src
     }
@@ -229,7 +233,7 @@ impl<'a> Reader<'a> {
             }
         } else if wire == LEN {
             let stop = self.len_delim(end)?;
-            if (stop - self.pos) % size != 0 {
+            if !(stop - self.pos).is_multiple_of(size) {
                 return Err(self.corrupt(self.pos, format!("packed field of {} bytes is not a multiple of {size}", stop - self.pos)));
             }
             while self.pos < stop {

@@ -1,0 +1,581 @@
+//! ONNX: reading every fixture against its manifest, external data, corrupt inputs, and (feature
+//! `engine`) running every fixture against onnxruntime's reference outputs.
+
+use serde_json::Value as Json;
+use std::path::{Path, PathBuf};
+use torchpeek::document::StorageData;
+use torchpeek::source::{FileSource, MemSource, Source};
+use torchpeek::{onnx, Document, Error, Format, Kind};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+fn onnx_fixtures() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(fixtures())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "onnx"))
+        .collect();
+    v.sort();
+    assert!(v.len() >= 5, "expected the ONNX fixtures, found {v:?}");
+    v
+}
+
+fn manifest(p: &Path) -> Json {
+    let m = p.with_file_name(format!("{}.manifest.json", p.file_name().unwrap().to_str().unwrap()));
+    serde_json::from_str(&std::fs::read_to_string(m).unwrap()).unwrap()
+}
+
+fn read_file(p: &Path) -> torchpeek::Result<Document> {
+    let sources: Vec<Box<dyn Source>> = vec![Box::new(FileSource::open(p).unwrap())];
+    onnx::read(&sources)
+}
+
+fn read_mem(name: &str, bytes: Vec<u8>) -> torchpeek::Result<Document> {
+    let sources: Vec<Box<dyn Source>> = vec![Box::new(MemSource::new(name, bytes))];
+    onnx::read(&sources)
+}
+
+const SPEC_FIELDS: &[&str] = &[
+    "ir_version",
+    "opsets",
+    "producer",
+    "inputs",
+    "outputs",
+    "node_count",
+    "op_types",
+    "initializer_count",
+    "initializer_numel",
+];
+
+fn check_against_manifest(path: &Path, doc: &Document) {
+    let m = manifest(path);
+    let name = path.display();
+    assert_eq!(doc.format, Format::Onnx, "{name}");
+    assert_eq!(doc.kind, Kind::Onnx, "{name}");
+    let o = doc.onnx.as_ref().expect("onnx summary");
+    for f in SPEC_FIELDS {
+        assert_eq!(o.get(*f), m.get(*f), "{name}: field {f}");
+    }
+    // Initializers are tensors and the state_dict, with contiguous strides and their bytes in range.
+    let count = m["initializer_count"].as_u64().unwrap() as usize;
+    assert_eq!(doc.tensors.len(), count, "{name}: tensors");
+    assert_eq!(doc.state_dict.len(), count, "{name}: state_dict");
+    let numel: u64 = doc.tensors.iter().map(|t| t.numel).sum();
+    assert_eq!(numel, m["initializer_numel"].as_u64().unwrap(), "{name}: numel");
+    let file_len = std::fs::metadata(path).unwrap().len();
+    let json = doc.to_json();
+    for (i, (t, e)) in doc.tensors.iter().zip(&doc.state_dict).enumerate() {
+        assert_eq!(e.tensor, i);
+        assert_eq!(t.path, vec![e.key.clone()]);
+        assert_eq!(json["tree"]["$dict"][i][0], Json::from(e.key.clone()));
+        assert_eq!(json["tree"]["$dict"][i][1]["$tensor"], Json::from(i));
+        let mut want = 1i64;
+        for (d, s) in t.shape.iter().zip(&t.stride).rev() {
+            assert_eq!(*s, want, "{name}: {} stride", e.key);
+            want *= *d as i64;
+        }
+        let st = &doc.storages[t.storage_index];
+        assert_eq!(st.key, t.storage);
+        assert_eq!(st.bytes, t.numel * t.dtype.itemsize());
+        match &st.data {
+            StorageData::Range { source, offset, len } => {
+                assert_eq!(*source, 0);
+                assert_eq!(*len, st.bytes);
+                assert!(offset + len <= file_len);
+            }
+            StorageData::Inline(b) => assert_eq!(b.len() as u64, st.bytes),
+            other => panic!("{name}: {} has {other:?}", e.key),
+        }
+    }
+    // The whole document serialises, with the nodes in file order.
+    assert_eq!(json["onnx"]["nodes"].as_array().unwrap().len() as u64, m["node_count"].as_u64().unwrap());
+    assert!(doc.errors.is_empty(), "{name}: {:?}", doc.errors);
+}
+
+#[test]
+fn every_fixture_matches_its_manifest() {
+    for p in onnx_fixtures() {
+        let doc = read_file(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        check_against_manifest(&p, &doc);
+    }
+}
+
+#[test]
+fn open_dispatches_to_onnx() {
+    for p in onnx_fixtures() {
+        let model = torchpeek::open(vec![Box::new(FileSource::open(&p).unwrap())])
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        check_against_manifest(&p, &model.document);
+    }
+}
+
+#[test]
+fn sniffing_accepts_onnx_only() {
+    for entry in std::fs::read_dir(fixtures()).unwrap() {
+        let p = entry.unwrap().path();
+        let bytes = std::fs::read(&p).unwrap();
+        let head = &bytes[..bytes.len().min(64)];
+        let is_onnx = p.extension().is_some_and(|e| e == "onnx");
+        assert_eq!(onnx::looks_like_onnx(head), is_onnx, "{}", p.display());
+        // Shorter heads never accept a non-ONNX file either.
+        if !is_onnx {
+            for n in 0..head.len() {
+                assert!(!onnx::looks_like_onnx(&head[..n]), "{} head {n}", p.display());
+            }
+        }
+    }
+}
+
+#[test]
+fn cnn_details() {
+    let doc = read_file(&fixtures().join("cnn.onnx")).unwrap();
+    let o = doc.onnx.as_ref().unwrap();
+    assert_eq!(o["producer_name"], "pytorch");
+    let nodes = o["nodes"].as_array().unwrap();
+    let conv = nodes.iter().find(|n| n["op_type"] == "Conv").unwrap();
+    assert!(conv["attributes"]["kernel_shape"].is_array(), "{conv}");
+    assert_eq!(conv["inputs"].as_array().unwrap().len(), 3);
+    // A conv weight is 4-D float32, read where the file says.
+    let w = doc.tensors.iter().find(|t| t.shape.len() == 4).unwrap();
+    assert_eq!(w.dtype, torchpeek::dtype::DType::Float32);
+    let StorageData::Range { offset, len, .. } = doc.storages[w.storage_index].data.clone() else { panic!() };
+    let bytes = std::fs::read(fixtures().join("cnn.onnx")).unwrap();
+    let vals: Vec<f32> = bytes[offset as usize..(offset + len) as usize]
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    assert!(vals.iter().all(|v| v.is_finite() && v.abs() < 10.0));
+    assert!(vals.iter().any(|v| *v != 0.0));
+}
+
+#[test]
+fn bert_constants_are_summarised() {
+    let doc = read_file(&fixtures().join("bert_tiny.onnx")).unwrap();
+    let o = doc.onnx.as_ref().unwrap();
+    let nodes = o["nodes"].as_array().unwrap();
+    let c = nodes.iter().find(|n| n["op_type"] == "Constant").unwrap();
+    let v = &c["attributes"]["value"];
+    assert!(v["dtype"].is_string() && v["shape"].is_array(), "{c}");
+    assert!(v.get("value").is_some(), "small constants show their value: {c}");
+}
+
+// ---- a tiny protobuf writer, to build models the fixtures do not cover ----
+
+fn varint(mut v: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let b = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(b);
+            return out;
+        }
+        out.push(b | 0x80);
+    }
+}
+fn fv(field: u64, v: u64) -> Vec<u8> {
+    let mut o = varint(field << 3);
+    o.extend(varint(v));
+    o
+}
+fn fb(field: u64, b: &[u8]) -> Vec<u8> {
+    let mut o = varint(field << 3 | 2);
+    o.extend(varint(b.len() as u64));
+    o.extend_from_slice(b);
+    o
+}
+fn fs(field: u64, s: &str) -> Vec<u8> {
+    fb(field, s.as_bytes())
+}
+fn cat(parts: &[Vec<u8>]) -> Vec<u8> {
+    parts.concat()
+}
+/// ValueInfoProto of a float tensor with the given dims (a negative dim is symbolic "n").
+fn value_info(name: &str, dims: &[i64]) -> Vec<u8> {
+    let dims: Vec<Vec<u8>> =
+        dims.iter().map(|&d| fb(1, &if d < 0 { fs(2, "n") } else { fv(1, d as u64) })).collect();
+    let shape = fb(2, &dims.concat());
+    let tensor_type = fb(1, &cat(&[fv(1, 1), shape]));
+    cat(&[fs(1, name), fb(2, &tensor_type)])
+}
+fn node(op: &str, name: &str, inputs: &[&str], outputs: &[&str], attrs: &[Vec<u8>]) -> Vec<u8> {
+    let mut o = Vec::new();
+    for i in inputs {
+        o.extend(fs(1, i));
+    }
+    for x in outputs {
+        o.extend(fs(2, x));
+    }
+    o.extend(fs(3, name));
+    o.extend(fs(4, op));
+    for a in attrs {
+        o.extend(fb(5, a));
+    }
+    o
+}
+fn model(graph: Vec<u8>) -> Vec<u8> {
+    cat(&[fv(1, 8), fs(2, "hand"), fs(3, "1.0"), fb(7, &graph), fb(8, &cat(&[fs(1, ""), fv(2, 17)]))])
+}
+fn floats_le(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// Y = X + W (W external: 4 floats at offset 8 of `data_name`) + B (B as float_data), then Relu.
+fn external_model(data_name: &str) -> Vec<u8> {
+    let w = cat(&[
+        fv(1, 4),
+        fv(2, 1),
+        fs(8, "W"),
+        fb(13, &cat(&[fs(1, "location"), fs(2, data_name)])),
+        fb(13, &cat(&[fs(1, "offset"), fs(2, "8")])),
+        fb(13, &cat(&[fs(1, "length"), fs(2, "16")])),
+        fv(14, 1),
+    ]);
+    let b = cat(&[fv(1, 4), fv(2, 1), fs(8, "B"), fb(4, &floats_le(&[0.5, -0.5, 1.5, -10.0]))]);
+    let graph = cat(&[
+        fb(1, &node("Add", "add0", &["X", "W"], &["S"], &[])),
+        fb(1, &node("Add", "add1", &["S", "B"], &["T"], &[])),
+        fb(1, &node("Relu", "relu", &["T"], &["Y"], &[])),
+        fs(2, "g"),
+        fb(5, &w),
+        fb(5, &b),
+        fb(11, &value_info("X", &[-1, 4])),
+        fb(12, &value_info("Y", &[-1, 4])),
+    ]);
+    model(graph)
+}
+
+fn external_data() -> Vec<u8> {
+    let mut d = vec![0xAAu8; 8];
+    d.extend(floats_le(&[1.0, 2.0, 3.0, 4.0]));
+    d.extend([0xBB; 4]);
+    d
+}
+
+#[test]
+fn external_data_is_a_range_of_the_data_file() {
+    let m = external_model("m.onnx.data");
+    // The data file may come first: the model is found by its bytes.
+    let sources: Vec<Box<dyn Source>> = vec![
+        Box::new(MemSource::new("dir/m.onnx.data", external_data())),
+        Box::new(MemSource::new("dir/m.onnx", m.clone())),
+    ];
+    let doc = onnx::read(&sources).unwrap();
+    assert!(doc.errors.is_empty(), "{:?}", doc.errors);
+    let o = doc.onnx.as_ref().unwrap();
+    assert_eq!(o["inputs"], serde_json::json!([{"name": "X", "elem_type": "FLOAT", "shape": ["n", 4]}]));
+    assert_eq!(o["initializer_count"], 2);
+    assert_eq!(o["initializer_numel"], 8);
+    assert_eq!(o["op_types"], serde_json::json!({"Add": 2, "Relu": 1}));
+    assert_eq!(o["producer"], "hand 1.0");
+    let w = &doc.storages[doc.tensors[0].storage_index];
+    assert_eq!(w.data, StorageData::Range { source: 0, offset: 8, len: 16 });
+    let b = &doc.storages[doc.tensors[1].storage_index];
+    let StorageData::Inline(bytes) = &b.data else { panic!("{b:?}") };
+    assert_eq!(&bytes[..], &floats_le(&[0.5, -0.5, 1.5, -10.0])[..]);
+
+    // Without the data file: still readable, the tensor has no data, and a problem says why.
+    let doc = read_mem("m.onnx", m.clone()).unwrap();
+    assert!(matches!(doc.storages[0].data, StorageData::Missing { .. }));
+    assert_eq!(doc.errors.len(), 1, "{:?}", doc.errors);
+    assert!(doc.errors[0].message.contains("m.onnx.data"), "{:?}", doc.errors);
+
+    // A data file too short for the range: a problem, not a failure.
+    let sources: Vec<Box<dyn Source>> =
+        vec![Box::new(MemSource::new("m.onnx", m)), Box::new(MemSource::new("m.onnx.data", vec![0; 10]))];
+    let doc = onnx::read(&sources).unwrap();
+    assert!(matches!(doc.storages[0].data, StorageData::Missing { .. }));
+    assert_eq!(doc.errors.len(), 1);
+}
+
+#[test]
+fn old_ir_inputs_that_are_initializers_are_not_model_inputs() {
+    let w = cat(&[fv(1, 2), fv(2, 1), fs(8, "W"), fb(9, &floats_le(&[1.0, 2.0]))]);
+    let graph = cat(&[
+        fb(1, &node("Add", "", &["X", "W"], &["Y"], &[])),
+        fb(5, &w),
+        fb(11, &value_info("X", &[2])),
+        fb(11, &value_info("W", &[2])),
+        fb(12, &value_info("Y", &[2])),
+    ]);
+    let doc = read_mem("old.onnx", model(graph)).unwrap();
+    let inputs = doc.onnx.as_ref().unwrap()["inputs"].as_array().unwrap().clone();
+    assert_eq!(inputs.len(), 1);
+    assert_eq!(inputs[0]["name"], "X");
+}
+
+#[test]
+fn attributes_of_every_kind() {
+    let attrs = vec![
+        cat(&[fs(1, "alpha"), {
+            let mut v = varint(2 << 3 | 5);
+            v.extend(0.25f32.to_le_bytes());
+            v
+        }, fv(20, 1)]),
+        cat(&[fs(1, "axis"), fv(3, (-1i64) as u64), fv(20, 2)]),
+        cat(&[fs(1, "mode"), fs(4, "constant"), fv(20, 3)]),
+        cat(&[fs(1, "pads"), fb(8, &cat(&[varint(1), varint(2), varint(3)])), fv(20, 7)]),
+        cat(&[fs(1, "scales"), fb(7, &floats_le(&[1.0, 2.0])), fv(20, 6)]),
+        cat(&[fs(1, "names"), fs(9, "a"), fs(9, "b"), fv(20, 8)]),
+    ];
+    let graph = cat(&[
+        fb(1, &node("Custom", "n", &["X"], &["Y"], &attrs)),
+        fb(11, &value_info("X", &[1])),
+        fb(12, &value_info("Y", &[1])),
+    ]);
+    let doc = read_mem("a.onnx", model(graph)).unwrap();
+    let a = &doc.onnx.as_ref().unwrap()["nodes"][0]["attributes"];
+    assert_eq!(
+        *a,
+        serde_json::json!({"alpha": 0.25, "axis": -1, "mode": "constant", "pads": [1, 2, 3], "scales": [1.0, 2.0], "names": ["a", "b"]})
+    );
+}
+
+// ---- corrupt inputs: errors, never panics ----
+
+/// Offsets where the top-level fields of a ModelProto end.
+fn boundaries(b: &[u8]) -> Vec<usize> {
+    fn var(b: &[u8], p: &mut usize) -> u64 {
+        let mut v = 0u64;
+        for i in 0..10 {
+            let x = b[*p];
+            *p += 1;
+            v |= ((x & 0x7f) as u64) << (7 * i);
+            if x & 0x80 == 0 {
+                break;
+            }
+        }
+        v
+    }
+    let mut out = Vec::new();
+    let mut p = 0;
+    while p < b.len() {
+        let tag = var(b, &mut p);
+        match tag & 7 {
+            0 => {
+                var(b, &mut p);
+            }
+            2 => {
+                let n = var(b, &mut p) as usize;
+                p += n;
+            }
+            w => panic!("wire type {w}"),
+        }
+        out.push(p);
+    }
+    out
+}
+
+#[test]
+fn truncated_files_are_errors() {
+    for p in onnx_fixtures() {
+        let bytes = std::fs::read(&p).unwrap();
+        let step = (bytes.len() / 300).max(1);
+        for n in (1..bytes.len()).step_by(step) {
+            let r = read_mem("t.onnx", bytes[..n].to_vec());
+            // A cut between two top-level fields is a well-formed (smaller) model; any other is an error.
+            assert!(r.is_err() || boundaries(&bytes).contains(&n), "{} cut at {n} read fine", p.display());
+        }
+    }
+}
+
+#[test]
+fn bad_varint_is_corrupt() {
+    let mut b = vec![0x08];
+    b.extend([0xff; 11]);
+    assert!(matches!(read_mem("v.onnx", b), Err(Error::Corrupt { .. })));
+}
+
+#[test]
+fn huge_declared_length_is_truncated_not_allocated() {
+    // ir_version 8, then graph (field 7) declaring 2^62 bytes.
+    let mut b = vec![0x08, 0x08, 0x3a];
+    b.extend(varint(1 << 62));
+    b.extend([0u8; 16]);
+    assert!(matches!(read_mem("h.onnx", b), Err(Error::Truncated { .. })));
+    // A nested field longer than its message.
+    let graph = cat(&[vec![0x0a], varint(1000), vec![0; 4]]);
+    let b = cat(&[fv(1, 8), fb(7, &graph), fb(8, &cat(&[fv(2, 17)]))]);
+    assert!(matches!(read_mem("h.onnx", b), Err(Error::Corrupt { .. })));
+}
+
+#[test]
+fn deep_nesting_is_a_limit() {
+    // Subgraphs in attributes, nested far deeper than any real model.
+    let mut g = cat(&[fb(1, &node("Identity", "leaf", &["x"], &["y"], &[]))]);
+    for _ in 0..200 {
+        let attr = cat(&[fs(1, "then_branch"), fb(6, &g), fv(20, 5)]);
+        g = fb(1, &node("If", "if", &["c"], &["y"], &[attr]));
+    }
+    let r = read_mem("deep.onnx", model(g));
+    assert!(matches!(r, Err(Error::Limit { .. })), "{r:?}");
+}
+
+#[test]
+fn wrong_wire_type_and_garbage_are_errors() {
+    // Field 7 (graph) as a varint.
+    assert!(read_mem("w.onnx", cat(&[fv(1, 8), fv(7, 1)])).is_err());
+    // Not ONNX at all.
+    assert!(read_mem("z.onnx", b"PK\x03\x04 not onnx".to_vec()).is_err());
+    assert!(read_mem("e.onnx", Vec::new()).is_err());
+}
+
+#[test]
+fn flipped_bytes_never_panic() {
+    let bytes = std::fs::read(fixtures().join("mlp.onnx")).unwrap();
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for _ in 0..3000 {
+        let mut b = bytes.clone();
+        for _ in 0..(next() % 4 + 1) {
+            let i = (next() % b.len() as u64) as usize;
+            b[i] = next() as u8;
+        }
+        let _ = read_mem("f.onnx", b);
+    }
+}
+
+// ---- the engine ----
+
+#[cfg(feature = "engine")]
+mod engine {
+    use super::*;
+    use torchpeek::onnx::engine::{npy, NamedArray, Session};
+
+    fn npy_file(p: &Path, name: &str) -> NamedArray {
+        npy::read(name, std::fs::File::open(p).unwrap()).unwrap()
+    }
+
+    fn f32s(a: &NamedArray) -> Vec<f32> {
+        assert_eq!(a.dtype, torchpeek::dtype::DType::Float32, "{}", a.name);
+        a.data.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect()
+    }
+
+    #[test]
+    fn every_fixture_matches_onnxruntime() {
+        for p in onnx_fixtures() {
+            let stem = p.file_stem().unwrap().to_str().unwrap().to_string();
+            let t0 = std::time::Instant::now();
+            let mut s = Session::load(&std::fs::read(&p).unwrap(), &[]).unwrap_or_else(|e| panic!("{stem}: {e}"));
+            let load = t0.elapsed();
+            let inputs: Vec<NamedArray> = s
+                .inputs()
+                .iter()
+                .enumerate()
+                .map(|(i, info)| npy_file(&fixtures().join(format!("{stem}.input{i}.npy")), &info.name))
+                .collect();
+            let t0 = std::time::Instant::now();
+            let outs = s.run(inputs.clone()).unwrap_or_else(|e| panic!("{stem}: {e}"));
+            let first = t0.elapsed();
+            let t0 = std::time::Instant::now();
+            let again = s.run(inputs).unwrap();
+            let second = t0.elapsed();
+            assert_eq!(outs, again, "{stem}: a second run gives the same");
+            for (i, o) in outs.iter().enumerate() {
+                let want = npy_file(&fixtures().join(format!("{stem}.output{i}.npy")), "ref");
+                assert_eq!(o.shape, want.shape, "{stem} output {i}");
+                let err = f32s(o).iter().zip(f32s(&want)).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+                eprintln!("{stem}: output {i} max abs err {err:e}; load {load:?}, first run {first:?}, second {second:?}");
+                assert!(err <= 1e-4, "{stem} output {i}: max abs error {err}");
+            }
+        }
+    }
+
+    #[test]
+    fn external_data_runs() {
+        let m = external_model("m.onnx.data");
+        let mut s = Session::load(&m, &[("some/dir/m.onnx.data".to_string(), external_data())]).unwrap();
+        let x = NamedArray {
+            name: "X".into(),
+            dtype: torchpeek::dtype::DType::Float32,
+            shape: vec![1, 4],
+            data: floats_le(&[1.0, 1.0, 1.0, 1.0]),
+        };
+        let out = s.run(vec![x]).unwrap();
+        assert_eq!(out[0].name, "Y");
+        assert_eq!(f32s(&out[0]), vec![2.5, 2.5, 5.5, 0.0]);
+        // Missing data file: an error that names it.
+        let e = Session::load(&m, &[]).err().unwrap().to_string();
+        assert!(e.contains("m.onnx.data"), "{e}");
+    }
+
+    #[test]
+    fn missing_input_is_named() {
+        let mut s = Session::load(&std::fs::read(fixtures().join("bert_tiny.onnx")).unwrap(), &[]).unwrap();
+        let ids = npy_file(&fixtures().join("bert_tiny.input0.npy"), "input_ids");
+        let e = s.run(vec![ids]).err().unwrap().to_string();
+        assert!(e.contains("attention_mask"), "{e}");
+    }
+
+    #[test]
+    fn wrong_shape_is_an_error() {
+        let mut s = Session::load(&std::fs::read(fixtures().join("cnn.onnx")).unwrap(), &[]).unwrap();
+        let x = NamedArray {
+            name: "input".into(),
+            dtype: torchpeek::dtype::DType::Float32,
+            shape: vec![1, 3, 31, 32],
+            data: vec![0; 4 * 3 * 31 * 32],
+        };
+        let e = s.run(vec![x]).err().unwrap().to_string();
+        assert!(e.contains("input") && e.contains("32"), "{e}");
+    }
+
+    #[test]
+    fn unsupported_operator_is_named_at_load() {
+        let graph = cat(&[
+            fb(1, &node("Relu", "ok", &["X"], &["T"], &[])),
+            fb(1, &node("FrobnicateV9", "the_node", &["T"], &["Y"], &[])),
+            fb(11, &value_info("X", &[2])),
+            fb(12, &value_info("Y", &[2])),
+        ]);
+        let e = Session::load(&model(graph), &[]).err().unwrap().to_string();
+        assert!(e.contains("FrobnicateV9") && e.contains("the_node") && e.contains("17"), "{e}");
+    }
+
+    #[test]
+    fn run_files_writes_npy() {
+        let dir = std::env::temp_dir().join(format!("torchpeek-onnx-run-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let r = torchpeek::onnx::engine::run_files(
+            &fixtures().join("cnn.onnx"),
+            &[],
+            &[("input".to_string(), fixtures().join("cnn.input0.npy"))],
+            &dir,
+        )
+        .unwrap();
+        assert_eq!(r.outputs.len(), 1);
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["outputs"][0]["name"], "output");
+        assert_eq!(json["outputs"][0]["dtype"], "float32");
+        assert_eq!(json["outputs"][0]["shape"], serde_json::json!([2, 10]));
+        assert!(json["load_ms"].is_number() && json["run_ms"].is_number());
+        let got = npy_file(Path::new(&r.outputs[0].file), "o");
+        let want = npy_file(&fixtures().join("cnn.output0.npy"), "o");
+        let err = f32s(&got).iter().zip(f32s(&want)).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        assert!(err <= 1e-4);
+        // A missing input is named.
+        let e = torchpeek::onnx::engine::run_files(&fixtures().join("cnn.onnx"), &[], &[], &dir).err().unwrap();
+        assert!(e.to_string().contains("input"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn npy_round_trip() {
+        let a = NamedArray {
+            name: "a".into(),
+            dtype: torchpeek::dtype::DType::Int64,
+            shape: vec![2, 3],
+            data: (0..6i64).flat_map(|v| (v - 2).to_le_bytes()).collect(),
+        };
+        let bytes = npy::to_bytes(&a).unwrap();
+        assert_eq!(npy::read("a", &bytes[..]).unwrap(), a);
+        assert!(npy::read("bad", &b"not npy"[..]).is_err());
+    }
+}
