@@ -1,0 +1,95 @@
+// Shared set-up for the browser tests: dist/ served on 127.0.0.1, Debian's chromium driven by
+// playwright-core (never a downloaded browser), a fresh profile, and a log of every request.
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serve } from '../../scripts/static-server.mjs';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const FIXTURES = path.join(ROOT, 'tests/fixtures');
+export const OUT = path.join(ROOT, 'tests/e2e/out');
+
+export const fixture = (name) => path.join(FIXTURES, name);
+/** A fixture's manifest; Python's NaN / Infinity become "nan" / "inf" / "-inf". */
+export const manifest = (name) =>
+  JSON.parse(
+    fs.readFileSync(fixture(`${name}.manifest.json`), 'utf8')
+      .replace(/-Infinity\b/g, '"-inf"').replace(/\bInfinity\b/g, '"inf"').replace(/\bNaN\b/g, '"nan"'),
+  );
+
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+/** Starts the server and the browser; returns {url, browser, newPage, requests, close}. */
+export async function start() {
+  const dist = path.join(ROOT, 'dist');
+  if (!fs.existsSync(path.join(dist, 'index.html'))) throw new Error('dist/ is not built: run scripts/build-web.sh');
+  const { server, url } = await serve(dist, 0);
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'torchpeek-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--disable-quic', '--disable-default-apps',
+      '--disable-extensions', '--metrics-recording-only', '--no-default-browser-check',
+    ],
+    viewport: { width: 1400, height: 900 },
+  });
+  const requests = [];
+  const errors = [];
+  context.on('request', (r) => requests.push(r.url()));
+  const newPage = async ({ colorScheme = 'light' } = {}) => {
+    const page = await context.newPage();
+    await page.emulateMedia({ colorScheme });
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    await page.goto(url);
+    return page;
+  };
+  fs.mkdirSync(OUT, { recursive: true });
+  return {
+    url,
+    context,
+    newPage,
+    requests,
+    errors,
+    async close() {
+      await context.close();
+      server.close();
+      fs.rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Opens files through the page's real <input type=file>; waits until each is shown or failed. */
+export async function openFiles(page, names) {
+  const before = await page.locator('#models > article:not(.opening)').count();
+  await page.setInputFiles('#file-input', [].concat(names).map((n) => (path.isAbsolute(n) ? n : fixture(n))));
+  await page.waitForFunction((n) => document.querySelectorAll('#models > article:not(.opening)').length > n, before, { timeout: 60_000 });
+  return page.locator('#models > article:not([hidden])');
+}
+
+/** Types a key into the weights filter and returns the leaf row for it. */
+export async function findRow(page, key) {
+  const model = page.locator('#models > article:not([hidden])');
+  const filter = model.locator('input.filter').first();
+  await filter.fill(key);
+  const row = model.locator(`.tree-row[data-key="${cssEscape(key)}"]:not([aria-expanded])`);
+  await row.first().waitFor({ timeout: 10_000 });
+  return row.first();
+}
+
+export function cssEscape(s) {
+  return s.replace(/["\\]/g, '\\$&');
+}
+
+/** Relative closeness for floats (16-bit dtypes get a looser bound). */
+export function close(a, b, rel = 1e-4) {
+  if (a === b) return true;
+  if (!Number.isFinite(a) || !Number.isFinite(b)) return String(a) === String(b);
+  return Math.abs(a - b) <= rel * Math.max(1, Math.abs(a), Math.abs(b));
+}

@@ -1,0 +1,211 @@
+// The page, end to end, in headless Debian chromium: real fixtures through the real file input.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { start, openFiles, findRow, manifest, fixture, close, OUT } from './harness.mjs';
+
+let h;
+let page;
+const outside = [];
+
+before(async () => {
+  h = await start();
+  const origin = new URL(h.url).origin;
+  // Anything not for our server is refused and remembered (the test at the end fails on it).
+  await h.context.route('**/*', (route) => {
+    const u = new URL(route.request().url());
+    if (u.origin === origin || u.protocol === 'blob:' || u.protocol === 'data:') return route.continue();
+    outside.push(u.href);
+    return route.abort();
+  });
+  page = await h.newPage();
+});
+
+after(async () => {
+  await h?.close();
+});
+
+const current = () => page.locator('#models > article:not([hidden])');
+const shapeText = (s) => `[${s.join(', ')}]`;
+
+async function selectTensor(key) {
+  const row = await findRow(page, key);
+  await row.click();
+  const panel = current().locator('.tensor-panel');
+  await panel.locator('.tensor-name', { hasText: key }).waitFor();
+  await panel.locator('[data-stat="mean"], [data-stat="min"]').first().waitFor({ timeout: 30_000 });
+  return panel;
+}
+
+async function statsOf(panel) {
+  return panel.locator('.stats-grid > div').evaluateAll((divs) =>
+    Object.fromEntries(divs.map((d) => [d.dataset.stat, d.dataset.value])));
+}
+
+function checkStats(got, want, rel) {
+  const num = (v) => (v === 'nan' ? NaN : v === 'inf' ? Infinity : v === '-inf' ? -Infinity : Number(v));
+  for (const k of ['min', 'max', 'mean', 'std', 'sum', 'abs_sum']) {
+    if (want[k] == null || (k === 'std' && want.numel < 2)) continue;
+    // The spec takes min and max over finite values; torch lets NaN and Inf through.
+    if ((k === 'min' || k === 'max') && (want.nan_count || want.inf_count)) continue;
+    assert.ok(close(num(got[k]), num(want[k]), rel), `${want.path.join('.')}: ${k} is ${got[k]}, torch says ${want[k]}`);
+  }
+  assert.equal(Number(got.nan_count), want.nan_count, `${want.path.join('.')}: nan_count`);
+  assert.equal(Number(got.inf_count), want.inf_count, `${want.path.join('.')}: inf_count`);
+}
+
+test('a state_dict shows every key with its shape and dtype (bert_tiny .bin)', async () => {
+  const m = manifest('bert_tiny_pytorch_model.bin');
+  const model = await openFiles(page, 'bert_tiny_pytorch_model.bin');
+  assert.equal(await model.locator('[data-fact="format"]').innerText(), 'torch-zip');
+  assert.equal(await model.locator('[data-fact="tensors"]').innerText(), String(m.tensors.length));
+  assert.equal(await model.locator('.verdict').getAttribute('data-verdict'), 'safe');
+  for (const t of m.tensors) {
+    const row = await findRow(page, t.path.join('.'));
+    assert.equal(await row.locator('.shape').innerText(), shapeText(t.shape), t.path.join('.'));
+    assert.equal(await row.locator('.dtype').innerText(), t.dtype);
+  }
+  await model.locator('input.filter').fill('');
+  await page.screenshot({ path: path.join(OUT, 'bert-tiny.png') });
+});
+
+test('statistics in the worker match torch (bert_tiny, views, dtypes)', async () => {
+  let m = manifest('bert_tiny_pytorch_model.bin');
+  for (const t of m.tensors.slice(0, 6)) checkStats(await statsOf(await selectTensor(t.path.join('.'))), { ...t, numel: t.numel }, 1e-4);
+
+  m = manifest('views.pt');
+  await openFiles(page, 'views.pt');
+  for (const t of m.tensors) {
+    const panel = await selectTensor(t.path.join('.'));
+    checkStats(await statsOf(panel), t, 1e-4);
+    // The preview starts with torch's first values, row-major through the view.
+    const first = await panel.locator('.values-table td:not(.muted)').allInnerTexts();
+    for (let i = 0; i < Math.min(first.length, t.first.length); i++) assert.ok(close(Number(first[i]), t.first[i], 1e-3), `${t.path}: value ${i}`);
+  }
+  const shared = await findRow(page, 'tied_b');
+  assert.match(await shared.innerText(), /tied|shared/);
+
+  m = manifest('dtypes.pt');
+  await openFiles(page, 'dtypes.pt');
+  for (const t of m.tensors) {
+    if (t.dtype.startsWith('complex') || t.qscheme || t.numel === 0) continue;
+    const rel = /16/.test(t.dtype) ? 1e-3 : 1e-4;
+    checkStats(await statsOf(await selectTensor(t.path.join('.'))), t, rel);
+  }
+  await page.screenshot({ path: path.join(OUT, 'views.png') });
+});
+
+test("a checkpoint's epoch, loss and optimizer appear", async () => {
+  const model = await openFiles(page, 'mlp_checkpoint.pt');
+  assert.equal(await model.locator('[data-fact="kind"]').innerText(), 'checkpoint');
+  assert.equal(await model.locator('[data-scalar="epoch"] .scalar-value').innerText(), '10');
+  assert.equal(await model.locator('[data-scalar="loss"] .scalar-value').innerText(), '0.55');
+  for (const key of ['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']) await findRow(page, key);
+  await model.locator('[role="tab"][data-section="optimizer"]').click();
+  const groups = model.locator('table.param-groups');
+  assert.equal(await groups.locator('td[data-col="lr"]').innerText(), '0.001');
+  assert.equal(await groups.locator('td[data-col="momentum"]').innerText(), '0.9');
+  const state = model.locator('table.param-state');
+  assert.match(await state.innerText(), /fc1\.weight[\s\S]*fc2\.bias/);
+  assert.match(await state.locator('caption').innerText(), /mapped to state_dict names/);
+  await page.screenshot({ path: path.join(OUT, 'checkpoint-optimizer.png') });
+
+  const adam = await openFiles(page, 'cnn_checkpoint_adam.pt');
+  assert.equal(await adam.locator('[data-scalar="epoch"] .scalar-value').innerText(), '5');
+  await adam.locator('[role="tab"][data-section="optimizer"]').click();
+  assert.equal(await adam.locator('table.param-groups td[data-col="betas"]').innerText(), '(0.9, 0.999)');
+  assert.match(await adam.locator('table.param-state').innerText(), /conv1\.weight/);
+
+  // A loss saved as a tensor is read from the file.
+  const tl = manifest('mlp_checkpoint_tensor_loss.pt');
+  const loss = tl.tensors.find((t) => t.path.length === 1 && t.path[0] === 'loss');
+  const withTensor = await openFiles(page, 'mlp_checkpoint_tensor_loss.pt');
+  const value = withTensor.locator('[data-scalar="loss"] .scalar-value');
+  await page.waitForFunction((el) => el.textContent !== '…', await value.elementHandle());
+  if (loss) assert.ok(close(Number(await value.innerText()), loss.first[0], 1e-4));
+
+  // Other parts (scheduler, args) are readable in the contents tree.
+  const misc = await openFiles(page, 'cnn_checkpoint_misc.pth');
+  await misc.locator('[role="tab"][data-section="contents"]').click();
+  assert.match(await misc.locator('.contents').innerText(), /scheduler/);
+  await page.screenshot({ path: path.join(OUT, 'checkpoint-contents.png') });
+});
+
+test('whole modules and TorchScript show their module tree', async () => {
+  const m = manifest('mlp_entire_model.pt');
+  const model = await openFiles(page, 'mlp_entire_model.pt');
+  assert.equal(await model.locator('.verdict').getAttribute('data-verdict'), 'unsafe_but_known');
+  await model.locator('[role="tab"][data-section="modules"]').click();
+  const text = await model.locator('.section-modules').innerText();
+  for (const mod of m.modules ?? []) if (mod.path.length) assert.ok(text.includes([].concat(mod.path).pop()), String(mod.path));
+  const ts = await openFiles(page, 'mlp_scripted.pt');
+  await ts.locator('[role="tab"][data-section="code"]').click();
+  assert.match(await ts.locator('pre.code').innerText(), /def forward/);
+  await page.screenshot({ path: path.join(OUT, 'torchscript-code.png') });
+});
+
+test('a sharded checkpoint and its index open as one model', async () => {
+  const model = await openFiles(page, ['pytorch_model.bin.index.json', 'pytorch_model-00001-of-00002.bin', 'pytorch_model-00002-of-00002.bin']);
+  assert.equal(await model.locator('[data-fact="format"]').innerText(), 'sharded');
+  const n = manifest('pytorch_model-00001-of-00002.bin').tensors.length + manifest('pytorch_model-00002-of-00002.bin').tensors.length;
+  assert.equal(await model.locator('[data-fact="tensors"]').innerText(), String(n));
+});
+
+test('a garbage file and a hostile file show what they are, and the page opens the next file', async () => {
+  const garbage = path.join(OUT, 'garbage.bin');
+  fs.writeFileSync(garbage, Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) % 251)));
+  const card = await openFiles(page, garbage);
+  assert.equal(await card.getAttribute('role'), 'alert');
+  assert.match(await card.innerText(), /Could not open garbage\.bin/);
+
+  // A pickle that would run os.system when torch.load-ed: the verdict says so, nothing runs.
+  const hostile = path.join(OUT, 'hostile.pt');
+  execFileSync('python3', ['-c', `
+import pickle, zipfile
+class Evil:
+    def __reduce__(self):
+        import os
+        return (os.system, ('echo pwned',))
+with zipfile.ZipFile(${JSON.stringify(hostile)}, 'w') as z:
+    z.writestr('archive/data.pkl', pickle.dumps({'weight': Evil()}, protocol=2))
+    z.writestr('archive/version', '3\\n')
+`]);
+  const bad = await openFiles(page, hostile);
+  assert.equal(await bad.locator('.verdict').getAttribute('data-verdict'), 'dangerous');
+  assert.match(await bad.locator('.findings').innerText(), /system/);
+  await page.screenshot({ path: path.join(OUT, 'hostile.png') });
+
+  const next = await openFiles(page, 'mlp_state_dict.pth');
+  assert.equal(await next.locator('[data-fact="kind"]').innerText(), 'state dict');
+  await findRow(page, 'fc1.weight');
+});
+
+test('keyboard: the filter and the tree are usable without a mouse', async () => {
+  await openFiles(page, 'bert_tiny_pytorch_model.bin');
+  const model = current();
+  await page.keyboard.press('/');
+  await page.keyboard.type('attention.output.dense.weight');
+  await page.keyboard.press('Enter');
+  for (let i = 0; i < 8; i++) await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('Enter');
+  await model.locator('.tensor-panel .tensor-name', { hasText: 'attention.output.dense.weight' }).waitFor();
+  await page.screenshot({ path: path.join(OUT, 'keyboard.png') });
+});
+
+test('dark mode renders', async () => {
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await openFiles(page, 'cnn_checkpoint_adam.pt');
+  await selectTensor('conv2.weight');
+  await page.screenshot({ path: path.join(OUT, 'dark.png') });
+  await page.emulateMedia({ colorScheme: 'light' });
+});
+
+test('no request leaves 127.0.0.1, and the page logged no errors', async () => {
+  const origin = new URL(h.url).origin;
+  const foreign = h.requests.filter((u) => !u.startsWith(origin) && !u.startsWith('blob:') && !u.startsWith('data:'));
+  assert.deepEqual([...new Set([...foreign, ...outside])], []);
+  assert.ok(h.requests.some((u) => u.endsWith('.wasm')), 'the wasm was loaded from the server');
+  assert.deepEqual(h.errors, []);
+});

@@ -1,0 +1,188 @@
+// The page: opening files (picker, drag and drop), one tab per opened model, errors as cards.
+// Every byte is read by the worker; this thread only draws.
+
+import { h, announce } from './dom.js';
+import * as fmt from './format.js';
+import { WorkerClient } from './client.js';
+import { ModelView } from './model-view.js';
+
+const client = new WorkerClient();
+const tabs = document.getElementById('file-tabs');
+const models = document.getElementById('models');
+const welcome = document.getElementById('welcome');
+const input = document.getElementById('file-input');
+const overlay = document.getElementById('drop-overlay');
+let nextModel = 1;
+const entries = new Map(); // id -> {tab, view el}
+
+// For tests and benchmarks: timings of every open.
+const stats = { opened: [] };
+window.__torchpeek = stats;
+
+const MODEL_SUFFIX = /\.(pt|pth|bin|ckpt|safetensors|onnx|pt2|pkl|tar|zip|json|mar|h5)$/i;
+
+/** Which files open together: a sharded set with its index, an .onnx with its data files. */
+async function group(files) {
+  const index = files.find((f) => /\.index\.json$/i.test(f.name));
+  const groups = [];
+  let rest = [...files];
+  if (index) {
+    let shards = [];
+    try {
+      const map = JSON.parse(await index.text()).weight_map ?? {};
+      const names = new Set(Object.values(map));
+      shards = rest.filter((f) => names.has(f.name));
+    } catch {
+      shards = [];
+    }
+    groups.push([index, ...shards]);
+    rest = rest.filter((f) => f !== index && !shards.includes(f));
+  }
+  const onnx = rest.filter((f) => /\.onnx$/i.test(f.name));
+  if (onnx.length === 1) {
+    const data = rest.filter((f) => f !== onnx[0] && !MODEL_SUFFIX.test(f.name));
+    groups.push([onnx[0], ...data]);
+    rest = rest.filter((f) => f !== onnx[0] && !data.includes(f));
+  }
+  for (const f of rest) groups.push([f]);
+  return groups;
+}
+
+async function openFiles(fileList) {
+  const files = [...fileList];
+  if (!files.length) return;
+  const t0 = performance.now();
+  const groups = await group(files);
+  let first = true;
+  for (const g of groups) {
+    const p = openGroup(g, t0);
+    if (first) await p.catch(() => {});
+    first = false;
+  }
+}
+
+function activate(id) {
+  for (const [key, e] of entries) {
+    const on = key === id;
+    e.tabButton.setAttribute('aria-selected', on ? 'true' : 'false');
+    e.tabButton.tabIndex = on ? 0 : -1;
+    e.el.hidden = !on;
+  }
+  welcome.hidden = entries.size > 0;
+}
+
+function addEntry(id, label, el) {
+  const tabButton = h('button', { type: 'button', role: 'tab', class: 'filetab', 'aria-selected': 'false', dataset: { model: id }, title: label, onclick: () => activate(id) },
+    h('span', { class: 'filetab-name' }, label));
+  tabButton.addEventListener('keydown', (e) => {
+    const ids = [...entries.keys()];
+    const i = ids.indexOf(id);
+    const d = e.key === 'ArrowRight' ? 1 : e.key === 'ArrowLeft' ? -1 : 0;
+    if (!d) return;
+    e.preventDefault();
+    const next = ids[(i + d + ids.length) % ids.length];
+    activate(next);
+    entries.get(next).tabButton.focus();
+  });
+  const li = h('li', { role: 'presentation' }, tabButton);
+  tabs.append(li);
+  models.append(el);
+  entries.set(id, { tab: li, tabButton, el });
+  activate(id);
+}
+
+function close(id) {
+  const e = entries.get(id);
+  if (!e) return;
+  client.close(id);
+  e.tab.remove();
+  e.el.remove();
+  entries.delete(id);
+  const last = [...entries.keys()].pop();
+  if (last) activate(last);
+  else activate(null);
+}
+
+async function openGroup(files, t0) {
+  const id = `m${nextModel++}`;
+  const label = files.length > 1 ? `${files[0].name} +${files.length - 1}` : files[0].name;
+  const placeholder = h('article', { class: 'model opening', dataset: { model: id } },
+    h('p', {}, h('span', { class: 'spinner', 'aria-hidden': 'true' }), ` Opening ${label} (${fmt.bytes(files.reduce((a, f) => a + f.size, 0))})…`));
+  addEntry(id, label, placeholder);
+  const entry = entries.get(id);
+  entry.tabButton.classList.add('loading');
+  try {
+    const { json, ms, memory } = await client.open(id, files);
+    const doc = JSON.parse(json);
+    if (!entries.has(id)) return;
+    const view = new ModelView({ client, modelId: id, doc, json, files, ms, onClose: () => close(id) });
+    placeholder.replaceWith(view.el);
+    entry.el = view.el;
+    entry.view = view;
+    entry.tabButton.classList.remove('loading');
+    entry.tabButton.classList.add(`v-${doc.safety?.verdict}`);
+    activate(id);
+    await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+    const total = performance.now() - t0;
+    view.el.dataset.openMs = total.toFixed(1);
+    stats.opened.push({ name: label, workerMs: ms, totalMs: total, wasmMemory: memory, tensors: doc.tensors.length });
+    announce(`Opened ${label}: ${doc.format}, ${doc.kind.replace('_', ' ')}, ${doc.tensors.length} tensors.`);
+  } catch (err) {
+    if (!entries.has(id)) return;
+    const card = h('article', { class: 'model error-card', role: 'alert', dataset: { model: id } },
+      h('h2', {}, `Could not open ${label}`),
+      h('p', { class: 'error-message' }, err.message),
+      h('p', { class: 'muted' }, 'Nothing in the file was executed. If it is a model file, it may be truncated or in a format torchpeek does not read yet.'),
+      h('button', { type: 'button', class: 'button', onclick: () => close(id) }, 'Close'));
+    placeholder.replaceWith(card);
+    entry.el = card;
+    entry.tabButton.classList.remove('loading');
+    entry.tabButton.classList.add('failed');
+    activate(id);
+    stats.opened.push({ name: label, error: err.message });
+    announce(`Could not open ${label}: ${err.message}`);
+    throw err;
+  }
+}
+
+input.addEventListener('change', () => {
+  const files = [...input.files];
+  input.value = '';
+  openFiles(files);
+});
+
+// Drag and drop anywhere on the page.
+let depth = 0;
+window.addEventListener('dragenter', (e) => {
+  if (![...(e.dataTransfer?.types ?? [])].includes('Files')) return;
+  e.preventDefault();
+  depth++;
+  overlay.hidden = false;
+});
+window.addEventListener('dragleave', () => {
+  depth = Math.max(0, depth - 1);
+  if (!depth) overlay.hidden = true;
+});
+window.addEventListener('dragover', (e) => {
+  if ([...(e.dataTransfer?.types ?? [])].includes('Files')) e.preventDefault();
+});
+window.addEventListener('drop', (e) => {
+  e.preventDefault();
+  depth = 0;
+  overlay.hidden = true;
+  if (e.dataTransfer?.files?.length) openFiles(e.dataTransfer.files);
+});
+
+// "/" focuses the filter of the visible model.
+document.addEventListener('keydown', (e) => {
+  if (e.key !== '/' || e.target.closest?.('input, textarea, select')) return;
+  const visible = [...entries.values()].find((x) => !x.el.hidden);
+  const filter = visible?.el.querySelector('input.filter');
+  if (filter && !filter.closest('[hidden]')) {
+    e.preventDefault();
+    filter.focus();
+  }
+});
+
+// Focus styles only for keyboard users.
+document.body.classList.add('js');

@@ -1,0 +1,340 @@
+// One opened model: its header (format, kind, sizes, safety), and sections for the weights
+// (the state_dict tree), the checkpoint's other parts, modules, TorchScript code and ONNX graph.
+
+import { h, download } from './dom.js';
+import * as fmt from './format.js';
+import * as D from './doc.js';
+import { TreeView } from './tree.js';
+import { TensorPanel } from './tensor-panel.js';
+import { valueNode, scalarText } from './value-tree.js';
+
+const VERDICTS = {
+  safe: ['Safe', 'torch.load(weights_only=True) would accept this file.'],
+  unsafe_but_known: ['Needs trust', 'Imports classes outside torch’s weights-only allow-list, none known to run code.'],
+  dangerous: ['Dangerous', 'Imports that can run code when loaded with torch.load. Do not load it in Python.'],
+};
+
+export class ModelView {
+  constructor({ client, modelId, doc, json, files, ms, onClose }) {
+    this.client = client;
+    this.modelId = modelId;
+    this.doc = doc;
+    this.json = json;
+    this.files = files;
+    this.sharing = D.sharing(doc);
+    this.keyOf = new Map();
+    for (const e of doc.state_dict) if (!this.keyOf.has(e.tensor)) this.keyOf.set(e.tensor, e.key);
+    this.panel = new TensorPanel({
+      client,
+      modelId,
+      doc,
+      sharing: this.sharing,
+      nameOf: (i) => this.nameOf(i),
+      onNavigate: (i) => this.showTensor(i, true),
+    });
+    this.sections = [];
+    this.el = h('article', { class: 'model', dataset: { model: modelId } });
+    this.el.append(this.header(ms, onClose));
+    const tabs = this.buildSections();
+    this.el.append(h('div', { class: 'model-body' }, h('div', { class: 'model-main' }, tabs), h('aside', { class: 'model-side' }, this.panel.el)));
+  }
+
+  nameOf(i) {
+    return this.keyOf.get(i) ?? this.doc.tensors[i]?.path.join('.') ?? `tensor ${i}`;
+  }
+
+  /** Shows tensor i; in the weights tree too when it is there. */
+  showTensor(i, reveal = false) {
+    if (reveal && this.weightsTree && this.keyOf.has(i)) {
+      this.selectSection('weights');
+      if (!this.weightsTree.reveal(this.keyOf.get(i))) this.panel.show(i);
+      return;
+    }
+    this.panel.show(i);
+  }
+
+  header(ms, onClose) {
+    const { doc } = this;
+    const size = (doc.files ?? []).reduce((a, f) => a + f.bytes, 0) || this.files.reduce((a, f) => a + f.size, 0);
+    const params = D.paramCount(doc);
+    const [verdict, verdictHelp] = VERDICTS[doc.safety?.verdict] ?? [doc.safety?.verdict ?? 'unknown', ''];
+    const findings = doc.safety?.findings ?? [];
+    const facts = [
+      ['format', doc.format],
+      ['kind', doc.kind.replace('_', ' ')],
+      ['size', fmt.bytes(size)],
+      ['tensors', fmt.grouped(doc.tensors.length)],
+      ['parameters', `${fmt.count(params)}`, `${fmt.grouped(params)} elements in the state_dict (tied weights once)`],
+    ];
+    const byDtype = D.bytesByDtype(doc);
+    const scalars = D.topScalars(doc);
+    const scalarEls = scalars.map((s) => {
+      const value = h('span', { class: 'scalar-value' }, s.tensor != null ? '…' : scalarText(s.value));
+      if (s.tensor != null) {
+        this.client.request('tensor-values', { model: this.modelId, tensor: s.tensor, limit: 1 }).promise
+          .then((r) => { value.textContent = fmt.value(r.values[0], doc.tensors[s.tensor].dtype); value.title = `a ${doc.tensors[s.tensor].dtype} tensor`; })
+          .catch(() => { value.textContent = 'tensor'; });
+      }
+      return h('div', { class: 'scalar', dataset: { scalar: s.key } }, h('span', { class: 'scalar-key' }, s.key), value);
+    });
+    const names = this.files.map((f) => f.name);
+    return h('header', { class: 'model-header' },
+      h('div', { class: 'title-row' },
+        h('h2', { class: 'model-title', title: names.join(', ') }, names.length > 2 ? `${names[0]} + ${names.length - 1} files` : names.join(' + ')),
+        h('span', { class: `badge verdict v-${doc.safety?.verdict}`, title: verdictHelp, dataset: { verdict: doc.safety?.verdict } }, verdict),
+        h('div', { class: 'actions' },
+          h('button', { type: 'button', class: 'button', onclick: () => download(`${names[0]}.torchpeek.json`, new Blob([JSON.stringify(JSON.parse(this.json), null, 1)], { type: 'application/json' })) }, 'Export JSON'),
+          h('button', { type: 'button', class: 'button', 'aria-label': `Close ${names.join(', ')}`, onclick: onClose }, 'Close'))),
+      h('dl', { class: 'facts' }, facts.map(([k, v, title]) => h('div', { title }, h('dt', {}, k), h('dd', { dataset: { fact: k } }, v)))),
+      byDtype.length ? h('ul', { class: 'dtypes', 'aria-label': 'Bytes by dtype' }, byDtype.map(([dt, b]) => h('li', {}, h('span', { class: 'dtype' }, dt), ' ', fmt.bytes(b)))) : null,
+      findings.length
+        ? h('details', { class: `findings v-${doc.safety.verdict}`, open: doc.safety.verdict === 'dangerous' },
+            h('summary', {}, `${findings.length} safety finding${findings.length > 1 ? 's' : ''}: ${verdictHelp}`),
+            h('table', { class: 'grid' },
+              h('thead', {}, h('tr', {}, ['global', 'opcode', 'where', 'why'].map((c) => h('th', { scope: 'col' }, c)))),
+              h('tbody', {}, findings.map((f) => h('tr', { class: `sev-${f.severity}` }, h('td', {}, h('code', {}, f.global)), h('td', {}, f.opcode), h('td', {}, `${f.member} @ ${f.offset}`), h('td', {}, f.reason ?? ''))))))
+        : h('p', { class: 'muted small verdict-help' }, verdictHelp),
+      doc.errors?.length
+        ? h('div', { class: 'doc-errors', role: 'note' }, h('strong', {}, `${doc.errors.length} problem${doc.errors.length > 1 ? 's' : ''} while reading: `),
+            h('ul', {}, doc.errors.slice(0, 20).map((e) => h('li', {}, e.path?.length ? `${[].concat(e.path).join(' › ')}: ` : '', e.message))))
+        : null,
+      scalarEls.length ? h('div', { class: 'scalars', 'aria-label': 'Checkpoint values' }, scalarEls) : null,
+      ms != null ? h('p', { class: 'muted small opened-in' }, `Opened in ${fmt.ms(ms)}.`) : null);
+  }
+
+  buildSections() {
+    const { doc } = this;
+    const add = (id, label, build) => this.sections.push({ id, label, build, panel: null });
+    if (doc.state_dict.length) add('weights', `Weights (${fmt.grouped(doc.state_dict.length)})`, () => this.weightsSection());
+    const opts = D.optimizers(doc);
+    if (opts.length) add('optimizer', 'Optimizer', () => this.optimizerSection(opts));
+    if (doc.modules?.length) add('modules', `Modules (${doc.modules.length})`, () => this.modulesSection());
+    if (doc.code?.length) add('code', 'Code', () => this.codeSection());
+    if (doc.onnx) add('onnx', 'ONNX graph', () => this.onnxSection());
+    add('contents', doc.kind === 'checkpoint' ? 'Checkpoint contents' : 'Contents', () => this.contentsSection());
+    if (!doc.state_dict.length && doc.tensors.length) add('tensors', `Tensors (${doc.tensors.length})`, () => this.tensorsSection());
+
+    this.tablist = h('div', { class: 'section-tabs', role: 'tablist', 'aria-label': 'Sections' });
+    this.panels = h('div', { class: 'section-panels' });
+    this.sections.forEach((s, i) => {
+      s.tab = h('button', { type: 'button', role: 'tab', id: `${this.modelId}-tab-${s.id}`, 'aria-controls': `${this.modelId}-panel-${s.id}`, 'aria-selected': 'false', tabindex: -1, dataset: { section: s.id }, onclick: () => this.selectSection(s.id) }, s.label);
+      s.tab.addEventListener('keydown', (e) => {
+        const d = e.key === 'ArrowRight' ? 1 : e.key === 'ArrowLeft' ? -1 : 0;
+        if (!d) return;
+        e.preventDefault();
+        const next = this.sections[(i + d + this.sections.length) % this.sections.length];
+        this.selectSection(next.id);
+        next.tab.focus();
+      });
+      s.panel = h('div', { role: 'tabpanel', id: `${this.modelId}-panel-${s.id}`, 'aria-labelledby': s.tab.id, class: `section section-${s.id}`, hidden: true });
+      this.tablist.append(s.tab);
+      this.panels.append(s.panel);
+    });
+    if (this.sections.length) this.selectSection(this.sections[0].id);
+    return [this.tablist, this.panels];
+  }
+
+  selectSection(id) {
+    for (const s of this.sections) {
+      const on = s.id === id;
+      s.tab.setAttribute('aria-selected', on ? 'true' : 'false');
+      s.tab.tabIndex = on ? 0 : -1;
+      s.panel.hidden = !on;
+      if (on && !s.built) {
+        s.built = true;
+        s.panel.append(s.build());
+      }
+    }
+    if (id === 'weights') this.weightsTree?.schedule();
+  }
+
+  weightsSection() {
+    const { doc } = this;
+    const root = D.stateDictTree(doc);
+    const tree = new TreeView({
+      root,
+      label: 'State dict',
+      renderRow: (node, row) => this.weightsRow(node, row),
+      onSelect: (node) => this.panel.show(node.tensor, node.key),
+    });
+    this.weightsTree = tree;
+    const count = h('span', { class: 'muted filter-count', 'aria-live': 'polite' }, `${fmt.grouped(doc.state_dict.length)} tensors · ${fmt.count(root.params)} elements`);
+    const filter = h('input', { type: 'search', class: 'filter', placeholder: 'Filter by name  (/)', 'aria-label': 'Filter tensors by name', autocomplete: 'off', spellcheck: 'false' });
+    filter.addEventListener('input', () => {
+      tree.setFilter(filter.value);
+      const n = tree.matchCount();
+      count.textContent = n == null ? `${fmt.grouped(doc.state_dict.length)} tensors · ${fmt.count(root.params)} elements` : `${fmt.grouped(n)} of ${fmt.grouped(doc.state_dict.length)} tensors`;
+    });
+    filter.addEventListener('keydown', (e) => {
+      if (e.key === 'ArrowDown' || e.key === 'Enter') {
+        e.preventDefault();
+        tree.el.focus();
+      } else if (e.key === 'Escape' && filter.value) {
+        filter.value = '';
+        filter.dispatchEvent(new Event('input'));
+      }
+    });
+    this.filterInput = filter;
+    // The first tensor shows at once.
+    const first = doc.state_dict[0];
+    if (first) queueMicrotask(() => tree.reveal(first.key));
+    return h('div', { class: 'weights' },
+      h('div', { class: 'toolbar' }, filter,
+        h('button', { type: 'button', class: 'button small', onclick: () => tree.setAll(true) }, 'Expand all'),
+        h('button', { type: 'button', class: 'button small', onclick: () => tree.setAll(false) }, 'Collapse all'),
+        count),
+      tree.el);
+  }
+
+  weightsRow(node, row) {
+    row.append(h('span', { class: 'node-name' }, node.name));
+    if (node.children) {
+      row.append(h('span', { class: 'node-meta muted' }, `${fmt.count(node.params)} · ${node.count} tensor${node.count > 1 ? 's' : ''}`));
+      return;
+    }
+    const t = this.doc.tensors[node.tensor];
+    if (!t) return;
+    const shared = this.sharing.get(node.tensor);
+    if (shared) {
+      const isTied = shared.some((j) => D.tied(t, this.doc.tensors[j]));
+      row.append(h('span', { class: `badge ${isTied ? 'tied' : 'shared'}`, title: `${isTied ? 'Tied with' : 'Shares storage with'} ${shared.map((j) => this.nameOf(j)).join(', ')}` }, isTied ? 'tied' : 'shared'));
+    }
+    row.append(h('span', { class: 'node-meta' }, h('span', { class: 'shape' }, fmt.shape(t.shape)), h('span', { class: 'dtype' }, t.dtype)));
+  }
+
+  optimizerSection(opts) {
+    const { doc } = this;
+    const ctx = { doc, onTensor: (i) => this.showTensor(i) };
+    return h('div', { class: 'optimizers' }, opts.map((opt) => {
+      const names = D.paramNames(doc, opt);
+      const cols = [];
+      for (const g of opt.groups) for (const [k] of g.$dict) if (k !== 'params' && !cols.includes(k)) cols.push(k);
+      const groupTable = h('table', { class: 'grid param-groups' },
+        h('caption', {}, 'param_groups'),
+        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, '#'), cols.map((c) => h('th', { scope: 'col' }, c)), h('th', { scope: 'col' }, 'params'))),
+        h('tbody', {}, opt.groups.map((g, i) => h('tr', {}, h('th', { scope: 'row' }, i),
+          cols.map((c) => h('td', { dataset: { col: c } }, cellText(D.dictGet(g, c)))),
+          h('td', {}, paramsText(D.dictGet(g, 'params')))))));
+      let stateEl = null;
+      if (D.isDict(opt.state) && opt.state.$dict.length) {
+        const keys = [];
+        for (const [, st] of opt.state.$dict) if (D.isDict(st)) for (const [k] of st.$dict) if (!keys.includes(k)) keys.push(k);
+        const rows = opt.state.$dict.slice(0, 1000).map(([id, st]) => h('tr', {},
+          h('th', { scope: 'row' }, String(id)),
+          h('td', {}, names?.get(String(id)) ? h('button', { type: 'button', class: 'link', onclick: () => this.showTensor(this.doc.state_dict.find((e) => e.key === names.get(String(id))).tensor, true) }, names.get(String(id))) : h('span', { class: 'muted' }, '—')),
+          keys.map((k) => {
+            const v = D.dictGet(st, k);
+            if (D.isTensor(v)) {
+              const t = doc.tensors[v.$tensor];
+              return h('td', {}, h('button', { type: 'button', class: 'link tensor-link', onclick: () => this.showTensor(v.$tensor) }, t && D.numel(t) === 1 && t.shape.length === 0 ? `${t.dtype} scalar` : t ? fmt.shape(t.shape) : 'tensor'));
+            }
+            return h('td', {}, v === undefined ? '' : cellText(v));
+          })));
+        stateEl = h('table', { class: 'grid param-state' },
+          h('caption', {}, `Per-parameter state${names ? ' (mapped to state_dict names by order, checked against shapes)' : ' (the order does not map to state_dict names)'}`),
+          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'id'), h('th', { scope: 'col' }, 'parameter'), keys.map((k) => h('th', { scope: 'col' }, k)))),
+          h('tbody', {}, rows));
+      }
+      return h('section', { class: 'optimizer' },
+        h('h3', {}, opt.path.length ? opt.path.join(' › ') : 'optimizer'),
+        h('div', { class: 'table-scroll' }, groupTable),
+        stateEl ? h('div', { class: 'table-scroll' }, stateEl) : h('p', { class: 'muted' }, 'No per-parameter state.'),
+        ctx && null);
+    }));
+  }
+
+  contentsSection() {
+    const { doc } = this;
+    const ctx = { doc, onTensor: (i) => this.showTensor(i, true) };
+    const stateKeys = new Set(doc.state_dict.map((e) => doc.tensors[e.tensor]?.path[0]).filter((k) => k != null));
+    const parts = [];
+    if (D.isDict(doc.tree)) {
+      // Small parts first (hyper-parameters, schedulers), the big state dicts last.
+      const entries = [...doc.tree.$dict].sort((a, b) => (stateKeys.has(String(a[0])) ? 1 : 0) - (stateKeys.has(String(b[0])) ? 1 : 0));
+      for (const [k, v] of entries) parts.push(valueNode(typeof k === 'string' ? k : scalarText(k), v, ctx, !stateKeys.has(String(k)) && !D.isScalar(v) && countNodes(v) < 200));
+    } else parts.push(valueNode('root', doc.tree, ctx, true));
+    return h('div', { class: 'contents value-tree' }, parts);
+  }
+
+  modulesSection() {
+    const root = D.moduleTree(this.doc);
+    const top = root.cls ? { name: '', key: '', children: new Map([['root', { ...root, name: '(root)', key: '' }]]) } : root;
+    const tree = new TreeView({
+      root: top,
+      label: 'Modules',
+      expandDepth: 3,
+      renderRow: (node, row) => {
+        row.append(h('span', { class: 'node-name' }, node.name), h('span', { class: 'node-class', title: node.cls }, node.cls ? node.cls.split('.').pop() : ''),
+          h('span', { class: 'node-meta muted' }, node.params ? fmt.count(node.params) : ''));
+      },
+      onSelect: (node) => {
+        const first = this.doc.state_dict.find((e) => e.key.startsWith(node.key ? `${node.key}.` : ''));
+        if (first) this.panel.show(first.tensor);
+      },
+    });
+    const filter = h('input', { type: 'search', class: 'filter', placeholder: 'Filter modules', 'aria-label': 'Filter modules by name or class', oninput: () => tree.setFilter(filter.value) });
+    return h('div', { class: 'modules' }, h('div', { class: 'toolbar' }, filter, h('span', { class: 'muted' }, root.cls ? `root: ${root.cls}` : '')), tree.el);
+  }
+
+  codeSection() {
+    const code = this.doc.code;
+    const pre = h('pre', { class: 'code', tabindex: 0 });
+    const select = h('select', { 'aria-label': 'Code file' }, code.map((c, i) => h('option', { value: i }, c.name)));
+    const show = () => {
+      pre.textContent = code[Number(select.value)].text;
+    };
+    select.addEventListener('change', show);
+    show();
+    return h('div', { class: 'code-view' }, h('div', { class: 'toolbar' }, select, h('span', { class: 'muted' }, `${code.length} file${code.length > 1 ? 's' : ''}; shown as text, never run`)), pre);
+  }
+
+  onnxSection() {
+    const o = this.doc.onnx;
+    const io = (list) => h('table', { class: 'grid' },
+      h('thead', {}, h('tr', {}, ['name', 'type', 'shape'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', {}, (list ?? []).map((x) => h('tr', {}, h('td', {}, x.name), h('td', {}, x.elem_type), h('td', {}, fmt.shape((x.shape ?? []).map(String)))))));
+    const ops = Object.entries(o.op_types ?? {}).sort((a, b) => b[1] - a[1]);
+    return h('div', { class: 'onnx' },
+      h('dl', { class: 'facts' },
+        [['IR version', o.ir_version], ['opsets', Object.entries(o.opsets ?? {}).map(([d, v]) => `${d || 'ai.onnx'} ${v}`).join(', ')], ['producer', o.producer], ['nodes', o.node_count], ['initializers', `${o.initializer_count} · ${fmt.count(o.initializer_numel)} elements`]]
+          .map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', {}, v ?? '–')))),
+      h('h3', {}, 'Inputs'), io(o.inputs), h('h3', {}, 'Outputs'), io(o.outputs),
+      h('h3', {}, 'Operators'), h('ul', { class: 'op-list' }, ops.map(([op, n]) => h('li', {}, h('code', {}, op), ` × ${n}`))));
+  }
+
+  tensorsSection() {
+    const { doc } = this;
+    const rows = doc.tensors.slice(0, 2000).map((t, i) => h('tr', {},
+      h('td', {}, h('button', { type: 'button', class: 'link', onclick: () => this.showTensor(i) }, t.path.join(' › '))),
+      h('td', {}, t.dtype), h('td', {}, fmt.shape(t.shape))));
+    return h('div', { class: 'table-scroll' }, h('table', { class: 'grid' }, h('thead', {}, h('tr', {}, ['path', 'dtype', 'shape'].map((c) => h('th', { scope: 'col' }, c)))), h('tbody', {}, rows)));
+  }
+}
+
+function countNodes(v, budget = 200) {
+  let n = 0;
+  const walk = (x) => {
+    if (n > budget) return;
+    n++;
+    if (D.isDict(x)) for (const [, c] of x.$dict) walk(c);
+    else if (D.isList(x)) for (const c of D.listItems(x)) walk(c);
+    else if (x && typeof x === 'object' && 'state' in x) walk(x.state);
+  };
+  walk(v);
+  return n;
+}
+
+function cellText(v) {
+  if (D.isList(v)) return `(${D.listItems(v).map(cellText).join(', ')})`;
+  if (D.isDict(v)) return `{${v.$dict.length} entries}`;
+  if (D.isTensor(v)) return 'tensor';
+  if (v && typeof v === 'object' && '$object' in v) return v.$object;
+  return scalarText(v);
+}
+
+function paramsText(v) {
+  if (!v || !D.isList(v)) return '';
+  const items = D.listItems(v);
+  if (items.length <= 6) return items.join(', ');
+  return `${items.length} (${items[0]}…${items[items.length - 1]})`;
+}
