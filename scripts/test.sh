@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test: the Rust library and CLI (unit, integration over every fixture manifest).
+# Runs every test: the Rust library and CLI (unit, integration over every fixture manifest),
+# then the web face (scripts/test-web.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo test --release 2>&1
+# The web face: wasm build, the page in headless chromium, the npm package (installs what it needs).
+bash scripts/test-web.sh 2>&1

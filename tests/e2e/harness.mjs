@@ -22,10 +22,9 @@ export const manifest = (name) =>
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
 /** Starts the server and the browser; returns {url, browser, newPage, requests, close}. */
-export async function start() {
-  const dist = path.join(ROOT, 'dist');
-  if (!fs.existsSync(path.join(dist, 'index.html'))) throw new Error('dist/ is not built: run scripts/build-web.sh');
-  const { server, url } = await serve(dist, 0);
+export async function start({ root = path.join(ROOT, 'dist'), page = '' } = {}) {
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'index.html'))) throw new Error('dist/ is not built: run scripts/build-web.sh');
+  const { server, url } = await serve(root, 0);
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'torchpeek-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -40,6 +39,7 @@ export async function start() {
   const requests = [];
   const errors = [];
   context.on('request', (r) => requests.push(r.url()));
+  const pagePath = page;
   const newPage = async ({ colorScheme = 'light' } = {}) => {
     const page = await context.newPage();
     await page.emulateMedia({ colorScheme });
@@ -47,7 +47,7 @@ export async function start() {
     page.on('console', (m) => {
       if (m.type() === 'error') errors.push(m.text());
     });
-    await page.goto(url);
+    await page.goto(url + pagePath);
     return page;
   };
   fs.mkdirSync(OUT, { recursive: true });

@@ -1,0 +1,131 @@
+// Types of torchpeek's npm package. The document follows shared/spec/inspect-json.md.
+
+/** A JSON number from the document: non-finite floats are "nan", "inf", "-inf"; huge ints are digit strings. */
+export type JsonFloat = number | 'nan' | 'inf' | '-inf';
+
+export interface Tensor {
+  path: string[];
+  dtype: string;
+  shape: number[];
+  stride: number[];
+  storage_offset: number;
+  storage: string;
+  storage_bytes: number;
+  layout: 'strided' | 'sparse_coo' | 'quantized';
+  quantization?:
+    | { scheme: string; scale: number; zero_point: number }
+    | { scheme: string; scales: number[]; zero_points: number[]; axis: number };
+  requires_grad: boolean;
+  is_parameter: boolean;
+  numel: number;
+  shares_storage_with?: number[];
+  stats?: Stats;
+}
+
+export interface Stats {
+  count: number;
+  min: JsonFloat | null;
+  max: JsonFloat | null;
+  mean: JsonFloat | null;
+  std: JsonFloat | null;
+  sum: JsonFloat;
+  abs_sum: JsonFloat;
+  nan_count: number;
+  inf_count: number;
+  zero_count: number;
+  sum_real?: JsonFloat;
+  sum_imag?: JsonFloat;
+}
+
+export interface Histogram {
+  min: number;
+  max: number;
+  counts: number[];
+}
+
+export interface Finding {
+  global: string;
+  opcode: string;
+  member: string;
+  offset: number;
+  severity: 'safe' | 'unsafe_but_known' | 'dangerous';
+  reason: string;
+}
+
+/** A value of the unpickled tree: scalars, or one of the `$` forms. */
+export type TreeValue =
+  | null
+  | boolean
+  | number
+  | string
+  | { $tensor: number }
+  | { $dict: [TreeValue, TreeValue][]; $class?: string }
+  | { $list: TreeValue[] }
+  | { $tuple: TreeValue[] }
+  | { $object: string; state?: TreeValue; args?: TreeValue[] }
+  | { $bytes: number };
+
+export interface Document {
+  format: 'torch-zip' | 'torch-legacy' | 'torch-tar' | 'torchscript' | 'torch-export' | 'safetensors' | 'onnx' | 'sharded';
+  kind: 'state_dict' | 'checkpoint' | 'module' | 'torchscript' | 'onnx' | 'other';
+  files: { name: string; bytes: number }[];
+  tree: TreeValue;
+  tensors: Tensor[];
+  state_dict: { key: string; tensor: number }[];
+  modules: { path: string; class: string }[];
+  safety: { verdict: 'safe' | 'unsafe_but_known' | 'dangerous'; findings: Finding[] };
+  errors: { message: string; path: string[] }[];
+  code?: { name: string; text: string }[];
+  onnx?: {
+    ir_version: number;
+    opsets: Record<string, number>;
+    producer: string;
+    inputs: { name: string; elem_type: string; shape: (number | string)[] }[];
+    outputs: { name: string; elem_type: string; shape: (number | string)[] }[];
+    node_count: number;
+    op_types: Record<string, number>;
+    initializer_count: number;
+    initializer_numel: number;
+  };
+  [more: string]: unknown;
+}
+
+/** Any random-access reader: `read` returns exactly `length` bytes at `offset`. */
+export interface ReaderSource {
+  name?: string;
+  size: number;
+  read(offset: number, length: number): Uint8Array;
+  close?(): void;
+}
+
+/**
+ * One input: a path or file URL (Node), a File/Blob (read lazily in a worker, whole elsewhere),
+ * bytes, or a reader.
+ */
+export type Input = string | URL | Blob | Uint8Array | ArrayBuffer | ReaderSource | { name?: string; bytes: Uint8Array | ArrayBuffer } | { name?: string; blob: Blob };
+
+export type TensorRef = number | string;
+export interface ProgressOptions {
+  /** Called with bytes done and total, at most every 50 ms. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export declare class Model {
+  /** The document of the inspect-json spec. */
+  readonly document: Document;
+  /** A tensor index from an index or a state_dict key. */
+  tensorIndex(tensor: TensorRef): number;
+  /** Statistics over the tensor's own elements (views read through their strides). */
+  stats(tensor: TensorRef, options?: ProgressOptions): Stats;
+  /** Counts of finite values in `bins` equal bins over [min, max]. */
+  histogram(tensor: TensorRef, bins?: number, options?: ProgressOptions): Histogram;
+  /** The first `limit` values, row-major through the view (real parts of complex numbers). */
+  values(tensor: TensorRef, limit?: number): Float64Array;
+  /** Frees the wasm memory and closes files. */
+  close(): void;
+}
+
+/** Opens a model from one input, or from several that belong together (shards, an .onnx and its data). */
+export declare function open(inputs: Input | Input[]): Promise<Model>;
+/** Loads the wasm ahead of `open` (browsers: optionally from a given URL or bytes). */
+export declare function load(wasm?: string | URL | Response | BufferSource | WebAssembly.Module): Promise<unknown> | void;

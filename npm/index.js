@@ -1,0 +1,22 @@
+// torchpeek for browsers (and bundlers): open PyTorch, safetensors and ONNX files without running them.
+//   import { open } from 'torchpeek';
+//   const model = await open(file);            // a File/Blob (lazy in a worker), Uint8Array, ...
+//   model.document; model.stats('fc1.weight'); model.values(0, 16); model.close();
+import init, { WasmModel } from './pkg/torchpeek.js';
+import { openWith, Model } from './model.js';
+
+let ready = null;
+
+/** Loads the wasm (once). `wasm` may be a URL, a Response, bytes or a WebAssembly.Module. */
+export function load(wasm) {
+  ready ??= init({ module_or_path: wasm ?? new URL('./pkg/torchpeek_bg.wasm', import.meta.url) });
+  return ready;
+}
+
+/** Opens one model from one input, or from several that belong together (shards, external data). */
+export async function open(inputs) {
+  await load();
+  return openWith(WasmModel, inputs, null);
+}
+
+export { Model };

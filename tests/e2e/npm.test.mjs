@@ -1,0 +1,109 @@
+// The npm package: in Node (paths read lazily), from a packed tarball, and in a browser page.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { ROOT, fixture, manifest, close, start } from './harness.mjs';
+import { open, fileSource } from '../../npm/node.js';
+
+const num = (v) => (v === 'nan' ? NaN : v === 'inf' ? Infinity : v === '-inf' ? -Infinity : v);
+
+test('Node: open a checkpoint by path; statistics and values match torch', async () => {
+  for (const name of ['mlp_checkpoint.pt', 'cnn_checkpoint_adam.pt', 'bert_tiny.safetensors', 'mlp_state_dict_legacy.pth']) {
+    const m = manifest(name);
+    const model = await open(fixture(name));
+    assert.equal(model.document.tensors.length, m.tensors.length, name);
+    const byPath = new Map(m.tensors.map((t) => [t.path.join('\u0000'), t]));
+    model.document.tensors.forEach((t, i) => {
+      const want = byPath.get(t.path.join('\u0000'));
+      assert.ok(want, `${name}: torch has no tensor at ${t.path}`);
+      assert.deepEqual(t.shape, want.shape, `${name} ${want.path}`);
+      if (want.numel === 0 || want.qscheme) return;
+      const s = model.stats(i);
+      for (const k of ['sum', 'abs_sum', 'mean']) assert.ok(close(num(s[k]), want[k], 1e-4), `${name} ${want.path} ${k}`);
+      const first = model.values(i, want.first.length);
+      want.first.forEach((v, j) => assert.ok(close(first[j], v, 1e-6), `${name} ${want.path} value ${j}`));
+    });
+    model.close();
+  }
+});
+
+test('Node: files are read lazily, never whole', async () => {
+  // A 1 GiB safetensors file, sparse on disk: opening reads its header, statistics stream.
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torchpeek-lazy-'));
+  const file = path.join(tmp, 'big.safetensors');
+  const bytes = 1 << 30;
+  let header = JSON.stringify({ w: { dtype: 'F32', shape: [16384, 16384], data_offsets: [0, bytes] } });
+  header += ' '.repeat((8 - (header.length % 8)) % 8);
+  const head = Buffer.alloc(8 + header.length);
+  head.writeBigUInt64LE(BigInt(header.length));
+  head.write(header, 8);
+  fs.writeFileSync(file, head);
+  fs.truncateSync(file, head.length + bytes);
+  const src = fileSource(file);
+  let read = 0;
+  const counting = { ...src, read: (o, n) => ((read += n), src.read(o, n)) };
+  try {
+    const model = await open(counting);
+    assert.ok(read <= 4 << 20, `opening read ${read} of ${src.size} bytes`);
+    assert.deepEqual(model.document.tensors[0].shape, [16384, 16384]);
+    const v = model.values('w', 8);
+    assert.deepEqual(Array.from(v), [0, 0, 0, 0, 0, 0, 0, 0]);
+    assert.ok(read <= 8 << 20, `values read ${read} bytes`);
+    model.close();
+  } finally {
+    src.close();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('Node: a garbage input is an error, not a crash', async () => {
+  await assert.rejects(open(new Uint8Array(1000).fill(7)), /./);
+  const model = await open(fs.readFileSync(fixture('mlp_state_dict.pth')));
+  assert.equal(model.document.kind, 'state_dict');
+});
+
+test('npm pack makes a package that installs and runs from the tarball', () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torchpeek-pack-'));
+  try {
+    const out = execFileSync('npm', ['pack', '--json', '--pack-destination', tmp], { cwd: ROOT, encoding: 'utf8' });
+    const info = JSON.parse(out)[0];
+    const files = info.files.map((f) => f.path);
+    for (const f of ['npm/index.js', 'npm/node.js', 'npm/index.d.ts', 'npm/pkg/torchpeek_bg.wasm', 'package.json']) assert.ok(files.includes(f), `${f} is packed`);
+    const app = path.join(tmp, 'app');
+    fs.mkdirSync(app);
+    fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
+    execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', path.join(tmp, info.filename)], { cwd: app, stdio: 'pipe' });
+    fs.writeFileSync(path.join(app, 'main.mjs'), `
+import { open } from 'torchpeek';
+const model = await open(process.argv[2]);
+console.log(JSON.stringify({ kind: model.document.kind, keys: model.document.state_dict.map((e) => e.key), mean: model.stats('fc1.weight').mean }));
+`);
+    const got = JSON.parse(execFileSync('node', ['main.mjs', fixture('mlp_checkpoint.pt')], { cwd: app, encoding: 'utf8' }));
+    assert.equal(got.kind, 'checkpoint');
+    assert.deepEqual(got.keys, ['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']);
+    assert.ok(close(got.mean, manifest('mlp_checkpoint.pt').tensors[0].mean, 1e-6));
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('browser: the package opens a Blob on the main thread', async () => {
+  const h = await start({ root: ROOT, page: 'tests/e2e/npm-page.html' });
+  try {
+    const page = await h.newPage();
+    await page.waitForFunction(() => window.result, null, { timeout: 30_000 });
+    const r = await page.evaluate(() => window.result);
+    assert.equal(r.error, undefined);
+    assert.equal(r.kind, 'checkpoint');
+    assert.deepEqual(r.keys, ['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']);
+    const m = manifest('mlp_checkpoint.pt').tensors[0];
+    assert.ok(close(r.stats.std, m.std, 1e-6));
+    m.first.slice(0, 4).forEach((v, i) => assert.ok(close(r.first[i], v, 1e-6)));
+    assert.deepEqual(h.errors, []);
+  } finally {
+    await h.close();
+  }
+});
