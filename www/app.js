@@ -16,7 +16,7 @@ let nextModel = 1;
 const entries = new Map(); // id -> {tab, view el}
 
 // For tests and benchmarks: timings of every open.
-const stats = { opened: [] };
+const stats = { opened: [], stats: [] };
 window.__torchpeek = stats;
 
 const MODEL_SUFFIX = /\.(pt|pth|bin|ckpt|safetensors|onnx|pt2|pkl|tar|zip|json|mar|h5)$/i;
@@ -67,6 +67,7 @@ function activate(id) {
     e.tabButton.setAttribute('aria-selected', on ? 'true' : 'false');
     e.tabButton.tabIndex = on ? 0 : -1;
     e.el.hidden = !on;
+    if (on) e.tabButton.scrollIntoView({ block: 'nearest', inline: 'nearest' });
   }
   welcome.hidden = entries.size > 0;
 }

@@ -36,7 +36,8 @@ export class ModelView {
     this.el = h('article', { class: 'model', dataset: { model: modelId } });
     this.el.append(this.header(ms, onClose));
     const tabs = this.buildSections();
-    this.el.append(h('div', { class: 'model-body' }, h('div', { class: 'model-main' }, tabs), h('aside', { class: 'model-side' }, this.panel.el)));
+    this.el.append(h('div', { class: `model-body${doc.tensors.length ? '' : ' no-tensors'}` }, h('div', { class: 'model-main' }, tabs),
+      doc.tensors.length ? h('aside', { class: 'model-side' }, this.panel.el) : null));
   }
 
   nameOf(i) {
@@ -57,7 +58,8 @@ export class ModelView {
     const { doc } = this;
     const size = (doc.files ?? []).reduce((a, f) => a + f.bytes, 0) || this.files.reduce((a, f) => a + f.size, 0);
     const params = D.paramCount(doc);
-    const [verdict, verdictHelp] = VERDICTS[doc.safety?.verdict] ?? [doc.safety?.verdict ?? 'unknown', ''];
+    let [verdict, verdictHelp] = VERDICTS[doc.safety?.verdict] ?? [doc.safety?.verdict ?? 'unknown', ''];
+    if (doc.safety?.verdict === 'safe' && (doc.format === 'safetensors' || doc.format === 'onnx')) verdictHelp = 'Plain data: this format has no way to carry code.';
     const findings = doc.safety?.findings ?? [];
     const facts = [
       ['format', doc.format],

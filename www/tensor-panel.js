@@ -7,6 +7,8 @@ import { numel, itemsize, tied } from './doc.js';
 import { Cancelled } from './client.js';
 
 const BINS = 64;
+/** Bigger tensors wait for a click before their bytes are read. */
+const AUTO_STATS_BYTES = 64 << 20;
 const PREVIEW_ROWS = 8;
 const PREVIEW_COLS = 6;
 const MAX_PREVIEW_VALUES = 1 << 16;
@@ -72,7 +74,12 @@ export class TensorPanel {
       return;
     }
     this.loadValues(index, t, gen);
-    this.loadStats(index, t, gen);
+    const bytes = n * itemsize(t.dtype);
+    if (bytes <= AUTO_STATS_BYTES || this.cache.has(`s${index}`)) this.loadStats(index, t, gen);
+    else {
+      this.statsEl.replaceChildren(h('button', { type: 'button', class: 'button compute-stats', onclick: () => this.loadStats(index, t, gen) },
+        `Compute statistics and histogram (reads ${fmt.bytes(bytes)})`));
+    }
   }
 
   async loadValues(index, t, gen) {
@@ -101,6 +108,7 @@ export class TensorPanel {
     }
     const bytes = numel(t) * itemsize(t.dtype);
     const big = bytes > (16 << 20);
+    this.statsEl.replaceChildren(h('p', { class: 'muted' }, 'Computing…'));
     const bar = h('progress', { max: 1, value: 0, 'aria-label': 'Reading the tensor' });
     const label = h('span', { class: 'muted' }, 'Computing…');
     const { id, promise } = this.ctx.client.request('stats', { model: this.ctx.modelId, tensor: index, bins: BINS }, {
@@ -119,6 +127,7 @@ export class TensorPanel {
     try {
       const result = await promise;
       this.cache.set(key, result);
+      window.__torchpeek?.stats?.push({ tensor: index, bytes, ms: result.ms, histogramMs: result.histogramMs, memory: result.memory });
       if (gen !== this.generation) return;
       this.renderStats(t, result);
       if (big) announce(`Statistics ready in ${fmt.ms(result.ms + result.histogramMs)}`);

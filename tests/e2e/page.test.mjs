@@ -182,6 +182,37 @@ with zipfile.ZipFile(${JSON.stringify(hostile)}, 'w') as z:
   await findRow(page, 'fc1.weight');
 });
 
+test('statistics of a big tensor show progress and can be cancelled; the page goes on', async () => {
+  // 1 GiB of float32 (a hole on disk) and a small tensor after it, in one safetensors file.
+  const file = path.join(OUT, 'big.safetensors');
+  const big = 1 << 30;
+  let header = JSON.stringify({ big: { dtype: 'F32', shape: [16384, 16384], data_offsets: [0, big] }, small: { dtype: 'F32', shape: [4], data_offsets: [big, big + 16] } });
+  header += ' '.repeat((8 - (header.length % 8)) % 8);
+  const head = Buffer.alloc(8 + header.length);
+  head.writeBigUInt64LE(BigInt(header.length));
+  head.write(header, 8);
+  fs.writeFileSync(file, head);
+  fs.truncateSync(file, head.length + big + 16);
+  try {
+    const model = await openFiles(page, file);
+    const row = await findRow(page, 'big');
+    await row.click();
+    const panel = model.locator('.tensor-panel');
+    await panel.locator('button.compute-stats').click();
+    const bar = panel.locator('progress');
+    await bar.waitFor({ timeout: 10_000 });
+    await page.waitForFunction((el) => el.value > 0, await bar.elementHandle(), { timeout: 30_000 });
+    await page.screenshot({ path: path.join(OUT, 'progress.png') });
+    await panel.getByRole('button', { name: 'Cancel' }).click();
+    await panel.getByText('Cancelled.').waitFor();
+    // The worker was replaced and the file re-opened in it: the next tensor reads at once.
+    const small = await selectTensor('small');
+    assert.equal((await statsOf(small)).sum, '0');
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+});
+
 test('keyboard: the filter and the tree are usable without a mouse', async () => {
   await openFiles(page, 'bert_tiny_pytorch_model.bin');
   const model = current();
