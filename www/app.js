@@ -187,3 +187,8 @@ document.addEventListener('keydown', (e) => {
 
 // Focus styles only for keyboard users.
 document.body.classList.add('js');
+
+// An installed copy keeps working with no network.
+if ('serviceWorker' in navigator && location.protocol !== 'file:') {
+  navigator.serviceWorker.register(new URL('./sw.js', import.meta.url), { scope: './' }).catch(() => {});
+}

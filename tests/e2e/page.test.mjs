@@ -233,6 +233,40 @@ test('dark mode renders', async () => {
   await page.emulateMedia({ colorScheme: 'light' });
 });
 
+test('two files picked together open side by side; a dropped file opens too', async () => {
+  await openFiles(page, ['mlp_checkpoint.pt', 'bn_state_dict.pt']);
+  await page.waitForFunction(() => document.querySelectorAll('#models > article:not(.opening)').length >= 2 && !document.querySelector('#models > article.opening'));
+  const tabs = await page.locator('#file-tabs [role="tab"]').allInnerTexts();
+  assert.ok(tabs.includes('mlp_checkpoint.pt') && tabs.includes('bn_state_dict.pt'), tabs.join(', '));
+
+  const bytes = [...fs.readFileSync(fixture('mlp_weights.bin'))];
+  await page.evaluate((b) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([new Uint8Array(b)], 'dropped.bin'));
+    for (const type of ['dragenter', 'dragover', 'drop']) window.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, bytes);
+  await page.locator('#file-tabs [role="tab"][aria-selected="true"]', { hasText: 'dropped.bin' }).waitFor();
+  await current().locator('.tree-row').first().waitFor();
+  assert.equal(await page.locator('#drop-overlay').isHidden(), true);
+});
+
+test('an installed copy works offline (service worker)', async () => {
+  const p = await h.newPage();
+  try {
+    await p.waitForFunction(() => navigator.serviceWorker.ready.then(() => true));
+    await p.reload();
+    await p.waitForFunction(() => !!navigator.serviceWorker.controller);
+    await openFiles(p, 'mlp_state_dict.pth'); // the worker and the wasm pass through the cache
+    await h.context.setOffline(true);
+    await p.reload();
+    const model = await openFiles(p, 'mlp_checkpoint.pt');
+    assert.equal(await model.locator('[data-fact="kind"]').innerText(), 'checkpoint');
+  } finally {
+    await h.context.setOffline(false);
+    await p.close();
+  }
+});
+
 test('no request leaves 127.0.0.1, and the page logged no errors', async () => {
   const origin = new URL(h.url).origin;
   const foreign = h.requests.filter((u) => !u.startsWith(origin) && !u.startsWith('blob:') && !u.startsWith('data:'));
