@@ -179,8 +179,9 @@ impl WasmModel {
 
     /// The document of `shared/spec/inspect-json.md`, as a JSON string.
     #[wasm_bindgen(js_name = documentJson)]
-    pub fn document_json(&self) -> String {
-        self.model.document.to_json().to_string()
+    pub fn document_json(&self) -> Result<String, JsError> {
+        // Straight to text: the same JSON as `Document::to_json`, without the Value tree in between.
+        serde_json::to_string(&self.model.document).map_err(|e| JsError::new(&e.to_string()))
     }
 
     /// Statistics over tensor `index`, as a JSON string.

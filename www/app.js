@@ -114,9 +114,12 @@ async function openGroup(files, t0) {
   entry.tabButton.classList.add('loading');
   try {
     const { json, ms, memory } = await client.open(id, files);
+    const tParse = performance.now();
     const doc = JSON.parse(json);
     if (!entries.has(id)) return;
+    const tView = performance.now();
     const view = new ModelView({ client, modelId: id, doc, json, files, ms, onClose: () => close(id) });
+    const tDone = performance.now();
     placeholder.replaceWith(view.el);
     entry.el = view.el;
     entry.view = view;
@@ -126,7 +129,7 @@ async function openGroup(files, t0) {
     await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
     const total = performance.now() - t0;
     view.el.dataset.openMs = total.toFixed(1);
-    stats.opened.push({ name: label, workerMs: ms, totalMs: total, wasmMemory: memory, tensors: doc.tensors.length });
+    stats.opened.push({ name: label, workerMs: ms, parseMs: tView - tParse, viewMs: tDone - tView, totalMs: total, wasmMemory: memory, tensors: doc.tensors.length, jsonBytes: json.length });
     announce(`Opened ${label}: ${doc.format}, ${doc.kind.replace('_', ' ')}, ${doc.tensors.length} tensors.`);
   } catch (err) {
     if (!entries.has(id)) return;

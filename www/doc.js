@@ -13,16 +13,21 @@ export const numel = (t) => t.numel ?? t.shape.reduce((a, b) => a * b, 1);
 /** A tensor's identity for de-duplication: tied weights count once. */
 const identity = (t) => `${t.storage}|${t.storage_offset}|${t.shape}|${t.stride}|${t.dtype}`;
 
-/** Parameter count of a state_dict (tied tensors counted once). */
-export function paramCount(doc) {
-  const seen = new Set();
+/** Parameter count of a state_dict (tied tensors counted once); `shared` from `sharing(doc)`. */
+export function paramCount(doc, shared = sharing(doc)) {
+  const seenIndex = new Set();
+  const seenView = new Set();
   let n = 0;
   for (const e of doc.state_dict) {
     const t = doc.tensors[e.tensor];
-    if (!t) continue;
-    const id = identity(t);
-    if (seen.has(id)) continue;
-    seen.add(id);
+    if (!t || seenIndex.has(e.tensor)) continue;
+    seenIndex.add(e.tensor);
+    // Only tensors on a shared storage can be the same view under two names.
+    if (shared.has(e.tensor)) {
+      const id = identity(t);
+      if (seenView.has(id)) continue;
+      seenView.add(id);
+    }
     n += numel(t);
   }
   return n;
@@ -68,16 +73,17 @@ export function stateDictTree(doc) {
     const parts = entry.key.split('.');
     let node = root;
     for (let i = 0; i < parts.length - 1; i++) {
-      const slot = `b:${parts[i]}`;
-      let child = node.children.get(slot);
+      // Branches are keyed by their name, leaves by name + NUL: a key may be both.
+      const part = parts[i];
+      let child = node.children.get(part);
       if (!child) {
-        child = { name: parts[i], key: parts.slice(0, i + 1).join('.'), children: new Map(), params: 0, count: 0 };
-        node.children.set(slot, child);
+        child = { name: part, key: node.key ? `${node.key}.${part}` : part, children: new Map(), params: 0, count: 0 };
+        node.children.set(part, child);
       }
       node = child;
     }
     const name = parts[parts.length - 1];
-    node.children.set(`l:${name}`, { name, key: entry.key, children: null, tensor: entry.tensor, params: 0, count: 1 });
+    node.children.set(`${name}\u0000`, { name, key: entry.key, children: null, tensor: entry.tensor, params: 0, count: 1 });
   }
   const fill = (node) => {
     if (!node.children) {

@@ -57,7 +57,7 @@ export class ModelView {
   header(ms, onClose) {
     const { doc } = this;
     const size = (doc.files ?? []).reduce((a, f) => a + f.bytes, 0) || this.files.reduce((a, f) => a + f.size, 0);
-    const params = D.paramCount(doc);
+    const params = D.paramCount(doc, this.sharing);
     let [verdict, verdictHelp] = VERDICTS[doc.safety?.verdict] ?? [doc.safety?.verdict ?? 'unknown', ''];
     if (doc.safety?.verdict === 'safe' && (doc.format === 'safetensors' || doc.format === 'onnx')) verdictHelp = 'Plain data: this format has no way to carry code.';
     const findings = doc.safety?.findings ?? [];
@@ -191,7 +191,7 @@ export class ModelView {
   weightsRow(node, row) {
     row.append(h('span', { class: 'node-name' }, node.name));
     if (node.children) {
-      row.append(h('span', { class: 'node-meta muted' }, `${fmt.count(node.params)} · ${node.count} tensor${node.count > 1 ? 's' : ''}`));
+      row.append(h('span', { class: 'node-meta muted' }, `${fmt.count(node.params)} · ${fmt.grouped(node.count)} tensor${node.count > 1 ? 's' : ''}`));
       return;
     }
     const t = this.doc.tensors[node.tensor];

@@ -111,7 +111,7 @@ export class TensorPanel {
     this.statsEl.replaceChildren(h('p', { class: 'muted' }, 'Computing…'));
     const bar = h('progress', { max: 1, value: 0, 'aria-label': 'Reading the tensor' });
     const label = h('span', { class: 'muted' }, 'Computing…');
-    const { id, promise } = this.ctx.client.request('stats', { model: this.ctx.modelId, tensor: index, bins: BINS }, {
+    const { id, promise } = this.ctx.client.request('stats', { model: this.ctx.modelId, tensor: index, bins: Math.max(8, Math.min(BINS, Math.round(Math.sqrt(numel(t))))) }, {
       onProgress: (p) => {
         bar.value = p.total ? p.done / p.total : 0;
         label.textContent = `${p.phase === 'histogram' ? 'Histogram' : 'Statistics'}: ${fmt.bytes(p.done)} of ${fmt.bytes(p.total)}`;
