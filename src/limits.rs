@@ -24,7 +24,7 @@ pub const STREAM_CHUNK: usize = 4 << 20;
 /// Deepest nesting followed when turning a pickle's values into the document tree.
 pub const MAX_TREE_DEPTH: usize = 200;
 /// Most values written into the document tree (shared values count each time they are reached).
-pub const MAX_TREE_NODES: usize = 5_000_000;
+pub const MAX_TREE_NODES: usize = 1_000_000;
 /// Deepest nesting of ONNX messages followed (subgraphs in attributes, nested type protos).
 pub const MAX_ONNX_DEPTH: usize = 64;
 /// Largest total of ONNX tensor data given as typed fields (`float_data`, `int64_data` ...), decoded

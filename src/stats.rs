@@ -31,11 +31,26 @@ pub fn is_contiguous(shape: &[u64], stride: &[i64]) -> bool {
 fn visit(model: &Model, t: &Tensor, progress: Progress, mut f: impl FnMut(&[u8], u64)) -> Result<()> {
     let item = t.dtype.itemsize();
     let at = || Location::member(format!("tensor {}", t.path.join(".")));
+    // The document's numel is 0 for a shape whose product overflows: refuse it here, not as empty.
+    let numel = t.shape.iter().try_fold(1u64, |a, &d| a.checked_mul(d));
+    if numel != Some(t.numel) {
+        return Err(Error::corrupt(at(), format!("shape {:?} has more elements than 2^64", t.shape)));
+    }
     if t.numel == 0 {
         return Ok(());
     }
     if t.stride.iter().any(|&s| s < 0) {
         return Err(Error::corrupt(at(), "negative strides"));
+    }
+    // The last element the view reaches must lie inside its storage.
+    let last = t.shape.iter().zip(&t.stride).try_fold(t.storage_offset, |a, (&n, &s)| a.checked_add((n - 1).checked_mul(s as u64)?));
+    let end = last.and_then(|l| l.checked_add(1)?.checked_mul(item));
+    let storage_bytes = model.document.storages.get(t.storage_index).map_or(0, |s| s.bytes);
+    if end.is_none_or(|e| e > storage_bytes) {
+        return Err(Error::corrupt(
+            at(),
+            format!("the view reaches past its storage of {storage_bytes} bytes (shape {:?}, stride {:?}, offset {})", t.shape, t.stride, t.storage_offset),
+        ));
     }
     let total = t.numel.checked_mul(item).ok_or_else(|| Error::corrupt(at(), "size overflows"))?;
     let chunk = (limits::STREAM_CHUNK as u64 / item).max(1) * item;
@@ -290,14 +305,14 @@ pub fn values_of(model: &Model, t: &Tensor, limit: usize) -> Result<Vec<f64>> {
     // Read only the rows needed: shrink the outermost dimensions to cover `limit` elements.
     let mut need = limit;
     for d in 0..shown.shape.len() {
-        let inner: u64 = shown.shape[d + 1..].iter().product::<u64>().max(1);
+        let inner = shown.shape[d + 1..].iter().try_fold(1u64, |a, &b| a.checked_mul(b)).unwrap_or(u64::MAX).max(1);
         shown.shape[d] = shown.shape[d].min(need.div_ceil(inner).max(1));
-        need = need.min(shown.shape[d] * inner);
+        need = need.min(shown.shape[d].saturating_mul(inner));
         if shown.shape[d] > 1 {
             break;
         }
     }
-    shown.numel = shown.shape.iter().product();
+    shown.numel = shown.shape.iter().try_fold(1u64, |a, &b| a.checked_mul(b)).unwrap_or(0);
     let dq = Dequant::new(t)?;
     let mut out = Vec::with_capacity(limit as usize);
     visit(model, &shown, &mut |_, _| true, |run, first| {

@@ -162,10 +162,10 @@ impl<'a> Interpreter<'a> {
             Value::Global { module, name } => json!({"$global": format!("{module}.{name}")}),
             Value::Extension(code) => json!({"$global": format!("<extension {code}>")}),
             Value::PersistentId(_) => json!({"$persistent_id": true}),
-            Value::List(items) => self.with(id, |me| json!({"$list": me.seq_tree(items)})),
-            Value::Tuple(items) => self.with(id, |me| json!({"$tuple": me.seq_tree(items)})),
-            Value::Set(items) | Value::FrozenSet(items) => self.with(id, |me| json!({"$set": me.seq_tree(items)})),
-            Value::Dict(items) => self.with(id, |me| json!({"$dict": me.dict_tree(items)})),
+            Value::List(items) => self.with(id, |me| tagged("$list", Json::Array(me.seq_tree(items)))),
+            Value::Tuple(items) => self.with(id, |me| tagged("$tuple", Json::Array(me.seq_tree(items)))),
+            Value::Set(items) | Value::FrozenSet(items) => self.with(id, |me| tagged("$set", Json::Array(me.seq_tree(items)))),
+            Value::Dict(items) => self.with(id, |me| tagged("$dict", Json::Array(me.dict_tree(items)))),
             Value::Object(_) => self.with(id, |me| me.object_tree(id)),
         };
         v
@@ -199,7 +199,7 @@ impl<'a> Interpreter<'a> {
                 self.path.push(key_string(self.arena, k));
                 let value = self.tree(v);
                 self.path.pop();
-                json!([key, value])
+                Json::Array(vec![key, value])
             })
             .collect()
     }
@@ -235,7 +235,7 @@ impl<'a> Interpreter<'a> {
             }
             Some("builtins.set") | Some("builtins.frozenset") => {
                 let items = arena.seq(o.args).and_then(|a| a.first().copied()).and_then(|a| arena.seq(a)).unwrap_or(&[]);
-                return json!({"$set": self.seq_tree(items)});
+                return tagged("$set", Json::Array(self.seq_tree(items)));
             }
             _ => {}
         }
@@ -265,6 +265,13 @@ impl<'a> Interpreter<'a> {
 }
 
 /// A tree path segment for a dict key: strings as they are, ints in decimal.
+/// `{tag: value}`, moving `value` in (`json!` would serialize a copy of it: quadratic on deep trees).
+fn tagged(tag: &str, value: Json) -> Json {
+    let mut m = serde_json::Map::new();
+    m.insert(tag.to_string(), value);
+    Json::Object(m)
+}
+
 pub fn key_string(arena: &Arena, k: Id) -> String {
     match arena.get(k) {
         Value::Str(s) => s.clone(),
