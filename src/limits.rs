@@ -23,6 +23,12 @@ pub const MAX_TEXT_BYTES: u64 = 16 << 20;
 pub const STREAM_CHUNK: usize = 4 << 20;
 /// Deepest nesting followed when turning a pickle's values into the document tree.
 pub const MAX_TREE_DEPTH: usize = 200;
+/// Most bytes kept of data a pickle hands to a loader (nested pickles the safety scan reads).
+pub const MAX_NESTED_BYTES: usize = 64 << 20;
+/// Deepest nesting of pickles inside pickles the safety scan follows.
+pub const MAX_NESTED_PICKLES: usize = 4;
+/// Most pickles read in a row from a file that is not a zip (a legacy torch file has five).
+pub const MAX_PICKLES_IN_A_ROW: usize = 5;
 /// Most values written into the document tree (shared values count each time they are reached).
 pub const MAX_TREE_NODES: usize = 1_000_000;
 /// Deepest nesting of ONNX messages followed (subgraphs in attributes, nested type protos).

@@ -25,6 +25,19 @@ pub trait Source {
     }
 }
 
+/// A shared source reads as the one it shares (a caller keeps a handle to count or reuse it).
+impl<S: Source + ?Sized> Source for std::sync::Arc<S> {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+    fn len(&self) -> u64 {
+        (**self).len()
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        (**self).read_at(offset, buf)
+    }
+}
+
 /// Fails unless `offset..offset+len` lies inside the source.
 pub fn check_range<S: Source + ?Sized>(s: &S, offset: u64, len: u64) -> Result<()> {
     match offset.checked_add(len) {
@@ -111,26 +124,5 @@ impl Source for FileSource {
                 .and_then(|_| f.read_exact(buf))
                 .map_err(|e| Error::Read { source_name: self.name.clone(), offset, message: e.to_string() })
         }
-    }
-}
-
-/// A window onto part of another source (a zip member stored uncompressed, a shard).
-pub struct Slice<'a> {
-    pub inner: &'a dyn Source,
-    pub name: String,
-    pub offset: u64,
-    pub len: u64,
-}
-
-impl Source for Slice<'_> {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn len(&self) -> u64 {
-        self.len
-    }
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
-        check_range(self, offset, buf.len() as u64)?;
-        self.inner.read_at(self.offset + offset, buf)
     }
 }

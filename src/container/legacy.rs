@@ -12,7 +12,7 @@ use crate::torch::tensor::persistent_storage;
 use std::collections::HashMap;
 
 /// torch's magic number, 0x1950a86a20f9469cfc6c, as pickle writes it.
-const MAGIC: &str = "119547037146038801333356";
+pub(crate) const MAGIC: &str = "119547037146038801333356";
 const PROTOCOL_VERSION: i64 = 1001;
 
 /// Reads the next pickle at `*pos`, growing the window read until the pickle fits.
@@ -91,7 +91,7 @@ pub fn read(sources: &[Box<dyn Source>], index: usize) -> Result<Document> {
             s.member = member.clone();
         }
     }
-    doc.safety = crate::safety::assess(&pickles, &[], Format::TorchLegacy);
+    doc.safety = crate::safety::check_one(src);
     Ok(doc)
 }
 

@@ -2,7 +2,7 @@
 //! graph (`value.rs`) and the trace (`trace.rs`). Nothing is imported or called: GLOBAL pushes a
 //! name, REDUCE/NEWOBJ/INST/OBJ push a description of the call, BUILD records the state.
 
-use super::trace::{CallUse, GlobalUse, Trace};
+use super::trace::{is_loader, CallUse, GlobalUse, Nested, Trace};
 use super::value::{Arena, How, Id, Object, Value};
 use crate::error::{Error, Location, Result};
 use crate::limits;
@@ -19,20 +19,20 @@ pub struct Pickle {
 /// Parses the pickle that starts at `start` of `data`, up to and including its STOP.
 /// `member` names the data in errors (`archive/data.pkl`).
 pub fn parse(data: &[u8], start: usize, member: &str) -> Result<Pickle> {
-    let mut m = Machine {
-        data,
-        pos: start,
-        op_pos: start,
-        member,
-        arena: Arena::default(),
-        stack: Vec::new(),
-        marks: Vec::new(),
-        memo: HashMap::new(),
-        trace: Trace::default(),
-    };
+    let mut m = Machine::new(data, start, member);
     let root = m.run()?;
     m.trace.end = m.pos as u64;
     Ok(Pickle { arena: m.arena, root, trace: m.trace })
+}
+
+/// Runs the pickle at `start` as far as it goes, for the safety scan: the trace of every opcode
+/// before the end or the error that stopped it (a loader would have run all of those), and the
+/// error. `trace.end` is past STOP, or where the error was.
+pub fn scan(data: &[u8], start: usize, member: &str) -> (Trace, Option<Error>) {
+    let mut m = Machine::new(data, start, member);
+    let result = m.run();
+    m.trace.end = if result.is_ok() { m.pos } else { m.op_pos } as u64;
+    (m.trace, result.err())
 }
 
 struct Machine<'a> {
@@ -72,6 +72,20 @@ fn newer_opcode_name(op: u8) -> Option<&'static str> {
 }
 
 impl<'a> Machine<'a> {
+    fn new(data: &'a [u8], start: usize, member: &'a str) -> Self {
+        Machine {
+            data,
+            pos: start,
+            op_pos: start,
+            member,
+            arena: Arena::default(),
+            stack: Vec::new(),
+            marks: Vec::new(),
+            memo: HashMap::new(),
+            trace: Trace::default(),
+        }
+    }
+
     fn at(&self, offset: usize) -> Location {
         Location::new(self.member, offset as u64)
     }
@@ -200,7 +214,11 @@ impl<'a> Machine<'a> {
     }
 
     fn call(&mut self, opcode: &'static str, callable: Id, args: Id, kwargs: Option<Id>, how: How) -> Result<()> {
-        self.trace.calls.push(CallUse { opcode, offset: self.op_pos as u64, callable: self.arena.global_name(callable) });
+        let name = self.arena.global_name(callable);
+        if let Some(loader) = name.as_deref().filter(|n| is_loader(n)) {
+            self.record_nested(loader, args);
+        }
+        self.trace.calls.push(CallUse { opcode, offset: self.op_pos as u64, callable: name });
         self.push(Value::Object(Object {
             callable,
             args,
@@ -210,6 +228,32 @@ impl<'a> Machine<'a> {
             items: Vec::new(),
             dict_items: Vec::new(),
         }))
+    }
+
+    /// Keeps the bytes among a loader's arguments (directly, or inside a call such as
+    /// `io.BytesIO(b'...')`), within a size budget.
+    fn record_nested(&mut self, loader: &str, args: Id) {
+        let mut found = Vec::new();
+        for &a in self.arena.seq(args).unwrap_or(&[]) {
+            match self.arena.get(a) {
+                Value::Bytes(b) => found.push(b.clone()),
+                Value::Object(o) => {
+                    for &inner in self.arena.seq(o.args).unwrap_or(&[]) {
+                        if let Value::Bytes(b) = self.arena.get(inner) {
+                            found.push(b.clone());
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut kept: usize = self.trace.nested.iter().map(|n| n.bytes.len()).sum();
+        for bytes in found {
+            if kept + bytes.len() <= limits::MAX_NESTED_BYTES {
+                kept += bytes.len();
+                self.trace.nested.push(Nested { loader: loader.to_string(), offset: self.op_pos as u64, bytes });
+            }
+        }
     }
 
     fn append(&mut self, target: Id, items: Vec<Id>) -> Result<()> {

@@ -36,4 +36,23 @@ pub struct Trace {
     pub end: u64,
     /// Persistent ids seen (torch storages).
     pub persistent_ids: u64,
+    /// Bytes handed to a loader (`pickle.loads(b'...')`, `torch.load(io.BytesIO(b'...'))`): a
+    /// nested pickle the scan must read too.
+    pub nested: Vec<Nested>,
+}
+
+/// Bytes a call hands to something that loads data (its name ends in `load` or `loads`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Nested {
+    pub loader: String,
+    /// Offset of the call's opcode.
+    pub offset: u64,
+    #[serde(skip)]
+    pub bytes: Vec<u8>,
+}
+
+/// Whether a global loads data it is handed (pickle.loads, torch.load, dill.load, marshal.loads ...).
+pub fn is_loader(global: &str) -> bool {
+    let name = global.rsplit('.').next().unwrap_or(global);
+    matches!(name, "load" | "loads" | "_load" | "_loads" | "Unpickler")
 }

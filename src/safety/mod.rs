@@ -6,8 +6,9 @@
 //! `unsafe_but_known` names classes that only build objects; `dangerous` is anything that can
 //! execute code or reach the system, and any global the scanner cannot name.
 
-use crate::container::Pickled;
-use crate::document::Format;
+pub mod scan;
+
+use crate::source::Source;
 use serde::Serialize;
 use std::sync::OnceLock;
 
@@ -102,54 +103,17 @@ pub fn classify_global(module: &str, name: &str) -> (Verdict, String) {
     )
 }
 
-/// The verdict for a container's pickles and quirks.
-pub fn assess(pickles: &[Pickled], quirks: &[String], format: Format) -> Safety {
-    let mut findings = Vec::new();
-    if format == Format::Torchscript {
-        findings.push(Finding {
-            global: String::new(),
-            opcode: String::new(),
-            member: String::new(),
-            offset: 0,
-            severity: Verdict::UnsafeButKnown,
-            reason: "a TorchScript archive: torch.load(weights_only=True) refuses it; torch.jit.load runs its code".into(),
-        });
-    }
-    for p in pickles {
-        for g in &p.pickle.trace.globals {
-            let (severity, reason) = classify_global(&g.module, &g.name);
-            if severity != Verdict::Safe && !(format == Format::Torchscript && g.module.starts_with("__torch__")) {
-                findings.push(Finding {
-                    global: g.global.clone(),
-                    opcode: g.opcode.to_string(),
-                    member: p.member.clone(),
-                    offset: g.offset,
-                    severity,
-                    reason,
-                });
-            }
-        }
-        for (op, offset) in &p.pickle.trace.newer_opcodes {
-            findings.push(Finding {
-                global: String::new(),
-                opcode: op.to_string(),
-                member: p.member.clone(),
-                offset: *offset,
-                severity: Verdict::UnsafeButKnown,
-                reason: format!("torch.load(weights_only=True) refuses opcode {op} (beyond pickle protocol 2)"),
-            });
-        }
-    }
-    for q in quirks {
-        findings.push(Finding {
-            global: String::new(),
-            opcode: String::new(),
-            member: String::new(),
-            offset: 0,
-            severity: Verdict::UnsafeButKnown,
-            reason: q.clone(),
-        });
-    }
+/// The verdict on a set of sources (a file, or a sharded set): every pickle each holds, scanned.
+pub fn check(sources: &[Box<dyn Source>]) -> Safety {
+    verdict(sources.iter().flat_map(|s| scan::scan_source(s.as_ref())).collect())
+}
+
+/// The verdict on one source.
+pub fn check_one(src: &dyn Source) -> Safety {
+    verdict(scan::scan_source(src))
+}
+
+fn verdict(findings: Vec<Finding>) -> Safety {
     Safety {
         verdict: findings.iter().map(|f| f.severity).max().unwrap_or(Verdict::Safe),
         findings,
