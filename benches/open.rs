@@ -60,12 +60,22 @@ fn open_bench() {
         (read, reads, peak) = (counting.bytes.load(Ordering::Relaxed), counting.reads.load(Ordering::Relaxed), p);
     }
     let ours = median(times);
+    let check_times: Vec<f64> = (0..21)
+        .map(|_| {
+            let src = FileSource::open(&path).unwrap();
+            let t0 = Instant::now();
+            assert_eq!(torchpeek::safety::check_one(&src).verdict, torchpeek::safety::Verdict::Safe);
+            t0.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    let check = median(check_times);
     let cli = timed(env!("CARGO_BIN_EXE_torchpeek"), &["inspect", "--json", path.to_str().unwrap()]);
     let py = python(&["open", path.to_str().unwrap()]);
 
     println!("| reader | open (median of 21) | peak memory | bytes read |");
     println!("|---|---|---|---|");
     println!("| torchpeek::open (library) | {ours:.2} ms | {} heap | {read} in {reads} reads |", mib(peak as f64));
+    println!("| torchpeek::safety::check_one (scan every pickle) | {check:.2} ms | | |");
     if let Some((wall, rss)) = cli {
         println!("| `torchpeek inspect --json` (whole process) | {:.0} ms wall | {} RSS | |", wall * 1e3, mib(rss as f64 * 1024.0));
     }

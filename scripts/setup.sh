@@ -2,7 +2,8 @@
 # Installs what the web build needs, and with --test what the browser tests need. Idempotent:
 # each step is skipped when its tool is already there.
 #   the wasm32 target; wasm-bindgen-cli at the version Cargo.lock pins; npm packages;
-#   with --test: Debian's chromium (for Playwright, which never downloads a browser here).
+#   with --test: Debian's chromium (for Playwright, which never downloads a browser here), and the
+#   pickle scanners tests/safety.rs compares against (picklescan, fickling, modelscan from PyPI).
 # wasm-opt is optional and not installed: build-web.sh uses it when binaryen >= 116 is on the PATH
 # (Debian 12's binaryen 108 breaks wasm-bindgen's reference-type tables).
 set -euo pipefail
@@ -39,6 +40,12 @@ if [ "$want_test" = 1 ]; then
   if [ "${#pkgs[@]}" -gt 0 ]; then
     echo "setup: apt-get install ${pkgs[*]}" >&2
     apt_install "${pkgs[@]}"
+  fi
+  # Public pickle scanners the safety test compares against (tests/safety.rs).
+  scanners=(picklescan==1.0.5 fickling==0.1.12 modelscan==0.8.8)
+  if ! python3 -m pip show -q picklescan fickling modelscan >/dev/null 2>&1; then
+    echo "setup: pip install ${scanners[*]}" >&2
+    python3 -m pip install -q --disable-pip-version-check "${scanners[@]}"
   fi
 fi
 

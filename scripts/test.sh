@@ -3,6 +3,8 @@
 # then the web face (scripts/test-web.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# What the tests need (wasm target, wasm-bindgen-cli, npm packages, chromium, pickle scanners).
+bash scripts/setup.sh --test
 cargo test --release 2>&1
 # The web face: wasm build, the page in headless chromium, the npm package (installs what it needs).
 bash scripts/test-web.sh 2>&1

@@ -41,6 +41,17 @@ fn a_13_gb_checkpoint_opens_from_kilobytes_in_megabytes() {
     // Lenient here (a loaded CI machine); the benchmark reports the real time.
     assert!(elapsed.as_secs_f64() < 2.0, "opening took {elapsed:?}");
 
+    // The safety check reads the pickles only.
+    let before = counting.bytes.load(Ordering::Relaxed);
+    let start = std::time::Instant::now();
+    let safety = torchpeek::safety::check_one(&counting);
+    let elapsed = start.elapsed();
+    let read = counting.bytes.load(Ordering::Relaxed) - before;
+    eprintln!("check: {elapsed:?}, {read} bytes read");
+    assert_eq!(safety.verdict, torchpeek::safety::Verdict::Safe, "{:?}", safety.findings);
+    assert!(read < 1 << 20, "checking read {read} bytes");
+    assert!(elapsed.as_secs_f64() < 1.0, "checking took {elapsed:?}");
+
     // A statistic reads its tensor only.
     let norm = doc.state_dict.iter().find(|e| e.key == "model.norm.weight").unwrap().tensor;
     let before = counting.bytes.load(Ordering::Relaxed);

@@ -1,5 +1,6 @@
 //! The native command line: `torchpeek inspect` prints the document of
-//! `shared/spec/inspect-json.md`; `torchpeek run` runs an ONNX model once.
+//! `shared/spec/inspect-json.md`; `torchpeek check` gives safety verdicts; `torchpeek run` runs an
+//! ONNX model once.
 
 use clap::{Parser, Subcommand};
 use serde_json::json;
@@ -26,6 +27,15 @@ enum Command {
         /// Compute every tensor's statistics (reads all tensor data).
         #[arg(long)]
         stats: bool,
+    },
+    /// Would loading these files run code? Scans every pickle each file holds (each file on its
+    /// own). Exit status: 0 all safe, 2 some unsafe_but_known, 3 some dangerous, 1 an error.
+    Check {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Print JSON: {verdict, files: [{file, verdict, findings, mirrors_torch}]}.
+        #[arg(long)]
+        json: bool,
     },
     /// Run an ONNX model once on .npy inputs and write its outputs as .npy files.
     Run {
@@ -79,8 +89,50 @@ fn main() -> ExitCode {
             };
             write_stdout(&text)
         }
+        Command::Check { files, json } => check(&files, json),
         Command::Run { files, inputs, out, json } => run(files, inputs, out, json),
     }
+}
+
+fn check(files: &[PathBuf], json: bool) -> ExitCode {
+    use torchpeek::safety::Verdict;
+    let mut reports = Vec::new();
+    let mut worst = Verdict::Safe;
+    for f in files {
+        let src = match FileSource::open(f) {
+            Ok(s) => s,
+            Err(e) => return fail(json, e.to_string()),
+        };
+        let safety = torchpeek::safety::check_one(&src);
+        worst = worst.max(safety.verdict);
+        reports.push((f.display().to_string(), safety));
+    }
+    let text = if json {
+        let files: Vec<_> = reports
+            .iter()
+            .map(|(file, s)| json!({"file": file, "verdict": s.verdict, "findings": s.findings, "mirrors_torch": s.mirrors_torch}))
+            .collect();
+        serde_json::to_string_pretty(&json!({"verdict": worst, "files": files})).expect("JSON") + "\n"
+    } else {
+        let mut t = String::new();
+        for (file, s) in &reports {
+            t += &format!("{file}: {}\n", serde_json::to_value(s.verdict).expect("JSON").as_str().unwrap_or(""));
+            for f in &s.findings {
+                let what = if f.global.is_empty() { f.opcode.clone() } else { format!("{} {}", f.opcode, f.global) };
+                t += &format!("  {:?} {what} at {} byte {}: {}\n", f.severity, f.member, f.offset, f.reason);
+            }
+        }
+        t
+    };
+    let status = write_stdout(&text);
+    if status != ExitCode::SUCCESS {
+        return status;
+    }
+    ExitCode::from(match worst {
+        Verdict::Safe => 0,
+        Verdict::UnsafeButKnown => 2,
+        Verdict::Dangerous => 3,
+    })
 }
 
 #[cfg(feature = "engine")]

@@ -72,9 +72,12 @@ impl Archive {
             .ok_or_else(|| Error::corrupt(at(len), "no end of central directory record: not a zip, or truncated"))?;
         let eocd_pos = tail_start + eocd as u64;
         let e = &tail[eocd..];
+        let mut archive_quirks = Vec::new();
         let mut count = u16_at(e, 10) as u64;
         let mut cd_size = u32_at(e, 12) as u64;
         let mut cd_offset = u32_at(e, 16) as u64;
+        // Where the central directory ends: the zip64 end record when there is one, else the end record.
+        let mut cd_end = eocd_pos;
         if count == 0xffff || cd_size == 0xffff_ffff || cd_offset == 0xffff_ffff {
             // zip64: a locator sits just before the end record and points at the zip64 end record.
             if eocd_pos < 20 {
@@ -92,6 +95,19 @@ impl Archive {
             count = u64_at(&rec, 32);
             cd_size = u64_at(&rec, 40);
             cd_offset = u64_at(&rec, 48);
+            cd_end = rec_pos;
+        }
+        // Data before the archive (a zip appended to another file): the recorded offsets are short
+        // by its length. Zip readers (Python's zipfile among them) shift them; so does this one.
+        let mut shift = cd_end.checked_sub(cd_size).and_then(|start| start.checked_sub(cd_offset)).unwrap_or(0);
+        if shift > 0 && count > 0 && src.read_vec(cd_offset, 4).is_ok_and(|sig| u32_at(&sig, 0) == CDH_SIG) {
+            shift = 0; // the directory is where it says (a zip64 end record may sit after it)
+        }
+        if shift > 0 {
+            archive_quirks.push(format!(
+                "the archive starts {shift} bytes into the file: zip readers shift its offsets past the data before it"
+            ));
+            cd_offset += shift;
         }
         if count > limits::MAX_ZIP_ENTRIES {
             return Err(Error::Limit { at: at(eocd_pos), what: "zip entry count", found: count, limit: limits::MAX_ZIP_ENTRIES });
@@ -106,7 +122,7 @@ impl Archive {
             return Err(Error::Limit { at: at(cd_offset), what: "central directory size", found: cd_size, limit: limits::MAX_HEADER_BYTES });
         }
         let cd = src.read_vec(cd_offset, cd_size)?;
-        let mut archive = Archive::default();
+        let mut archive = Archive { entries: Vec::new(), quirks: archive_quirks };
         let mut p = 0usize;
         for _ in 0..count {
             let need = |n: usize| -> Result<()> {
@@ -135,6 +151,7 @@ impl Archive {
             let name = String::from_utf8_lossy(&cd[p + 46..p + 46 + name_len]).into_owned();
             let extra = &cd[p + 46 + name_len..p + 46 + name_len + extra_len];
             read_zip64_extra(extra, &mut size, &mut compressed_size, &mut header_offset);
+            let header_offset = header_offset.saturating_add(shift);
             p += 46 + name_len + extra_len + comment_len;
             archive.entries.push(Entry { name, method, compressed_size, size, header_offset, data_offset: 0 });
         }

@@ -235,16 +235,14 @@ impl<'a> Machine<'a> {
     fn record_nested(&mut self, loader: &str, args: Id) {
         let mut found = Vec::new();
         for &a in self.arena.seq(args).unwrap_or(&[]) {
-            match self.arena.get(a) {
-                Value::Bytes(b) => found.push(b.clone()),
-                Value::Object(o) => {
-                    for &inner in self.arena.seq(o.args).unwrap_or(&[]) {
-                        if let Value::Bytes(b) = self.arena.get(inner) {
-                            found.push(b.clone());
-                        }
+            match self.arena.bytes_of(a) {
+                Some(b) => found.push(b),
+                // A file object around them: io.BytesIO(b'...').
+                None => {
+                    if let Value::Object(o) = self.arena.get(a) {
+                        found.extend(self.arena.seq(o.args).unwrap_or(&[]).iter().filter_map(|&i| self.arena.bytes_of(i)));
                     }
                 }
-                _ => {}
             }
         }
         let mut kept: usize = self.trace.nested.iter().map(|n| n.bytes.len()).sum();

@@ -96,6 +96,20 @@ impl Arena {
         }
     }
 
+    /// The bytes a value stands for: BINBYTES, or `_codecs.encode(text, 'latin1')`, how protocol 2
+    /// pickles Python 3 bytes.
+    pub fn bytes_of(&self, id: Id) -> Option<Vec<u8>> {
+        match self.get(id) {
+            Value::Bytes(b) => Some(b.clone()),
+            Value::Object(o) if self.global_name(o.callable).as_deref() == Some("_codecs.encode") => {
+                let args = self.seq(o.args)?;
+                let text = self.as_str(*args.first()?)?;
+                text.chars().map(|c| u8::try_from(c as u32).ok()).collect()
+            }
+            _ => None,
+        }
+    }
+
     pub fn as_str(&self, id: Id) -> Option<&str> {
         match self.get(id) {
             Value::Str(s) => Some(s),

@@ -1,0 +1,138 @@
+//! Safety verdicts: the hostile corpus (`tests/corpus/make_corpus.py`, plain Python) gets the
+//! verdict each file must get; the fixtures agree with what torch.load(weights_only=True) said
+//! (`weights_only.json`); and on every corpus file we are at least as strict as picklescan,
+//! fickling and modelscan (installed by `scripts/setup.sh --test`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use torchpeek::safety::{self, Safety, Verdict};
+use torchpeek::{FileSource, Source};
+
+/// The corpus, written once per test run.
+fn corpus() -> &'static (PathBuf, BTreeMap<String, serde_json::Value>) {
+    static CORPUS: std::sync::OnceLock<(PathBuf, BTreeMap<String, serde_json::Value>)> = std::sync::OnceLock::new();
+    CORPUS.get_or_init(write_corpus)
+}
+
+fn write_corpus() -> (PathBuf, BTreeMap<String, serde_json::Value>) {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("corpus");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/make_corpus.py");
+    let status = Command::new("python3").arg(script).arg(&dir).status().expect("python3 runs");
+    assert!(status.success(), "make_corpus.py failed");
+    let expected = serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
+    (dir, expected)
+}
+
+fn check(path: &Path) -> Safety {
+    safety::check_one(&FileSource::open(path).unwrap())
+}
+
+fn verdict_name(v: Verdict) -> String {
+    serde_json::to_value(v).unwrap().as_str().unwrap().to_string()
+}
+
+#[test]
+fn every_hostile_file_gets_its_verdict_and_says_why() {
+    let (dir, expected) = corpus();
+    assert!(expected.len() >= 30, "{}", expected.len());
+    let mut wrong = Vec::new();
+    for (name, want) in expected {
+        let path = dir.join(name);
+        let s = check(&path);
+        if verdict_name(s.verdict) != want["verdict"].as_str().unwrap() {
+            wrong.push(format!("{name}: {:?}, want {} ({:?})", s.verdict, want["verdict"], s.findings));
+            continue;
+        }
+        for (field, text) in [("global_", "global"), ("opcode", "opcode"), ("member", "member"), ("reason", "reason")] {
+            let Some(needle) = want[field].as_str() else { continue };
+            let found = s.findings.iter().any(|f| {
+                let hay = match text {
+                    "global" => &f.global,
+                    "opcode" => &f.opcode,
+                    "member" => &f.member,
+                    _ => &f.reason,
+                };
+                hay.contains(needle)
+            });
+            if !found {
+                wrong.push(format!("{name}: no finding whose {text} contains {needle:?}: {:#?}", s.findings));
+            }
+        }
+        // Opening it as a model never panics, whatever the answer.
+        let source: Box<dyn Source> = Box::new(FileSource::open(&path).unwrap());
+        let _ = torchpeek::open(vec![source]);
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn fixtures_agree_with_torch_weights_only() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let record: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(fixtures.join("weights_only.json")).unwrap()).unwrap();
+    let files = record["files"].as_object().unwrap();
+    assert!(files.len() >= 15);
+    for (name, said) in files {
+        let s = check(&fixtures.join(name));
+        if said["weights_only"].as_bool().unwrap() {
+            assert_eq!(s.verdict, Verdict::Safe, "{name}: torch accepted it; findings {:#?}", s.findings);
+        } else {
+            assert_ne!(s.verdict, Verdict::Safe, "{name}: torch refused it: {}", said["error"]);
+            let error = said["error"].as_str().unwrap_or("");
+            let named = if error.contains("TorchScript") {
+                s.findings.iter().any(|f| f.reason.contains("TorchScript"))
+            } else {
+                // A whole pickled module: its own classes are named.
+                s.findings.iter().any(|f| f.global.contains("MLP") || f.global.starts_with("__main__"))
+            };
+            assert!(named, "{name}: no finding names why torch refused it ({error}): {:#?}", s.findings);
+        }
+    }
+}
+
+/// A public scanner's answer on one file: Some(true) flagged, Some(false) clean, None no answer
+/// (it could not read the file: a zip fickling does not open, say).
+fn scanner(cmd: &str, args: &[&str], path: &Path) -> Option<bool> {
+    let out = Command::new(cmd).args(args).arg(path).output().unwrap_or_else(|e| {
+        panic!("{cmd} does not run ({e}): scripts/setup.sh --test installs it (pip install picklescan fickling modelscan)")
+    });
+    match out.status.code() {
+        Some(0) => Some(false),
+        Some(1) => Some(true),
+        _ => None,
+    }
+}
+
+#[test]
+fn at_least_as_strict_as_public_scanners() {
+    let (dir, expected) = corpus();
+    let scanners: [(&str, &[&str]); 3] = [("picklescan", &["-p"]), ("fickling", &["--check-safety"]), ("modelscan", &["-p"])];
+    let mut table = vec!["| file | torchpeek | picklescan | fickling | modelscan |".to_string(), "|---|---|---|---|---|".to_string()];
+    let mut laxer = Vec::new();
+    let mut caught_alone = 0;
+    for name in expected.keys() {
+        let path = dir.join(name);
+        let ours = check(&path).verdict;
+        let mut row = format!("| `{name}` | {} |", verdict_name(ours));
+        let mut any_flag = false;
+        for (cmd, args) in scanners {
+            let said = scanner(cmd, args, &path);
+            any_flag |= said == Some(true);
+            if said == Some(true) && ours == Verdict::Safe {
+                laxer.push(format!("{name}: {cmd} flags it, we say safe"));
+            }
+            row += match said {
+                Some(true) => " flagged |",
+                Some(false) => " clean |",
+                None => " cannot read |",
+            };
+        }
+        if ours != Verdict::Safe && !any_flag {
+            caught_alone += 1;
+        }
+        table.push(row);
+    }
+    println!("{}\n\nflagged by torchpeek alone: {caught_alone}", table.join("\n"));
+    assert!(laxer.is_empty(), "{}", laxer.join("\n"));
+    assert!(caught_alone > 0, "the corpus should hold tricks the others miss");
+}
