@@ -178,6 +178,9 @@ pub struct Document {
     pub code: Vec<TextMember>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub onnx: Option<Json>,
+    /// The parsed ONNX model behind `onnx`, for the graph view (`onnx::view`); not in the JSON.
+    #[serde(skip)]
+    pub onnx_model: Option<std::sync::Arc<crate::onnx::graph::ModelInfo>>,
     /// Per-channel quantization parameters to read once the storages are located.
     #[serde(skip)]
     pub pending_qparams: Vec<crate::torch::PendingQParams>,
@@ -199,6 +202,7 @@ impl Document {
             storages: Vec::new(),
             code: Vec::new(),
             onnx: None,
+            onnx_model: None,
             pending_qparams: Vec::new(),
         }
     }

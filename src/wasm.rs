@@ -184,6 +184,14 @@ impl WasmModel {
         serde_json::to_string(&self.model.document).map_err(|e| JsError::new(&e.to_string()))
     }
 
+    /// The ONNX graph view (`onnx::view::graph_json`: metadata, nodes in topological order,
+    /// initializer links), as a JSON string; an error for any other format.
+    #[wasm_bindgen(js_name = onnxGraph)]
+    pub fn onnx_graph(&self) -> Result<String, JsError> {
+        let view = crate::onnx::view::graph_json(&self.model.document).ok_or_else(|| JsError::new("not an ONNX model"))?;
+        serde_json::to_string(&view).map_err(|e| JsError::new(&e.to_string()))
+    }
+
     /// Statistics over tensor `index`, as a JSON string.
     #[wasm_bindgen(js_name = tensorStats)]
     pub fn tensor_stats(&self, index: usize, on_progress: Option<Function>) -> Result<String, JsError> {

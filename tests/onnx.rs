@@ -58,6 +58,9 @@ fn check_against_manifest(path: &Path, doc: &Document) {
     for f in SPEC_FIELDS {
         assert_eq!(o.get(*f), m.get(*f), "{name}: field {f}");
     }
+    // The spec's fields and no others (the page's graph view has the rest).
+    let keys: Vec<&str> = o.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, SPEC_FIELDS, "{name}");
     // Initializers are tensors and the state_dict, with contiguous strides and their bytes in range.
     let count = m["initializer_count"].as_u64().unwrap() as usize;
     assert_eq!(doc.tensors.len(), count, "{name}: tensors");
@@ -89,8 +92,9 @@ fn check_against_manifest(path: &Path, doc: &Document) {
             other => panic!("{name}: {} has {other:?}", e.key),
         }
     }
-    // The whole document serialises, with the nodes in file order.
-    assert_eq!(json["onnx"]["nodes"].as_array().unwrap().len() as u64, m["node_count"].as_u64().unwrap());
+    // The graph view has every node.
+    let view = onnx::view::graph_json(doc).unwrap();
+    assert_eq!(view["nodes"].as_array().unwrap().len() as u64, m["node_count"].as_u64().unwrap());
     assert!(doc.errors.is_empty(), "{name}: {:?}", doc.errors);
 }
 
@@ -131,8 +135,8 @@ fn sniffing_accepts_onnx_only() {
 #[test]
 fn cnn_details() {
     let doc = read_file(&fixtures().join("cnn.onnx")).unwrap();
-    let o = doc.onnx.as_ref().unwrap();
-    assert_eq!(o["producer_name"], "pytorch");
+    let o = onnx::view::graph_json(&doc).unwrap();
+    assert_eq!(o["model"]["producer_name"], "pytorch");
     let nodes = o["nodes"].as_array().unwrap();
     let conv = nodes.iter().find(|n| n["op_type"] == "Conv").unwrap();
     assert!(conv["attributes"]["kernel_shape"].is_array(), "{conv}");
@@ -153,7 +157,7 @@ fn cnn_details() {
 #[test]
 fn bert_constants_are_summarised() {
     let doc = read_file(&fixtures().join("bert_tiny.onnx")).unwrap();
-    let o = doc.onnx.as_ref().unwrap();
+    let o = onnx::view::graph_json(&doc).unwrap();
     let nodes = o["nodes"].as_array().unwrap();
     let c = nodes.iter().find(|n| n["op_type"] == "Constant").unwrap();
     let v = &c["attributes"]["value"];
@@ -326,11 +330,169 @@ fn attributes_of_every_kind() {
         fb(12, &value_info("Y", &[1])),
     ]);
     let doc = read_mem("a.onnx", model(graph)).unwrap();
-    let a = &doc.onnx.as_ref().unwrap()["nodes"][0]["attributes"];
+    let a = &onnx::view::graph_json(&doc).unwrap()["nodes"][0]["attributes"];
     assert_eq!(
         *a,
         serde_json::json!({"alpha": 0.25, "axis": -1, "mode": "constant", "pads": [1, 2, 3], "scales": [1.0, 2.0], "names": ["a", "b"]})
     );
+}
+
+// ---- the graph view: metadata, topological order, initializer links ----
+
+/// Checks the view's node order: every input (and outer value a subgraph uses) is a graph input,
+/// an initializer or an earlier node's output; every node once.
+fn assert_topological(name: &str, view: &Json) {
+    let mut known: std::collections::HashSet<String> = std::collections::HashSet::new();
+    known.extend(view["inputs"].as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap().to_string()));
+    known.extend(view["initializers"].as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap().to_string()));
+    let nodes = view["nodes"].as_array().unwrap();
+    let mut seen = vec![false; nodes.len()];
+    for n in nodes {
+        let i = n["index"].as_u64().unwrap() as usize;
+        assert!(!std::mem::replace(&mut seen[i], true), "{name}: node {i} twice");
+        let uses = n["inputs"].as_array().unwrap().iter().chain(n["outer_inputs"].as_array().into_iter().flatten());
+        for input in uses.map(|v| v.as_str().unwrap()).filter(|s| !s.is_empty()) {
+            assert!(known.contains(input), "{name}: node {i} ({}) uses {input:?} before it is made", n["op_type"]);
+        }
+        known.extend(n["outputs"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()));
+    }
+    assert!(seen.iter().all(|s| *s), "{name}: nodes missing");
+}
+
+fn order_of(view: &Json) -> Vec<u64> {
+    view["nodes"].as_array().unwrap().iter().map(|n| n["index"].as_u64().unwrap()).collect()
+}
+
+#[test]
+fn graph_view_of_every_fixture() {
+    for p in onnx_fixtures() {
+        let name = p.display().to_string();
+        let m = manifest(&p);
+        let doc = read_file(&p).unwrap();
+        let view = onnx::view::graph_json(&doc).unwrap();
+        assert_eq!(view["nodes"].as_array().unwrap().len() as u64, m["node_count"].as_u64().unwrap(), "{name}");
+        assert_topological(&name, &view);
+        assert_eq!(view["problems"], serde_json::json!([]), "{name}");
+        assert_eq!(view["inputs"], m["inputs"], "{name}");
+        assert_eq!(view["outputs"], m["outputs"], "{name}");
+        let model = &view["model"];
+        assert_eq!(model["opsets"], m["opsets"], "{name}");
+        assert_eq!(model["ir_version"], m["ir_version"], "{name}");
+        let producer = format!("{} {}", model["producer_name"].as_str().unwrap(), model["producer_version"].as_str().unwrap());
+        assert_eq!(producer.trim(), m["producer"].as_str().unwrap(), "{name}");
+        // Every initializer is linked to its tensor, with the same shape.
+        let inits = view["initializers"].as_array().unwrap();
+        assert_eq!(inits.len() as u64, m["initializer_count"].as_u64().unwrap(), "{name}");
+        for init in inits {
+            let i = init["tensor"].as_u64().unwrap_or_else(|| panic!("{name}: {init} has no tensor")) as usize;
+            assert_eq!(doc.state_dict[i].key, init["name"].as_str().unwrap(), "{name}");
+            assert_eq!(Json::from(doc.tensors[i].shape.clone()), init["shape"], "{name}");
+        }
+        // Some node reads an initializer (every fixture has weights).
+        let names: std::collections::HashSet<&str> = inits.iter().map(|t| t["name"].as_str().unwrap()).collect();
+        let nodes = view["nodes"].as_array().unwrap();
+        assert!(nodes.iter().any(|n| n["inputs"].as_array().unwrap().iter().any(|i| names.contains(i.as_str().unwrap()))), "{name}");
+    }
+}
+
+#[test]
+fn graph_view_sorts_a_graph_stored_out_of_order() {
+    // Y = Relu(Add(Mul(X, X), X)), stored as Relu, Add, Mul; an independent Neg stays in file order.
+    let graph = cat(&[
+        fb(1, &node("Relu", "relu", &["S"], &["Y"], &[])),
+        fb(1, &node("Neg", "neg", &["X"], &["Z"], &[])),
+        fb(1, &node("Add", "add", &["P", "X"], &["S"], &[])),
+        fb(1, &node("Mul", "mul", &["X", "X"], &["P"], &[])),
+        fb(11, &value_info("X", &[2])),
+        fb(12, &value_info("Y", &[2])),
+        fb(12, &value_info("Z", &[2])),
+    ]);
+    let doc = read_mem("unsorted.onnx", model(graph)).unwrap();
+    let view = onnx::view::graph_json(&doc).unwrap();
+    assert_eq!(order_of(&view), vec![1, 3, 2, 0]);
+    assert_topological("unsorted", &view);
+    assert_eq!(view["problems"], serde_json::json!([]));
+    assert_eq!(view["nodes"][0]["name"], "neg");
+}
+
+#[test]
+fn graph_view_reports_cycles_and_unknown_inputs() {
+    let graph = cat(&[
+        fb(1, &node("Add", "a", &["X", "C"], &["B"], &[])),
+        fb(1, &node("Relu", "b", &["B"], &["C"], &[])),
+        fb(1, &node("Mul", "c", &["X", "nowhere"], &["Y"], &[])),
+        fb(11, &value_info("X", &[2])),
+        fb(12, &value_info("Y", &[2])),
+    ]);
+    let doc = read_mem("cycle.onnx", model(graph)).unwrap();
+    let view = onnx::view::graph_json(&doc).unwrap();
+    // Every node is listed: the free one first, then the cycle in file order.
+    assert_eq!(order_of(&view), vec![2, 0, 1]);
+    let problems = view["problems"].to_string();
+    assert!(problems.contains("nowhere"), "{problems}");
+    assert!(problems.contains("2 nodes wait on a cycle"), "{problems}");
+}
+
+#[test]
+fn graph_view_orders_a_node_after_what_its_subgraph_uses() {
+    // If(cond) { then: Identity(T) } where T is made by a node stored after the If.
+    let branch = |out: &str| {
+        fb(6, &cat(&[fb(1, &node("Identity", "id", &["T"], &[out], &[])), fs(2, "branch"), fb(12, &value_info(out, &[2]))]))
+    };
+    let then_attr = cat(&[fs(1, "then_branch"), branch("t_out"), fv(20, 5)]);
+    let else_attr = cat(&[fs(1, "else_branch"), branch("e_out"), fv(20, 5)]);
+    let graph = cat(&[
+        fb(1, &node("If", "if", &["cond"], &["Y"], &[then_attr, else_attr])),
+        fb(1, &node("Neg", "make_t", &["X"], &["T"], &[])),
+        fb(11, &value_info("X", &[2])),
+        fb(11, &value_info("cond", &[])),
+        fb(12, &value_info("Y", &[2])),
+    ]);
+    let doc = read_mem("if.onnx", model(graph)).unwrap();
+    let view = onnx::view::graph_json(&doc).unwrap();
+    assert_eq!(order_of(&view), vec![1, 0]);
+    assert_topological("if", &view);
+    let if_node = &view["nodes"][1];
+    assert_eq!(if_node["outer_inputs"], serde_json::json!(["T"]));
+    let sub = &if_node["attributes"]["then_branch"]["$graph"];
+    assert_eq!(sub["node_count"], 1);
+    assert_eq!(sub["name"], "branch");
+}
+
+#[test]
+fn graph_view_has_the_model_metadata() {
+    let prop = |k: &str, v: &str| fb(14, &cat(&[fs(1, k), fs(2, v)]));
+    let graph = cat(&[
+        fb(1, &node("Relu", "r", &["X"], &["Y"], &[])),
+        fs(2, "main_graph"),
+        fs(10, "graph notes"),
+        fb(11, &value_info("X", &[2])),
+        fb(12, &value_info("Y", &[2])),
+        fb(13, &value_info("unused", &[-1, 3])),
+    ]);
+    let bytes = cat(&[
+        model(graph),
+        fs(4, "org.example"),
+        fv(5, 7),
+        fs(6, "A model with notes."),
+        prop("author", "someone"),
+        prop("tag", "a"),
+        prop("tag", "b"),
+    ]);
+    let doc = read_mem("meta.onnx", bytes).unwrap();
+    let view = onnx::view::graph_json(&doc).unwrap();
+    assert_eq!(
+        view["model"],
+        serde_json::json!({
+            "ir_version": 8, "opsets": {"ai.onnx": 17}, "producer_name": "hand", "producer_version": "1.0",
+            "domain": "org.example", "model_version": 7, "doc_string": "A model with notes.",
+            "graph_name": "main_graph", "graph_doc_string": "graph notes",
+            "metadata_props": [["author", "someone"], ["tag", "a"], ["tag", "b"]],
+        })
+    );
+    assert_eq!(view["values"]["unused"], serde_json::json!({"elem_type": "FLOAT", "shape": ["n", 3]}));
+    // None of it is in the inspect document.
+    assert_eq!(doc.onnx.as_ref().unwrap().get("doc_string"), None);
 }
 
 // ---- corrupt inputs: errors, never panics ----

@@ -109,7 +109,8 @@ pub struct GraphInfo {
     pub sparse_initializers: usize,
     pub inputs: Vec<ValueInfo>,
     pub outputs: Vec<ValueInfo>,
-    pub value_info_count: usize,
+    /// Types and shapes the file records for intermediate values.
+    pub value_info: Vec<ValueInfo>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -120,6 +121,9 @@ pub struct NodeInfo {
     pub inputs: Vec<String>,
     pub outputs: Vec<String>,
     pub attributes: Vec<(String, Json)>,
+    /// Values its subgraphs (If branches, Loop bodies) take from enclosing scopes: the node
+    /// depends on them as on its inputs.
+    pub outer_inputs: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -435,8 +439,8 @@ impl<'a> Parser<'a> {
                 }
                 13 => {
                     self.r.expect(what, f, w, LEN, tag_at)?;
-                    self.r.skip(w, end)?;
-                    g.value_info_count += 1;
+                    let stop = self.r.len_delim(end)?;
+                    g.value_info.push(self.value_info(stop)?);
                 }
                 15 => {
                     self.r.expect(what, f, w, LEN, tag_at)?;
@@ -513,7 +517,9 @@ impl<'a> Parser<'a> {
                 5 => {
                     self.r.expect(what, f, w, LEN, tag_at)?;
                     let stop = self.r.len_delim(end)?;
-                    n.attributes.push(self.attribute(stop)?);
+                    let (name, value, outer) = self.attribute(stop)?;
+                    n.attributes.push((name, value));
+                    n.outer_inputs.extend(outer);
                 }
                 7 => {
                     self.r.expect(what, f, w, LEN, tag_at)?;
@@ -523,11 +529,14 @@ impl<'a> Parser<'a> {
             }
         }
         self.leave();
+        // Two subgraphs (then and else branches) often take the same outer values.
+        let mut seen = std::collections::HashSet::new();
+        n.outer_inputs.retain(|o| seen.insert(o.clone()));
         Ok(n)
     }
 
-    /// An attribute as (name, value summary).
-    fn attribute(&mut self, end: u64) -> Result<(String, Json)> {
+    /// An attribute as (name, value summary, values its subgraphs take from enclosing scopes).
+    fn attribute(&mut self, end: u64) -> Result<(String, Json, Vec<String>)> {
         self.enter()?;
         let what = "AttributeProto";
         let mut name = String::new();
@@ -544,6 +553,7 @@ impl<'a> Parser<'a> {
         let mut graphs: Vec<Json> = Vec::new();
         let mut other: Option<&'static str> = None;
         let mut ref_attr: Option<String> = None;
+        let mut outer: Vec<String> = Vec::new();
         let max = limits::MAX_ONNX_ATTR_ITEMS;
         while self.r.pos < end {
             let tag_at = self.r.pos;
@@ -575,6 +585,7 @@ impl<'a> Parser<'a> {
                     self.r.expect(what, f, w, LEN, tag_at)?;
                     let stop = self.r.len_delim(end)?;
                     let sub = self.graph(stop)?;
+                    outer.extend(outer_names(&sub));
                     g = Some(subgraph_json(&sub));
                 }
                 7 => {
@@ -612,6 +623,7 @@ impl<'a> Parser<'a> {
                     self.r.expect(what, f, w, LEN, tag_at)?;
                     let stop = self.r.len_delim(end)?;
                     let sub = self.graph(stop)?;
+                    outer.extend(outer_names(&sub));
                     graphs.push(subgraph_json(&sub));
                 }
                 14 | 15 => {
@@ -688,7 +700,7 @@ impl<'a> Parser<'a> {
                 }
             }
         };
-        Ok((name, value))
+        Ok((name, value, outer))
     }
 
     fn value_info(&mut self, end: u64) -> Result<ValueInfo> {
@@ -959,6 +971,23 @@ fn subgraph_json(g: &GraphInfo) -> Json {
             "nodes": g.nodes.iter().map(node_json).collect::<Vec<_>>(),
         }
     })
+}
+
+/// The names a subgraph uses but does not define (its inputs, initializers and node outputs are
+/// its own): values it takes from enclosing scopes, in first-use order.
+fn outer_names(g: &GraphInfo) -> Vec<String> {
+    let mut defined: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    defined.extend(g.inputs.iter().map(|v| v.name.as_str()));
+    defined.extend(g.initializers.iter().map(|t| t.name.as_str()));
+    defined.extend(g.nodes.iter().flat_map(|n| n.outputs.iter().map(String::as_str)));
+    defined.insert("");
+    let mut seen = std::collections::HashSet::new();
+    g.nodes
+        .iter()
+        .flat_map(|n| n.inputs.iter().chain(&n.outer_inputs))
+        .filter(|name| !defined.contains(name.as_str()) && seen.insert(name.as_str()))
+        .cloned()
+        .collect()
 }
 
 /// Counts of op types in first-seen order.

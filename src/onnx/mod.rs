@@ -1,12 +1,14 @@
 //! ONNX models: the graph summary, initializers as tensors, and (feature `engine`) inference.
 //!
 //! Reading needs no engine and runs in wasm: `proto` is a protobuf wire reader over a `Source` that
-//! records byte offsets, `graph` the part of the ONNX schema torchpeek reads. Initializers become
+//! records byte offsets, `graph` the part of the ONNX schema torchpeek reads, `view` the graph as
+//! the page draws it (nodes in topological order, initializers linked to their tensors). Initializers become
 //! storages that point at their `raw_data` bytes in the model file or at their range of an external
 //! data file; they are never copied.
 
 pub mod graph;
 pub mod proto;
+pub mod view;
 
 #[cfg(feature = "engine")]
 pub mod engine;
@@ -14,7 +16,7 @@ pub mod engine;
 use crate::document::{Document, FileInfo, Format, Kind, Layout, Problem, StateDictEntry, Storage, StorageData, Tensor};
 use crate::error::{Error, Location, Result};
 use crate::source::Source;
-use graph::{dtype_of, elem_type_name, model_inputs, node_json, op_types, value_info_json, ModelInfo, TensorInfo};
+use graph::{dtype_of, elem_type_name, model_inputs, op_types, value_info_json, ModelInfo, TensorInfo};
 use serde_json::{json, Map, Value as Json};
 use std::sync::Arc;
 
@@ -101,6 +103,7 @@ pub fn read(sources: &[Box<dyn Source>]) -> Result<Document> {
     let mut doc = Document::new(Format::Onnx, files);
     doc.kind = Kind::Onnx;
     build(&mut doc, &info, sources, model_index);
+    doc.onnx_model = Some(Arc::new(info));
     Ok(doc)
 }
 
@@ -204,46 +207,17 @@ fn build(doc: &mut Document, info: &ModelInfo, sources: &[Box<dyn Source>], mode
     } else {
         format!("{} {}", info.producer_name, info.producer_version)
     };
-    let metadata: Map<String, Json> =
-        info.metadata_props.iter().map(|(k, v)| (k.clone(), Json::from(v.clone()))).collect();
-    let functions: Vec<Json> = info
-        .functions
-        .iter()
-        .map(|f| {
-            json!({
-                "name": f.name,
-                "domain": f.domain,
-                "inputs": f.inputs,
-                "outputs": f.outputs,
-                "node_count": f.nodes.len(),
-                "op_types": op_types(&f.nodes),
-                "nodes": f.nodes.iter().map(node_json).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
+    // Exactly the fields of the spec; the page's graph view has the rest (`view::graph_json`).
     doc.onnx = Some(json!({
         "ir_version": info.ir_version,
         "opsets": opsets,
         "producer": producer,
-        "producer_name": info.producer_name,
-        "producer_version": info.producer_version,
-        "domain": info.domain,
-        "model_version": info.model_version,
-        "doc_string": info.doc_string,
-        "metadata_props": metadata,
-        "graph_name": g.name,
-        "graph_doc_string": g.doc_string,
         "inputs": model_inputs(g).into_iter().map(value_info_json).collect::<Vec<_>>(),
         "outputs": g.outputs.iter().map(value_info_json).collect::<Vec<_>>(),
         "node_count": g.nodes.len(),
         "op_types": op_types(&g.nodes),
         "initializer_count": g.initializers.len(),
         "initializer_numel": numel_total,
-        "sparse_initializer_count": g.sparse_initializers,
-        "value_info_count": g.value_info_count,
-        "external_data": g.initializers.iter().any(|t| t.data_location == 1),
-        "functions": functions,
-        "nodes": g.nodes.iter().map(node_json).collect::<Vec<_>>(),
     }));
 }
 
