@@ -7,6 +7,7 @@ import * as D from './doc.js';
 import { TreeView } from './tree.js';
 import { TensorPanel } from './tensor-panel.js';
 import { valueNode, scalarText } from './value-tree.js';
+import { GraphView } from './graph-view.js';
 
 const VERDICTS = {
   safe: ['Safe', 'torch.load(weights_only=True) would accept this file.'],
@@ -107,12 +108,13 @@ export class ModelView {
   buildSections() {
     const { doc } = this;
     const add = (id, label, build) => this.sections.push({ id, label, build, panel: null });
+    // An ONNX file is its graph first.
+    if (doc.onnx) add('onnx', `Graph (${fmt.grouped(doc.onnx.node_count)} nodes)`, () => this.onnxSection());
     if (doc.state_dict.length) add('weights', `Weights (${fmt.grouped(doc.state_dict.length)})`, () => this.weightsSection());
     const opts = D.optimizers(doc);
     if (opts.length) add('optimizer', 'Optimizer', () => this.optimizerSection(opts));
     if (doc.modules?.length) add('modules', `Modules (${doc.modules.length})`, () => this.modulesSection());
     if (doc.code?.length) add('code', 'Code', () => this.codeSection());
-    if (doc.onnx) add('onnx', 'ONNX graph', () => this.onnxSection());
     add('contents', doc.kind === 'checkpoint' ? 'Checkpoint contents' : 'Contents', () => this.contentsSection());
     if (!doc.state_dict.length && doc.tensors.length) add('tensors', `Tensors (${doc.tensors.length})`, () => this.tensorsSection());
 
@@ -294,13 +296,51 @@ export class ModelView {
     const o = this.doc.onnx;
     const io = (list) => h('table', { class: 'grid' },
       h('thead', {}, h('tr', {}, ['name', 'type', 'shape'].map((c) => h('th', { scope: 'col' }, c)))),
-      h('tbody', {}, (list ?? []).map((x) => h('tr', {}, h('td', {}, x.name), h('td', {}, x.elem_type), h('td', {}, fmt.shape((x.shape ?? []).map(String)))))));
+      h('tbody', {}, (list ?? []).map((x) => h('tr', {}, h('td', {}, x.name), h('td', {}, x.elem_type), h('td', {}, x.shape ? fmt.shape(x.shape.map((d) => (d == null ? '?' : String(d)))) : 'unknown')))));
     const ops = Object.entries(o.op_types ?? {}).sort((a, b) => b[1] - a[1]);
-    return h('div', { class: 'onnx' },
-      h('dl', { class: 'facts' },
-        [['IR version', o.ir_version], ['opsets', Object.entries(o.opsets ?? {}).map(([d, v]) => `${d || 'ai.onnx'} ${v}`).join(', ')], ['producer', o.producer], ['nodes', o.node_count], ['initializers', `${o.initializer_count} · ${fmt.count(o.initializer_numel)} elements`]]
-          .map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', {}, v ?? '–')))),
-      h('h3', {}, 'Inputs'), io(o.inputs), h('h3', {}, 'Outputs'), io(o.outputs),
+    const fact = (k, v) => h('div', {}, h('dt', {}, k), h('dd', { dataset: { fact: k } }, v ?? '–'));
+    const facts = h('dl', { class: 'facts onnx-facts' },
+      fact('IR version', o.ir_version),
+      fact('opsets', Object.entries(o.opsets ?? {}).map(([d, v]) => `${d} ${v}`).join(', ')),
+      fact('producer', o.producer || '–'),
+      fact('initializers', `${fmt.grouped(o.initializer_count)} · ${fmt.count(o.initializer_numel)} elements`));
+    const notes = h('div', { class: 'onnx-notes' });
+    const more = h('div', { class: 'onnx-more' });
+    const host = h('div', { class: 'graph-host' },
+      h('p', { class: 'muted graph-loading' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), ` Laying out ${fmt.grouped(o.node_count)} nodes…`));
+    this.client.request('onnx-graph', { model: this.modelId }).promise.then(({ view, layout, ms }) => {
+      const m = view.model;
+      if (m.domain) facts.append(fact('domain', m.domain));
+      if (m.model_version) facts.append(fact('model version', m.model_version));
+      if (m.graph_name) facts.append(fact('graph', m.graph_name));
+      for (const [label, text] of [['Model', m.doc_string], ['Graph', m.graph_doc_string]]) {
+        if (text) notes.append(h('details', { class: 'doc-string', open: text.length < 400 }, h('summary', {}, `${label} description`), h('p', {}, text)));
+      }
+      if (view.problems.length) {
+        notes.append(h('div', { class: 'doc-errors', role: 'note' }, h('strong', {}, 'The graph is not well formed: '),
+          h('ul', {}, view.problems.map((p) => h('li', {}, p)))));
+      }
+      const t0 = performance.now();
+      this.graphView = new GraphView({ view, layout, onTensor: (i) => this.showTensor(i) });
+      // For tests and benchmarks: worker time (graph view and layout), and drawing time here.
+      this.graphView.el.dataset.ms = ms.toFixed(1);
+      this.graphView.el.dataset.drawMs = (performance.now() - t0).toFixed(1);
+      host.replaceChildren(this.graphView.el);
+      if (m.metadata_props.length) {
+        more.append(h('h3', {}, 'Metadata'), h('table', { class: 'grid metadata-props' },
+          h('tbody', {}, m.metadata_props.map(([k, v]) => h('tr', {}, h('th', { scope: 'row' }, k), h('td', { class: 'prop-value' }, v))))));
+      }
+      if (view.functions.length) {
+        more.append(h('h3', {}, `Functions (${view.functions.length})`), h('table', { class: 'grid' },
+          h('thead', {}, h('tr', {}, ['name', 'domain', 'inputs → outputs', 'nodes'].map((c) => h('th', { scope: 'col' }, c)))),
+          h('tbody', {}, view.functions.map((f) => h('tr', {}, h('td', {}, f.name), h('td', {}, f.domain), h('td', {}, `(${f.inputs.join(', ')}) → (${f.outputs.join(', ')})`), h('td', {}, f.node_count))))));
+      }
+    }).catch((err) => {
+      host.replaceChildren(h('p', { class: 'error-text' }, `Could not read the graph: ${err.message}`));
+    });
+    return h('div', { class: 'onnx' }, facts, notes, host,
+      h('div', { class: 'onnx-io' }, h('div', {}, h('h3', {}, 'Inputs'), io(o.inputs)), h('div', {}, h('h3', {}, 'Outputs'), io(o.outputs))),
+      more,
       h('h3', {}, 'Operators'), h('ul', { class: 'op-list' }, ops.map(([op, n]) => h('li', {}, h('code', {}, op), ` × ${n}`))));
   }
 

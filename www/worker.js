@@ -6,11 +6,14 @@
 //   {id, type: 'tensor-values', model, tensor, limit}  -> {id, type: 'result', result: {values}}
 //   {id, type: 'stats', model, tensor, bins}           -> {id, type: 'progress', phase, done, total}*
 //                                                         then {id, type: 'result', result: {stats, histogram, ms}}
+//   {id, type: 'onnx-graph', model}                     -> {id, type: 'result', result: {view, layout, ms}}
+//                                                         (view: WasmModel.onnxGraph; layout: graph-layout.js)
 //   {id, type: 'close', model}                          -> {id, type: 'result', result: null}
 //   failures                                            -> {id, type: 'error', message}
 // Cancel is done by the page: it terminates this worker and starts a new one (a worker busy in
 // wasm cannot read messages), re-opening its files there; opening reads metadata only.
 import init, { WasmModel } from './pkg/torchpeek.js';
+import { diagram } from './graph-layout.js';
 
 let wasm = null;
 const ready = init({ module_or_path: new URL('./pkg/torchpeek_bg.wasm', import.meta.url) }).then((w) => {
@@ -49,6 +52,11 @@ function handle(msg) {
       let histogram = null;
       if (msg.bins > 0) histogram = JSON.parse(m.histogram(msg.tensor, msg.bins, progress('histogram')));
       return { stats, histogram, ms: t1 - t0, histogramMs: performance.now() - t1, memory: memory() };
+    }
+    case 'onnx-graph': {
+      const t0 = performance.now();
+      const view = JSON.parse(modelOf(msg).onnxGraph());
+      return { view, layout: diagram(view), ms: performance.now() - t0 };
     }
     case 'close': {
       models.get(msg.model)?.free();

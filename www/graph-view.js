@@ -1,0 +1,345 @@
+// The ONNX graph in the page: the diagram (graph-canvas.js, laid out in the worker by
+// graph-layout.js) or the node list (also the fallback for graphs too big to draw); search by node
+// or tensor name, keyboard navigation through what it finds, and a details card for the node
+// clicked (node-details.js).
+//
+// Keys: `/` focuses the search box; there ↓ / ↑ step through the matches, Enter opens the current
+// one's details, Tab goes to it, Esc clears. On a node: Tab moves on through the matches, arrows
+// follow edges (or step through the matches while searching), Enter opens details, Esc closes
+// them, + / - / 0 zoom.
+
+import { h } from './dom.js';
+import * as fmt from './format.js';
+import { TreeView } from './tree.js';
+import { nodeDetails } from './node-details.js';
+import { DiagramCanvas } from './graph-canvas.js';
+import { MAX_DIAGRAM_NODES } from './graph-layout.js';
+
+/** Op types by the colour they are drawn in. */
+const CATEGORIES = {
+  layer: 'Conv ConvTranspose ConvInteger QLinearConv Gemm MatMul MatMulInteger QLinearMatMul Einsum LSTM GRU RNN Attention MultiHeadAttention DeformConv',
+  activation: 'Relu LeakyRelu PRelu Elu Selu Celu Gelu FastGelu Sigmoid HardSigmoid HardSwish Swish Tanh Softmax LogSoftmax Softplus Softsign Mish Erf Clip ThresholdedRelu QuickGelu BiasGelu',
+  norm: 'BatchNormalization LayerNormalization InstanceNormalization GroupNormalization LpNormalization SimplifiedLayerNormalization SkipLayerNormalization SkipSimplifiedLayerNormalization RMSNormalization MeanVarianceNormalization LRN Dropout',
+  pool: 'MaxPool AveragePool GlobalAveragePool GlobalMaxPool GlobalLpPool LpPool MaxRoiPool RoiAlign MaxUnpool Resize Upsample',
+  shape: 'Reshape Flatten Squeeze Unsqueeze Transpose Concat Split Slice Gather GatherElements GatherND Scatter ScatterND ScatterElements Expand Tile Pad Shape Size ConstantOfShape Range Identity Cast CastLike DepthToSpace SpaceToDepth Trilu OneHot NonZero Where Compress',
+  constant: 'Constant',
+  control: 'If Loop Scan SequenceMap',
+  quant: 'QuantizeLinear DequantizeLinear DynamicQuantizeLinear',
+};
+const CATEGORY_OF = new Map(Object.entries(CATEGORIES).flatMap(([c, ops]) => ops.split(' ').map((op) => [op, c])));
+export const opCategory = (op) => CATEGORY_OF.get(op) ?? 'math';
+
+/** The view's values: who makes each, who reads it; initializers by name. */
+class GraphIndex {
+  constructor(view, layout) {
+    this.view = view;
+    this.boxes = layout.boxes;
+    this.edges = layout.edges;
+    this.inits = new Map(view.initializers.map((t) => [t.name, t]));
+    this.producer = new Map();
+    this.consumers = new Map();
+    const read = (name, box) => {
+      if (!name || this.inits.has(name)) return;
+      if (!this.consumers.has(name)) this.consumers.set(name, []);
+      const list = this.consumers.get(name);
+      if (list[list.length - 1] !== box) list.push(box);
+    };
+    this.boxes.forEach((b, i) => {
+      if (b.kind === 'input') this.producer.set(b.name, i);
+      else if (b.kind === 'output') read(b.name, i);
+      else {
+        const n = view.nodes[b.node];
+        b.category = opCategory(n.op_type);
+        for (const o of n.outputs) if (o && !this.producer.has(o)) this.producer.set(o, i);
+        for (const name of n.inputs) read(name, i);
+        for (const name of n.outer_inputs ?? []) read(name, i);
+      }
+    });
+  }
+
+  /** Text a search looks in: name, op type, and the names of the values in and out. */
+  haystack(i) {
+    const b = this.boxes[i];
+    if (b.kind !== 'node') return b.name.toLowerCase();
+    const n = this.view.nodes[b.node];
+    return `${n.name}\n${n.op_type}\n${n.inputs.join('\n')}\n${n.outputs.join('\n')}`.toLowerCase();
+  }
+
+  label(i) {
+    const b = this.boxes[i];
+    if (b.kind !== 'node') return `graph ${b.kind} ${b.name}`;
+    const n = this.view.nodes[b.node];
+    return n.name ? `${n.op_type} ${n.name}` : n.op_type;
+  }
+}
+
+export class GraphView {
+  /** {view, layout (from the worker), onTensor(i): show a tensor} */
+  constructor({ view, layout, onTensor }) {
+    this.graph = new GraphIndex(view, layout);
+    this.layout = layout;
+    this.onTensor = onTensor;
+    this.matches = [];
+    this.current = -1; // index into matches
+    this.selected = -1; // box
+    this.hay = null;
+
+    const n = view.nodes.length;
+    this.search = h('input', { type: 'search', class: 'filter graph-search', placeholder: 'Search nodes and tensors  (/)', 'aria-label': 'Search nodes by name, op type or tensor name', autocomplete: 'off', spellcheck: 'false' });
+    this.search.addEventListener('input', () => this.runSearch());
+    this.search.addEventListener('keydown', (e) => this.onSearchKey(e));
+    this.count = h('span', { class: 'muted filter-count graph-count', 'aria-live': 'polite' }, `${fmt.grouped(n)} node${n === 1 ? '' : 's'}`);
+    const button = (label, title, onclick) => h('button', { type: 'button', class: 'button small', title, 'aria-label': title, onclick }, label);
+    const drawn = !layout.tooBig;
+    this.modeButtons = drawn
+      ? h('div', { class: 'segmented', role: 'group', 'aria-label': 'Show as' },
+          (this.diagramButton = h('button', { type: 'button', class: 'button small', 'aria-pressed': 'true', onclick: () => this.setMode('diagram') }, 'Diagram')),
+          (this.listButton = h('button', { type: 'button', class: 'button small', 'aria-pressed': 'false', onclick: () => this.setMode('list') }, 'List')))
+      : null;
+    this.zoomButtons = drawn
+      ? h('div', { class: 'zoom-buttons', role: 'group', 'aria-label': 'Zoom' },
+          button('−', 'Zoom out (-)', () => this.canvas.zoomBy(1 / 1.25)), button('+', 'Zoom in (+)', () => this.canvas.zoomBy(1.25)), button('Fit', 'Fit the whole graph (0)', () => this.canvas.fit()))
+      : null;
+    const toolbar = h('div', { class: 'toolbar graph-toolbar' }, this.search,
+      button('↑', 'Previous match (↑)', () => this.step(-1)), button('↓', 'Next match (↓)', () => this.step(1)),
+      this.count, h('span', { class: 'toolbar-gap' }), this.zoomButtons, this.modeButtons);
+
+    this.detailsEl = h('div', { class: 'details-host', hidden: true });
+    this.detailsEl.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape') this.closeDetails();
+    });
+    this.body = h('div', { class: 'graph-body' });
+    this.el = h('div', { class: 'graph', dataset: { nodes: n } }, toolbar, this.body);
+    if (layout.tooBig) {
+      this.el.prepend(h('p', { class: 'graph-note', role: 'note' }, `No diagram: ${layout.tooBig} (a diagram is drawn for up to ${fmt.grouped(MAX_DIAGRAM_NODES)} nodes). Here is the node list, in topological order.`));
+    } else {
+      this.canvas = new DiagramCanvas({
+        graph: this.graph,
+        layout,
+        onActivate: (i, tensor) => {
+          this.select(i, { focus: true });
+          // A weight's row shows that weight.
+          if (tensor != null) this.onTensor(Number(tensor));
+        },
+        onKey: (e, i) => this.onNodeKey(e, i),
+      });
+      this.canvas.svg.addEventListener('focusin', (e) => {
+        const i = Number(e.target.closest?.('.gnode')?.dataset.box);
+        if (Number.isNaN(i)) return;
+        const m = this.matches.indexOf(i);
+        if (m >= 0) this.setCurrent(m, false);
+        if (!this.matches.length) this.canvas.setTabStop(i);
+        this.canvas.reveal(i, false);
+      });
+      this.body.append(this.canvas.el);
+    }
+    this.body.append(this.detailsEl);
+    this.setMode(drawn ? 'diagram' : 'list');
+
+    // `/` searches when this graph is on screen (app.js only knows the weights filter).
+    this.onSlash = (e) => {
+      if (!this.el.isConnected) return document.removeEventListener('keydown', this.onSlash);
+      if (e.key !== '/' || e.defaultPrevented || e.target.closest?.('input, textarea, select') || !this.el.offsetParent) return;
+      e.preventDefault();
+      this.search.focus();
+    };
+    document.addEventListener('keydown', this.onSlash);
+  }
+
+  setMode(mode) {
+    this.mode = mode;
+    if (mode === 'list' && !this.list) this.buildList();
+    if (this.canvas) this.canvas.el.hidden = mode !== 'diagram';
+    if (this.list) this.list.el.hidden = mode !== 'list';
+    this.diagramButton?.setAttribute('aria-pressed', String(mode === 'diagram'));
+    this.listButton?.setAttribute('aria-pressed', String(mode === 'list'));
+    if (this.zoomButtons) this.zoomButtons.hidden = mode !== 'diagram';
+    this.el.dataset.mode = mode;
+    if (mode === 'list') {
+      this.list.setFilter(this.search.value);
+      if (this.selected >= 0) this.list.reveal(this.listKey(this.selected));
+    }
+  }
+
+  /** Moves keyboard focus to box i, in the diagram or the list. */
+  focusNode(i) {
+    if (this.mode === 'list') this.list.reveal(this.listKey(i));
+    else {
+      if (!this.matches.length) this.canvas.setTabStop(i);
+      this.canvas.focus(i);
+    }
+  }
+
+  onNodeKey(e, i) {
+    const key = e.key;
+    let handled = true;
+    if (key === 'Enter' || key === ' ') this.select(i, { focus: false });
+    else if (key === 'Escape') {
+      if (this.selected >= 0) this.closeDetails();
+      else this.search.focus();
+    } else if (key === '+' || key === '=') this.canvas.zoomBy(1.25);
+    else if (key === '-') this.canvas.zoomBy(1 / 1.25);
+    else if (key === '0') this.canvas.fit();
+    else if (key.startsWith('Arrow')) {
+      if (this.matches.length) this.step(key === 'ArrowDown' || key === 'ArrowRight' ? 1 : -1, true);
+      else {
+        const next = this.neighbour(i, key);
+        if (next != null) this.focusNode(next);
+      }
+    } else handled = false;
+    if (handled) e.preventDefault();
+  }
+
+  /** Following edges: ↑ a producer, ↓ a consumer, ← → the boxes beside in the same layer. */
+  neighbour(i, key) {
+    const { boxes, edges } = this.graph;
+    const b = boxes[i];
+    const cx = (j) => boxes[j].x + boxes[j].w / 2;
+    const closest = (list) => list.reduce((best, j) => (best == null || Math.abs(cx(j) - cx(i)) < Math.abs(cx(best) - cx(i)) ? j : best), null);
+    if (key === 'ArrowUp') return closest(edges.filter((e) => e.to === i).map((e) => e.from));
+    if (key === 'ArrowDown') return closest(edges.filter((e) => e.from === i && !e.trunk).map((e) => e.to));
+    return closest(boxes.map((_, j) => j).filter((j) => boxes[j].layer === b.layer && (key === 'ArrowLeft' ? cx(j) < cx(i) : cx(j) > cx(i))));
+  }
+
+  // ---- search ----
+
+  runSearch() {
+    const q = this.search.value.trim().toLowerCase();
+    if (this.list && this.mode === 'list') this.list.setFilter(q);
+    this.matches = [];
+    this.current = -1;
+    if (q) {
+      this.hay ??= this.graph.boxes.map((_, i) => this.graph.haystack(i));
+      this.hay.forEach((text, i) => {
+        if (text.includes(q)) this.matches.push(i);
+      });
+    }
+    this.canvas?.setMatches(this.matches, -1);
+    if (this.matches.length) this.setCurrent(0, true);
+    else this.count.textContent = q ? 'no match' : `${fmt.grouped(this.graph.view.nodes.length)} nodes`;
+  }
+
+  setCurrent(m, show) {
+    this.current = m;
+    const i = this.matches[m];
+    this.canvas?.setCurrent(i);
+    this.count.textContent = `${fmt.grouped(m + 1)} of ${fmt.grouped(this.matches.length)}`;
+    if (show) {
+      if (this.mode === 'list') this.list.reveal(this.listKey(i));
+      else this.canvas.reveal(i);
+    }
+  }
+
+  /** The next (d = 1) or previous (-1) match; `focus` moves keyboard focus to it. */
+  step(d, focus = false) {
+    if (!this.matches.length) return;
+    const m = (this.current + d + this.matches.length) % this.matches.length;
+    this.setCurrent(m, true);
+    if (focus) this.focusNode(this.matches[m]);
+  }
+
+  onSearchKey(e) {
+    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      e.preventDefault();
+      this.step(e.key === 'ArrowDown' ? 1 : -1);
+    } else if (e.key === 'Tab' && !e.shiftKey && this.current >= 0 && this.mode === 'diagram') {
+      // Straight to the current match; from there Tab goes on through the others.
+      e.preventDefault();
+      this.focusNode(this.matches[this.current]);
+    } else if (e.key === 'Enter') {
+      e.preventDefault();
+      if (this.current >= 0) this.select(this.matches[this.current], { focus: false });
+    } else if (e.key === 'Escape' && this.search.value) {
+      e.preventDefault();
+      this.search.value = '';
+      this.runSearch();
+    }
+  }
+
+  // ---- selection and details ----
+
+  select(i, { focus }) {
+    this.selected = i;
+    this.canvas?.setSelected(i);
+    this.el.dataset.selected = i;
+    this.detailsEl.replaceChildren(nodeDetails(this.graph, i, {
+      go: (j) => {
+        this.select(j, { focus: false });
+        this.focusNode(j);
+      },
+      onTensor: (t) => this.onTensor(t),
+      onClose: () => this.closeDetails(),
+    }));
+    this.detailsEl.hidden = false;
+    if (this.canvas) this.canvas.insetRight = this.detailsEl.offsetWidth + 16;
+    // The node's first weight shows in the tensor panel.
+    const b = this.graph.boxes[i];
+    if (b.kind === 'node') {
+      const w = this.graph.view.nodes[b.node].inputs.map((name) => this.graph.inits.get(name)).find((t) => t?.tensor != null);
+      if (w) this.onTensor(w.tensor);
+    }
+    if (this.mode === 'diagram') {
+      this.canvas.reveal(i, false);
+      if (focus) this.canvas.focus(i);
+    }
+  }
+
+  closeDetails() {
+    const i = this.selected;
+    if (i < 0) return;
+    this.selected = -1;
+    this.canvas?.setSelected(-1);
+    delete this.el.dataset.selected;
+    this.detailsEl.hidden = true;
+    this.detailsEl.replaceChildren();
+    if (this.canvas) this.canvas.insetRight = 0;
+    if (this.mode === 'diagram') this.canvas.focus(i);
+    else this.list.el.focus();
+  }
+
+  // ---- the node list ----
+
+  /** A box's key in the list: TreeView filters on keys, so the key is the searchable text. */
+  listKey(i) {
+    if (!this.listKeys) {
+      const seen = new Set();
+      this.listKeys = this.graph.boxes.map((_, j) => {
+        let key = this.graph.haystack(j);
+        while (seen.has(key)) key += '\u200b'; // unique, and still found by the same searches
+        seen.add(key);
+        return key;
+      });
+    }
+    return this.listKeys[i];
+  }
+
+  buildList() {
+    const { boxes, view } = this.graph;
+    const children = new Map();
+    boxes.forEach((b, i) => {
+      children.set(String(i), { name: b.kind === 'node' ? view.nodes[b.node].op_type : b.name, key: this.listKey(i), box: i, children: null });
+    });
+    this.list = new TreeView({
+      root: { name: '', key: '', children },
+      label: 'Graph nodes in topological order',
+      renderRow: (node, row) => this.listRow(node, row),
+      onSelect: (node) => {
+        if (node.box !== this.selected) this.select(node.box, { focus: false });
+      },
+    });
+    this.list.el.classList.add('node-list');
+    this.body.prepend(this.list.el);
+  }
+
+  listRow(node, row) {
+    const b = this.graph.boxes[node.box];
+    if (b.kind !== 'node') {
+      row.append(h('span', { class: `badge io-${b.kind}` }, b.kind), h('span', { class: 'node-name' }, b.name));
+      return;
+    }
+    const n = this.graph.view.nodes[b.node];
+    const flow = `${n.inputs.filter((x) => x && !this.graph.inits.has(x)).join(', ')} → ${n.outputs.join(', ')}`;
+    row.append(h('span', { class: `op-chip cat-${b.category}` }, n.op_type), h('span', { class: 'node-name' }, n.name || `#${n.index}`),
+      h('span', { class: 'node-meta muted mono', title: flow }, flow));
+  }
+}
