@@ -137,8 +137,8 @@ export class DiagramCanvas {
       }
     }
     const types = e.names.map((name) => {
-      const v = this.graph.view.values[name];
-      return v ? `${name}: ${String(v.elem_type).toLowerCase()} [${(v.shape ?? []).join(', ')}]` : name;
+      const t = this.graph.valueType(name);
+      return t ? `${name}: ${t}` : name;
     });
     // A trunk (shared by a value's long edges) ends where its last edge leaves it: no arrow.
     el = svg('path', { class: `edge${e.outer ? ' outer' : ''}`, d, 'marker-end': e.trunk ? null : `url(#${this.marker})` }, svg('title', {}, types.join('\n')));
@@ -278,11 +278,12 @@ export class DiagramCanvas {
     this.setZoom(k2, cx - ((cx - x) * k2) / k, cy - ((cy - y) * k2) / k);
   }
 
+  /** The whole graph in the part of the canvas one can see. */
   fit() {
-    const cw = this.el.clientWidth;
-    const ch = this.el.clientHeight;
-    const k = Math.min(1, cw / this.layout.width, ch / this.layout.height);
-    this.setZoom(k, (cw - this.layout.width * k) / 2, (ch - this.layout.height * k) / 2);
+    const u = this.usable();
+    const { width, height } = this.layout;
+    const k = Math.min(1, (u.x1 - u.x0) / width, (u.y1 - u.y0) / height);
+    this.setZoom(k, (u.x0 + u.x1 - width * k) / 2, (u.y0 + u.y1 - height * k) / 2);
   }
 
   /** The part of the canvas one can see: inside the window, left of the details card. */

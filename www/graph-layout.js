@@ -25,6 +25,8 @@ const LAYER_GAP = 46;
 const NODE_GAP = 26;
 const BEND_GAP = 8;
 const SWEEPS = 24;
+/** Sweeps stop after this many in a row find no fewer crossings. */
+const STALE_SWEEPS = 6;
 const PLACE_PASSES = 12;
 const BEND_WEIGHT = 6;
 const MARGIN = 24;
@@ -70,6 +72,10 @@ function nodeBox(n, position, inits) {
   if (n.op_type === 'Constant' && n.attributes) {
     const [key, value] = Object.entries(n.attributes)[0] ?? [];
     if (key) rows.push({ text: clip(constantText(value)) });
+  }
+  // Subgraphs (If branches, Loop bodies) by name and size.
+  for (const [key, value] of Object.entries(n.attributes ?? {})) {
+    for (const g of [].concat(value)) if (g?.$graph) rows.push({ text: clip(`${key}: ${g.$graph.node_count} nodes`) });
   }
   let shown = rows;
   if (rows.length > MAX_ROWS) shown = [...rows.slice(0, MAX_ROWS - 1), { text: `+${rows.length - MAX_ROWS + 1} more` }];
@@ -207,14 +213,15 @@ function place(boxes, edges) {
   };
   let best = crossings(layers, down, pos);
   let bestLayers = layers.map((l) => l.slice());
-  for (let s = 0; s < SWEEPS && best > 0; s++) {
+  for (let s = 0, stale = 0; s < SWEEPS && best > 0 && stale < STALE_SWEEPS; s++) {
     if (s % 2 === 0) for (let l = 1; l < depth; l++) sortBy(layers[l], up);
     else for (let l = depth - 2; l >= 0; l--) sortBy(layers[l], down);
     const c = crossings(layers, down, pos);
     if (c < best) {
       best = c;
       bestLayers = layers.map((l) => l.slice());
-    }
+      stale = 0;
+    } else stale++;
   }
   layers = bestLayers;
   number(layers);
@@ -376,12 +383,18 @@ function packToward(l, want, x, width, weight, gap) {
 /** Edge crossings between consecutive layers (inversions counted with a Fenwick tree). */
 function crossings(layers, down, pos) {
   let total = 0;
+  let widest = 0;
+  for (const l of layers) widest = Math.max(widest, l.length);
+  const tree = new Int32Array(widest + 1);
+  const targets = [];
   for (let l = 0; l + 1 < layers.length; l++) {
     const size = layers[l + 1].length;
-    const tree = new Int32Array(size + 1);
+    tree.fill(0, 0, size + 1);
     let inserted = 0;
     for (const a of layers[l]) {
-      const targets = down[a].map((b) => pos[b]).sort((p, q) => p - q);
+      targets.length = 0;
+      for (const b of down[a]) targets.push(pos[b]);
+      if (targets.length > 1) targets.sort((p, q) => p - q);
       for (const t of targets) {
         let le = 0;
         for (let i = t + 1; i > 0; i -= i & -i) le += tree[i];

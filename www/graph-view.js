@@ -65,6 +65,13 @@ class GraphIndex {
     return `${n.name}\n${n.op_type}\n${n.inputs.join('\n')}\n${n.outputs.join('\n')}`.toLowerCase();
   }
 
+  /** The type and shape the file records for a value: "float32 [batch, 64]", or null. */
+  valueType(name) {
+    const v = Object.hasOwn(this.view.values, name) ? this.view.values[name] : null;
+    if (!v) return null;
+    return `${String(v.elem_type).toLowerCase()} [${(v.shape ?? []).map((d) => (d == null ? '?' : d)).join(', ')}]`;
+  }
+
   label(i) {
     const b = this.boxes[i];
     if (b.kind !== 'node') return `graph ${b.kind} ${b.name}`;

@@ -105,8 +105,8 @@ export function nodeDetails(graph, box, { go, onTensor, onClose }) {
 }
 
 function valueType(graph, name) {
-  const v = graph.view.values[name];
-  return v ? h('span', { class: 'io-meta muted' }, `${String(v.elem_type).toLowerCase()} ${dims(v.shape)}`) : null;
+  const t = graph.valueType(name);
+  return t ? h('span', { class: 'io-meta muted' }, t) : null;
 }
 
 function boxLink(graph, box, go) {
