@@ -3,12 +3,14 @@
 //!
 //! Data flows one way: `source` (random access to bytes) -> `container` (what the bytes are) ->
 //! `pickle` (a data-only machine) -> `torch` (tensors, modules, checkpoints) -> `document` (the one
-//! model every face shows). Beside the flow: `stats`, `safety`, `onnx`, `export`.
+//! model every face shows). Beside the flow: `stats`, `safety`, `health`, `diff`, `onnx`, `export`.
 
 pub mod container;
+pub mod diff;
 pub mod document;
 pub mod dtype;
 pub mod error;
+pub mod health;
 pub mod limits;
 pub mod model;
 pub mod onnx;

@@ -29,6 +29,8 @@ pub const MAX_NESTED_BYTES: usize = 64 << 20;
 pub const MAX_NESTED_PICKLES: usize = 4;
 /// Most pickles read in a row from a file that is not a zip (a legacy torch file has five).
 pub const MAX_PICKLES_IN_A_ROW: usize = 5;
+/// Largest non-contiguous view read whole (as f64 values) to compare it with another tensor.
+pub const MAX_WHOLE_VIEW_VALUES: u64 = 16 << 20;
 /// Most values written into the document tree (shared values count each time they are reached).
 pub const MAX_TREE_NODES: usize = 1_000_000;
 /// Deepest nesting of ONNX messages followed (subgraphs in attributes, nested type protos).

@@ -325,6 +325,36 @@ pub fn values_of(model: &Model, t: &Tensor, limit: usize) -> Result<Vec<f64>> {
     Ok(out)
 }
 
+/// Calls `f` with every value of tensor `index`, row-major through its view (dequantized; real
+/// parts for complex), streaming in bounded slices: for checks that need their own accumulator.
+pub fn for_each_value(model: &Model, index: usize, progress: Progress, mut f: impl FnMut(f64)) -> Result<()> {
+    let t = tensor(model, index)?;
+    let dq = Dequant::new(t)?;
+    visit(model, t, progress, |run, first| decode_run(t.dtype, dq.as_ref(), run, first, &mut f))
+}
+
+/// Values `start..start + count` of a contiguous tensor `index` (row-major), read from just those
+/// bytes: for walking two tensors side by side in blocks.
+pub fn values_range(model: &Model, index: usize, start: u64, count: u64) -> Result<Vec<f64>> {
+    let t = tensor(model, index)?;
+    let at = || Location::member(format!("tensor {}", t.path.join(".")));
+    if !is_contiguous(&t.shape, &t.stride) {
+        return Err(Error::unsupported(at(), "reading a range of a non-contiguous view"));
+    }
+    if start.checked_add(count).is_none_or(|end| end > t.numel) {
+        return Err(Error::corrupt(at(), format!("values {start}..+{count} of a tensor of {} elements", t.numel)));
+    }
+    let mut part = t.clone();
+    part.shape = vec![count];
+    part.stride = vec![1];
+    part.storage_offset = t.storage_offset + start;
+    part.numel = count;
+    let dq = Dequant::new(t)?;
+    let mut out = Vec::with_capacity(count as usize);
+    visit(model, &part, &mut |_, _| true, |run, first| decode_run(t.dtype, dq.as_ref(), run, start + first, |x| out.push(x)))?;
+    Ok(out)
+}
+
 fn tensor(model: &Model, index: usize) -> Result<&Tensor> {
     model
         .document

@@ -1,5 +1,5 @@
 //! The native command line: `torchpeek inspect` prints the document of
-//! `shared/spec/inspect-json.md`; `torchpeek check` gives safety verdicts; `torchpeek run` runs an
+//! `shared/spec/inspect-json.md`; `torchpeek check` gives safety verdicts and health checks; `torchpeek diff` compares two models; `torchpeek run` runs an
 //! ONNX model once.
 
 use clap::{Parser, Subcommand};
@@ -33,7 +33,21 @@ enum Command {
     Check {
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// Print JSON: {verdict, files: [{file, verdict, findings, mirrors_torch}]}.
+        /// Print JSON: {verdict, files: [{file, verdict, findings, mirrors_torch, health?}]}.
+        #[arg(long)]
+        json: bool,
+        /// Also check the tensors' health (NaN/Inf, all-zero, constant, extreme, denormals, shared
+        /// and unused storage, optimizer state): reads all tensor data.
+        #[arg(long)]
+        health: bool,
+    },
+    /// What changed between two models: keys in one only, shape and dtype changes, and per tensor
+    /// the max abs difference, relative change and cosine similarity. Exit status 0 when nothing
+    /// changed, 2 when something did, 1 on an error.
+    Diff {
+        a: PathBuf,
+        b: PathBuf,
+        /// Print JSON: {counts, entries: [{key, change, a, b, max_abs_diff, relative_change, cosine}]}.
         #[arg(long)]
         json: bool,
     },
@@ -89,12 +103,13 @@ fn main() -> ExitCode {
             };
             write_stdout(&text)
         }
-        Command::Check { files, json } => check(&files, json),
+        Command::Check { files, json, health } => check(&files, json, health),
+        Command::Diff { a, b, json } => diff(&a, &b, json),
         Command::Run { files, inputs, out, json } => run(files, inputs, out, json),
     }
 }
 
-fn check(files: &[PathBuf], json: bool) -> ExitCode {
+fn check(files: &[PathBuf], json: bool, health: bool) -> ExitCode {
     use torchpeek::safety::Verdict;
     let mut reports = Vec::new();
     let mut worst = Verdict::Safe;
@@ -105,21 +120,39 @@ fn check(files: &[PathBuf], json: bool) -> ExitCode {
         };
         let safety = torchpeek::safety::check_one(&src);
         worst = worst.max(safety.verdict);
-        reports.push((f.display().to_string(), safety));
+        let mut report = json!({"file": f.display().to_string(), "verdict": safety.verdict, "findings": safety.findings, "mirrors_torch": safety.mirrors_torch});
+        if health {
+            report["health"] = match open(std::slice::from_ref(f)).and_then(|m| torchpeek::health::check(&m, &mut |_, _| true)) {
+                Ok(h) => serde_json::to_value(h).expect("JSON"),
+                Err(e) => json!({"error": e.to_string()}),
+            };
+        }
+        reports.push(report);
     }
     let text = if json {
-        let files: Vec<_> = reports
-            .iter()
-            .map(|(file, s)| json!({"file": file, "verdict": s.verdict, "findings": s.findings, "mirrors_torch": s.mirrors_torch}))
-            .collect();
-        serde_json::to_string_pretty(&json!({"verdict": worst, "files": files})).expect("JSON") + "\n"
+        serde_json::to_string_pretty(&json!({"verdict": worst, "files": reports})).expect("JSON") + "\n"
     } else {
         let mut t = String::new();
-        for (file, s) in &reports {
-            t += &format!("{file}: {}\n", serde_json::to_value(s.verdict).expect("JSON").as_str().unwrap_or(""));
-            for f in &s.findings {
-                let what = if f.global.is_empty() { f.opcode.clone() } else { format!("{} {}", f.opcode, f.global) };
-                t += &format!("  {:?} {what} at {} byte {}: {}\n", f.severity, f.member, f.offset, f.reason);
+        for r in &reports {
+            t += &format!("{}: {}\n", r["file"].as_str().unwrap_or(""), r["verdict"].as_str().unwrap_or(""));
+            for f in r["findings"].as_array().into_iter().flatten() {
+                let what = format!("{} {}", f["opcode"].as_str().unwrap_or(""), f["global"].as_str().unwrap_or("")).trim().to_string();
+                t += &format!(
+                    "  {} {what} at {} byte {}: {}\n",
+                    f["severity"].as_str().unwrap_or(""),
+                    f["member"].as_str().unwrap_or(""),
+                    f["offset"],
+                    f["reason"].as_str().unwrap_or("")
+                );
+            }
+            if let Some(e) = r["health"]["error"].as_str() {
+                t += &format!("  health: {e}\n");
+            }
+            for c in r["health"]["checks"].as_array().into_iter().flatten() {
+                t += &format!("  [{}] {}: {}\n", c["status"].as_str().unwrap_or(""), c["title"].as_str().unwrap_or(""), c["detail"].as_str().unwrap_or(""));
+                for name in c["tensors"].as_array().into_iter().flatten().take(10) {
+                    t += &format!("      {}\n", name.as_str().unwrap_or(""));
+                }
             }
         }
         t
@@ -133,6 +166,37 @@ fn check(files: &[PathBuf], json: bool) -> ExitCode {
         Verdict::UnsafeButKnown => 2,
         Verdict::Dangerous => 3,
     })
+}
+
+fn diff(a: &PathBuf, b: &PathBuf, json: bool) -> ExitCode {
+    let result = open(std::slice::from_ref(a))
+        .and_then(|ma| open(std::slice::from_ref(b)).map(|mb| (ma, mb)))
+        .and_then(|(ma, mb)| torchpeek::diff::diff(&ma, &mb, &mut |_, _| true));
+    let d = match result {
+        Ok(d) => d,
+        Err(e) => return fail(json, e.to_string()),
+    };
+    let text = if json {
+        serde_json::to_string_pretty(&d).expect("JSON") + "\n"
+    } else {
+        let mut t: String = d.counts.iter().map(|(k, n)| format!("{k}: {n}  ")).collect::<String>().trim_end().to_string() + "\n";
+        for e in &d.entries {
+            let shapes = |s: &Option<torchpeek::diff::Side>| s.as_ref().map(|s| format!("{} {:?}", s.dtype, s.shape)).unwrap_or_else(|| "-".into());
+            let numbers = match (e.max_abs_diff, e.relative_change, e.cosine) {
+                (Some(m), Some(r), Some(c)) => format!("  max|a-b| {m:.3e}  rel {r:.3e}  cos {c:.6}"),
+                _ => String::new(),
+            };
+            let change = serde_json::to_value(e.change).expect("JSON");
+            t += &format!("{:10} {}  {} -> {}{numbers}\n", change.as_str().unwrap_or(""), e.key, shapes(&e.a), shapes(&e.b));
+        }
+        t
+    };
+    let status = write_stdout(&text);
+    if status != ExitCode::SUCCESS {
+        return status;
+    }
+    let same = d.entries.iter().all(|e| e.change == torchpeek::diff::Change::Same);
+    ExitCode::from(if same { 0 } else { 2 })
 }
 
 #[cfg(feature = "engine")]

@@ -75,3 +75,19 @@ pub fn open_bytes(name: &str, bytes: Vec<u8>) -> torchpeek::Result<Model> {
 pub fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)).unwrap()
 }
+
+/// A safetensors file of float32 tensors: (name, shape, values).
+pub fn safetensors_f32(tensors: &[(&str, &[u64], &[f32])]) -> Vec<u8> {
+    let mut header = serde_json::Map::new();
+    let mut data = Vec::new();
+    for (name, shape, values) in tensors {
+        let start = data.len();
+        values.iter().for_each(|v| data.extend_from_slice(&v.to_le_bytes()));
+        header.insert(name.to_string(), serde_json::json!({"dtype": "F32", "shape": shape, "data_offsets": [start, data.len()]}));
+    }
+    let text = serde_json::Value::Object(header).to_string();
+    let mut out = (text.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(text.as_bytes());
+    out.extend_from_slice(&data);
+    out
+}
