@@ -93,7 +93,8 @@ fn fixtures_agree_with_torch_weights_only() {
 /// A public scanner's answer on one file: Some(true) flagged, Some(false) clean, None no answer
 /// (it could not read the file: a zip fickling does not open, say).
 fn scanner(cmd: &str, args: &[&str], path: &Path) -> Option<bool> {
-    let out = Command::new(cmd).args(args).arg(path).output().unwrap_or_else(|e| {
+    // fickling writes safety_results.json into its working folder: keep that out of the repository.
+    let out = Command::new(cmd).args(args).arg(path).current_dir(env!("CARGO_TARGET_TMPDIR")).output().unwrap_or_else(|e| {
         panic!("{cmd} does not run ({e}): scripts/setup.sh --test installs it (pip install picklescan fickling modelscan)")
     });
     match out.status.code() {
