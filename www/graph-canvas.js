@@ -142,9 +142,14 @@ export class DiagramCanvas {
     });
     // A trunk (shared by a value's long edges) ends where its last edge leaves it: no arrow.
     el = svg('path', { class: `edge${e.outer ? ' outer' : ''}`, d, 'marker-end': e.trunk ? null : `url(#${this.marker})` }, svg('title', {}, types.join('\n')));
-    el.classList.toggle('hot', e.from === this.selected || e.to === this.selected);
+    el.classList.toggle('hot', this.touches(e, this.selected));
     this.edgeEls[k] = el;
     return el;
+  }
+
+  /** Whether edge e starts or ends at box i (a trunk has no end of its own). */
+  touches(e, i) {
+    return i >= 0 && (e.from === i || (!e.trunk && e.to === i));
   }
 
   /** Applies the marks of box i to its element, if it has one. */
@@ -188,10 +193,7 @@ export class DiagramCanvas {
     this.selected = i;
     this.mark(old);
     this.mark(i);
-    for (const k of [...(this.edgesAt[old] ?? []), ...(this.edgesAt[i] ?? [])]) {
-      const e = this.layout.edges[k];
-      this.edgeEls[k]?.classList.toggle('hot', e.from === i || e.to === i);
-    }
+    for (const k of [...(this.edgesAt[old] ?? []), ...(this.edgesAt[i] ?? [])]) this.edgeEls[k]?.classList.toggle('hot', this.touches(this.layout.edges[k], i));
     this.schedule();
   }
 

@@ -308,7 +308,8 @@ export class ModelView {
     const more = h('div', { class: 'onnx-more' });
     const host = h('div', { class: 'graph-host' },
       h('p', { class: 'muted graph-loading' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), ` Laying out ${fmt.grouped(o.node_count)} nodes…`));
-    this.client.request('onnx-graph', { model: this.modelId }).promise.then(({ view, layout, ms }) => {
+    const loading = host.firstChild;
+    const load = () => this.client.request('onnx-graph', { model: this.modelId }).promise.then(({ view, layout, ms }) => {
       const m = view.model;
       if (m.domain) facts.append(fact('domain', m.domain));
       if (m.model_version) facts.append(fact('model version', m.model_version));
@@ -336,8 +337,11 @@ export class ModelView {
           h('tbody', {}, view.functions.map((f) => h('tr', {}, h('td', {}, f.name), h('td', {}, f.domain), h('td', {}, `(${f.inputs.join(', ')}) → (${f.outputs.join(', ')})`), h('td', {}, f.node_count))))));
       }
     }).catch((err) => {
-      host.replaceChildren(h('p', { class: 'error-text' }, `Could not read the graph: ${err.message}`));
+      // A cancelled statistics run restarts the worker: the graph can simply be asked for again.
+      host.replaceChildren(h('p', { class: 'error-text' }, `Could not read the graph: ${err.message} `,
+        h('button', { type: 'button', class: 'button small', onclick: () => { host.replaceChildren(loading); load(); } }, 'Try again')));
     });
+    load();
     return h('div', { class: 'onnx' }, facts, notes, host,
       h('div', { class: 'onnx-io' }, h('div', {}, h('h3', {}, 'Inputs'), io(o.inputs)), h('div', {}, h('h3', {}, 'Outputs'), io(o.outputs))),
       more,

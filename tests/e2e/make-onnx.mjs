@@ -35,8 +35,11 @@ function valueInfo(field, name, elemType, dims) {
   return msg(field, [str(1, name), msg(2, [msg(1, [num(1, elemType), msg(2, shape)])])]);
 }
 
-/** A transformer-shaped model: 2 + 36 × blocks nodes. */
-export function transformerOnnx(blocks, { width = 8 } = {}) {
+/**
+ * A transformer-shaped model: 2 + 36 × blocks nodes; `meta` adds the model's domain, version,
+ * doc strings and metadata_props: {domain, version, doc, graphDoc, props: [[key, value]]}.
+ */
+export function transformerOnnx(blocks, { width = 8, meta = null } = {}) {
   const nodes = [];
   const inits = [];
   let next = 0;
@@ -75,9 +78,13 @@ export function transformerOnnx(blocks, { width = 8 } = {}) {
     valueInfo(11, 'input_ids', 7, ['batch', 'seq']),
     valueInfo(11, 'attention_mask', 1, ['batch', 1, 1, 'seq']),
     valueInfo(12, x, 1, ['batch', 'seq', width]),
+    ...(meta ? [str(10, meta.graphDoc)] : []),
   ];
+  const model = meta
+    ? [str(4, meta.domain), num(5, meta.version), str(6, meta.doc), ...meta.props.map(([k, v]) => msg(14, [str(1, k), str(2, v)]))]
+    : [];
   return {
-    bytes: concat([num(1, 8), str(2, 'make-onnx'), str(3, '1'), msg(7, graph), msg(8, [str(1, ''), num(2, 17)])]),
+    bytes: concat([num(1, 8), str(2, 'make-onnx'), str(3, '1'), ...model, msg(7, graph), msg(8, [str(1, ''), num(2, 17)])]),
     nodeCount: nodes.length,
   };
 }

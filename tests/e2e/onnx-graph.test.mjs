@@ -60,6 +60,7 @@ test('every ONNX fixture is drawn with all its nodes, inputs and outputs', async
     await model.locator('button', { hasText: 'Fit' }).click();
     await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
     assert.equal(await svg.locator('.gnode:not(.io)').count(), m.node_count, `${file}: nodes drawn`);
+    assert.equal(await svg.locator('path.edge.hot').count(), 0, `${file}: nothing selected, no edge lit`);
     assert.equal(await svg.locator('.gnode.io-input').count(), m.inputs.length, `${file}: inputs drawn`);
     assert.equal(await svg.locator('.gnode.io-output').count(), m.outputs.length, `${file}: outputs drawn`);
     // Every op type of the manifest, as often as it says.
@@ -97,6 +98,8 @@ test('clicking a node shows its attributes and its weights (cnn Conv)', async ()
   await conv.click();
   const details = model.locator('.node-details');
   await details.waitFor();
+  // Its edges light up: one in (no trunk in this chain), one out.
+  assert.equal(await model.locator('path.edge.hot').count(), 2);
   assert.equal(await details.locator('.op-badge').innerText(), 'Conv');
   const kernel = details.locator('tr[data-attr="kernel_shape"] td');
   assert.match(await kernel.innerText(), /^\[\d+, \d+\]$/);
@@ -162,6 +165,22 @@ test('keyboard: search, Tab through the matches, Enter for details, arrows along
   await page.keyboard.press('-');
   await page.keyboard.press('-');
   assert.ok((await zoom()) < z0);
+});
+
+test('the model metadata is shown: domain, version, doc strings, metadata_props', async () => {
+  const meta = { domain: 'org.example.vision', version: 42, doc: 'A tiny encoder.\nTwo lines.', graphDoc: 'The main graph.', props: [['author', 'someone <a@b.c>'], ['license', 'MIT'], ['license', 'Apache-2.0']] };
+  const file = path.join(tmp, 'with-metadata.onnx');
+  fs.writeFileSync(file, transformerOnnx(1, { meta }).bytes);
+  const model = await openGraph(file);
+  await model.locator('.graph-svg').waitFor();
+  assert.equal(await model.locator('[data-fact="domain"]').innerText(), meta.domain);
+  assert.equal(await model.locator('[data-fact="model version"]').innerText(), '42');
+  assert.equal(await model.locator('[data-fact="producer"]').innerText(), 'make-onnx 1');
+  assert.equal(await model.locator('[data-fact="graph"]').innerText(), 'made_by_make_onnx');
+  const docs = await model.locator('.doc-string p').allInnerTexts();
+  assert.deepEqual(docs, [meta.doc, meta.graphDoc]);
+  const rows = await model.locator('.metadata-props tr').evaluateAll((trs) => trs.map((tr) => [tr.cells[0].textContent, tr.cells[1].textContent]));
+  assert.deepEqual(rows, meta.props, 'every pair, repeated keys too, in file order');
 });
 
 test('a 3,600-node model is drawn, searched and panned', async () => {
