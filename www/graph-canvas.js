@@ -223,7 +223,7 @@ export class DiagramCanvas {
     const y0 = (-y - OVERSCAN * ch) / k;
     const y1 = (ch - y + OVERSCAN * ch) / k;
     const { boxes } = this.layout;
-    const want = new Set([...this.matches, this.selected, this.focused, this.tabStop].filter((i) => i >= 0));
+    const want = new Set([...this.matches, this.selected, this.focused, this.tabStop].filter((i) => i >= 0 && i < boxes.length));
     const edges = new Set();
     const b0 = Math.max(0, Math.floor(y0 / BAND));
     const b1 = Math.min(Math.max(this.boxBands.length, this.edgeBands.length) - 1, Math.floor(y1 / BAND));
@@ -260,7 +260,7 @@ export class DiagramCanvas {
     this.placed = true;
     const { width } = this.layout;
     const k = Math.min(1, Math.max(0.75, cw / width));
-    const first = this.layout.boxes[0];
+    const first = this.layout.boxes[0] ?? { x: 0, w: 0 };
     const x = width * k <= cw ? (cw - width * k) / 2 : Math.min(0, Math.max(cw - width * k, cw / 2 - (first.x + first.w / 2) * k));
     this.setZoom(k, x, 0);
   }

@@ -267,13 +267,13 @@ function place(boxes, edges) {
     rowTop[l] = y;
     y += Math.max(rowH[l], 4) + LAYER_GAP;
   }
-  let minX = Infinity;
-  let maxX = -Infinity;
+  let minX = 0;
+  let maxX = 0;
   for (let i = 0; i < items; i++) {
-    minX = Math.min(minX, x[i]);
-    maxX = Math.max(maxX, x[i] + width[i]);
+    minX = Math.min(i ? minX : x[i], x[i]);
+    maxX = Math.max(i ? maxX : x[i] + width[i], x[i] + width[i]);
   }
-  const dx = MARGIN - (Number.isFinite(minX) ? minX : 0);
+  const dx = MARGIN - minX;
   boxes.forEach((b, i) => {
     b.x = Math.round(x[i] + dx);
     b.y = Math.round(rowTop[layer[i]] + (rowH[layer[i]] - b.h) / 2);
@@ -344,7 +344,7 @@ function place(boxes, edges) {
     for (const k of ['a', 'b', 'path', 'bends', 'inX', 'outX']) delete e[k];
     if (e.trunk !== true) delete e.trunk;
   }
-  return { width: Math.ceil(maxX - minX + 2 * MARGIN), height: Math.ceil(y - LAYER_GAP + MARGIN), layers: depth, crossings: best, bends: items - n };
+  return { width: Math.ceil(maxX - minX + 2 * MARGIN), height: Math.ceil(Math.max(y - LAYER_GAP, MARGIN) + MARGIN), layers: depth, crossings: best, bends: items - n };
 }
 
 /**

@@ -88,3 +88,9 @@ export function transformerOnnx(blocks, { width = 8, meta = null } = {}) {
     nodeCount: nodes.length,
   };
 }
+
+/** A graph with no nodes: each name in `passThrough` is both an input and an output. */
+export function nodelessOnnx(passThrough) {
+  const graph = [str(2, 'nodeless'), ...passThrough.map((n) => valueInfo(11, n, 1, [2])), ...passThrough.map((n) => valueInfo(12, n, 1, [2]))];
+  return concat([num(1, 8), str(2, 'make-onnx'), msg(7, graph), msg(8, [str(1, ''), num(2, 17)])]);
+}

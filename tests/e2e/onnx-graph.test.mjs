@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { start, openFiles, manifest, FIXTURES, OUT } from './harness.mjs';
-import { transformerOnnx } from './make-onnx.mjs';
+import { transformerOnnx, nodelessOnnx } from './make-onnx.mjs';
 
 let h;
 let page;
@@ -240,6 +240,20 @@ test('a graph over 5,000 nodes is shown as the node list, with a note', async ()
   // Its weights are links to the tensor panel.
   await model.locator('.node-details .tensor-link').first().click();
   await model.locator('.tensor-panel .tensor-name', { hasText: /ln\d\.weight$/ }).waitFor();
+});
+
+test('graphs with no nodes are drawn too', async () => {
+  for (const [name, through] of [['passthrough.onnx', ['x']], ['empty.onnx', []]]) {
+    const file = path.join(tmp, name);
+    fs.writeFileSync(file, nodelessOnnx(through));
+    const model = await openGraph(file);
+    await model.locator('.graph-svg').waitFor();
+    await model.locator('button', { hasText: 'Fit' }).click();
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
+    assert.equal(await model.locator('.gnode.io').count(), 2 * through.length, name);
+    assert.equal(await model.locator('.gnode:not(.io)').count(), 0, name);
+    assert.equal(await model.locator('path.edge').count(), through.length, name);
+  }
 });
 
 test('screenshots in light and dark', async () => {
