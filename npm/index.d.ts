@@ -106,8 +106,69 @@ export type Input = string | URL | Blob | Uint8Array | ArrayBuffer | ReaderSourc
 
 export type TensorRef = number | string;
 export interface ProgressOptions {
-  /** Called with bytes done and total, at most every 50 ms. */
+  /** Called with work done and total (bytes; tensors for health; elements for diff), at most every 50 ms. */
   onProgress?: (done: number, total: number) => void;
+}
+
+export type Verdict = 'safe' | 'unsafe_but_known' | 'dangerous';
+
+/** What `check` says of a file: `safe` exactly when torch.load(weights_only=True) of `mirrors_torch` accepts it. */
+export interface Safety {
+  verdict: Verdict;
+  findings: Finding[];
+  mirrors_torch: string;
+}
+
+export type HealthStatus = 'ok' | 'info' | 'warn' | 'fail';
+
+/** One line of the checklist. */
+export interface HealthCheck {
+  id: 'nan' | 'inf' | 'all_zero' | 'constant' | 'extreme' | 'denormal' | 'unreadable' | 'dtype_mix' | 'shared_storage' | 'unused_storage' | 'optimizer' | (string & {});
+  title: string;
+  status: HealthStatus;
+  /** What was found, in a sentence. */
+  detail: string;
+  /** How many tensors (or groups, storages, state entries) trip the check. */
+  count: number;
+  /** The first 100 of them: state_dict keys ("a = b" for a shared group, "key: why" for details). */
+  tensors: string[];
+}
+
+export interface Health {
+  /** The worst status of any check. */
+  status: HealthStatus;
+  checks: HealthCheck[];
+  /** Elements per dtype over the state_dict. */
+  dtypes: Record<string, number>;
+  /** Storage bytes outside every view that uses them. */
+  unused_storage_bytes: number;
+}
+
+export type Change = 'same' | 'changed' | 'dtype' | 'shape' | 'only_a' | 'only_b' | 'unreadable';
+
+export interface DiffEntry {
+  /** The key, with `prefix_a` / `prefix_b` stripped. */
+  key: string;
+  change: Change;
+  a?: { dtype: string; shape: number[] };
+  b?: { dtype: string; shape: number[] };
+  /** max |a − b| (a NaN on one side only counts as infinite). Set for tensors of one shape. */
+  max_abs_diff?: JsonFloat;
+  /** ‖a − b‖ / ‖a‖. */
+  relative_change?: JsonFloat;
+  /** a·b / (‖a‖ ‖b‖); 1 for equal tensors. */
+  cosine?: JsonFloat;
+  error?: string;
+}
+
+export interface Diff {
+  /** Most changed first. */
+  entries: DiffEntry[];
+  /** Entries per kind of change. */
+  counts: Partial<Record<Change, number>>;
+  /** Prefixes stripped from each side's keys to line them up (`module.`), or "". */
+  prefix_a: string;
+  prefix_b: string;
 }
 
 export declare class Model {
@@ -121,6 +182,8 @@ export declare class Model {
   histogram(tensor: TensorRef, bins?: number, options?: ProgressOptions): Histogram;
   /** The first `limit` values, row-major through the view (real parts of complex numbers). */
   values(tensor: TensorRef, limit?: number): Float64Array;
+  /** The health checklist over the state_dict's tensors (every value read once); progress in tensors. */
+  health(options?: ProgressOptions): Health;
   /** Frees the wasm memory and closes files. */
   close(): void;
 }
@@ -129,3 +192,7 @@ export declare class Model {
 export declare function open(inputs: Input | Input[]): Promise<Model>;
 /** Loads the wasm ahead of `open` (browsers: optionally from a given URL or bytes). */
 export declare function load(wasm?: string | URL | Response | BufferSource | WebAssembly.Module): Promise<unknown> | void;
+/** Compares the state_dicts of two open models by key; progress in elements compared. */
+export declare function diff(a: Model, b: Model, options?: ProgressOptions): Diff;
+/** The safety verdict on one input without opening it as a model: works on files `open` refuses. */
+export declare function check(input: Input): Promise<Safety>;

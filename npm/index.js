@@ -2,8 +2,9 @@
 //   import { open } from 'torchpeek';
 //   const model = await open(file);            // a File/Blob (lazy in a worker), Uint8Array, ...
 //   model.document; model.stats('fc1.weight'); model.values(0, 16); model.close();
-import init, { WasmModel } from './pkg/torchpeek.js';
-import { openWith, Model } from './model.js';
+//   model.health(); diff(modelA, modelB); await check(file);  // safety of any file, even one open() refuses
+import init, { WasmModel, checkSafety } from './pkg/torchpeek.js';
+import { openWith, checkWith, diff, Model } from './model.js';
 
 let ready = null;
 
@@ -19,4 +20,10 @@ export async function open(inputs) {
   return openWith(WasmModel, inputs, null);
 }
 
-export { Model };
+/** The safety verdict on one input (never executed): {verdict, findings, mirrors_torch}. */
+export async function check(input) {
+  await load();
+  return checkWith(checkSafety, input, null);
+}
+
+export { Model, diff };

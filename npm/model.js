@@ -56,6 +56,11 @@ export class Model {
     return this._live().tensorValues(this.tensorIndex(tensor), limit);
   }
 
+  /** The health checklist over the state_dict; onProgress(tensors done, total). */
+  health({ onProgress } = {}) {
+    return JSON.parse(this._live().health(onProgress));
+  }
+
   close() {
     if (!this._inner) return;
     this._inner.free();
@@ -83,5 +88,21 @@ export async function openWith(WasmModel, inputs, fileSource) {
   } catch (err) {
     for (const c of closers) c();
     throw err;
+  }
+}
+
+/** What changed from model `a` to model `b`, most changed first; onProgress(elements done, total). */
+export function diff(a, b, { onProgress } = {}) {
+  if (!(a instanceof Model) || !(b instanceof Model)) throw new TypeError('diff(a, b): give two models from open()');
+  return JSON.parse(a._live().diff(b._live(), onProgress));
+}
+
+/** The safety verdict on one input, also one that open() refuses (a plain malicious pickle). */
+export async function checkWith(checkSafety, input, fileSource) {
+  const source = await toSource(input, 0, fileSource);
+  try {
+    return JSON.parse(checkSafety(source));
+  } finally {
+    source.close?.();
   }
 }

@@ -4,8 +4,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { initSync, WasmModel } from './pkg/torchpeek.js';
-import { openWith, Model } from './model.js';
+import { initSync, WasmModel, checkSafety } from './pkg/torchpeek.js';
+import { openWith, checkWith, diff, Model } from './model.js';
 
 let loaded = false;
 
@@ -48,4 +48,10 @@ export async function open(inputs) {
   return openWith(WasmModel, inputs, fileSource);
 }
 
-export { Model };
+/** The safety verdict on one input (never executed): {verdict, findings, mirrors_torch}. */
+export async function check(input) {
+  load();
+  return checkWith(checkSafety, input, fileSource);
+}
+
+export { Model, diff };

@@ -210,4 +210,26 @@ impl WasmModel {
     pub fn tensor_values(&self, index: usize, limit: usize) -> Result<Vec<f64>, JsError> {
         crate::stats::tensor_values(&self.model, index, limit).map_err(js_err)
     }
+
+    /// The health checklist (`health::check`), as a JSON string; `onProgress(tensors done, total)`.
+    pub fn health(&self, on_progress: Option<Function>) -> Result<String, JsError> {
+        to_json(&crate::health::check(&self.model, &mut progress_to_js(on_progress)).map_err(js_err)?)
+    }
+
+    /// What changed from this model to `other` (`diff::diff`), as a JSON string;
+    /// `onProgress(elements done, total)`.
+    pub fn diff(&self, other: &WasmModel, on_progress: Option<Function>) -> Result<String, JsError> {
+        to_json(&crate::diff::diff(&self.model, &other.model, &mut progress_to_js(on_progress)).map_err(js_err)?)
+    }
+}
+
+/// The safety verdict on one input (see the module docs), as a JSON string: `safety::check_one`
+/// scans any file, also one `WasmModel.open` refuses (a plain pickle that imports `os.system`).
+#[wasm_bindgen(js_name = checkSafety)]
+pub fn check_safety(input: JsValue) -> Result<String, JsError> {
+    to_json(&crate::safety::check_one(source_from_js(&input, 0)?.as_ref()))
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, JsError> {
+    serde_json::to_string(value).map_err(|e| JsError::new(&e.to_string()))
 }

@@ -1,5 +1,5 @@
 // The npm package's browser entry, used as a bundler would: import, fetch bytes, open.
-import { open } from '../../npm/index.js';
+import { open, diff, check } from '../../npm/index.js';
 
 try {
   const bytes = new Uint8Array(await (await fetch('../fixtures/mlp_checkpoint.pt')).arrayBuffer());
@@ -10,6 +10,9 @@ try {
     keys: model.document.state_dict.map((e) => e.key),
     stats: model.stats('fc1.weight'),
     first: Array.from(model.values('fc1.weight', 4)),
+    health: model.health().status,
+    diff: diff(model, await open(bytes)).counts,
+    check: await check(new Blob([new TextEncoder().encode("cos\nsystem\n(S'echo hi'\ntR.")])),
   };
   model.close();
 } catch (err) {

@@ -6,7 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { ROOT, fixture, manifest, close, start } from './harness.mjs';
-import { open, fileSource } from '../../npm/node.js';
+import { open, fileSource, diff, check } from '../../npm/node.js';
+import { safetensors, ramp } from './make-safetensors.mjs';
 
 const num = (v) => (v === 'nan' ? NaN : v === 'inf' ? Infinity : v === '-inf' ? -Infinity : v);
 
@@ -65,6 +66,66 @@ test('Node: a garbage input is an error, not a crash', async () => {
   assert.equal(model.document.kind, 'state_dict');
 });
 
+test('Node: health checklist of a checkpoint and of a file with faults', async () => {
+  const adam = await open(fixture('cnn_checkpoint_adam.pt'));
+  const progress = [];
+  const h = adam.health({ onProgress: (done, total) => progress.push([done, total]) });
+  assert.equal(h.status, 'ok', JSON.stringify(h.checks.filter((c) => c.status !== 'ok')));
+  const optimizer = h.checks.find((c) => c.id === 'optimizer');
+  assert.equal(optimizer.status, 'ok');
+  assert.match(optimizer.detail, /^10 parameters/);
+  assert.equal(progress[0][1], adam.document.state_dict.length);
+  adam.close();
+
+  const nan = ramp(10);
+  nan[3] = NaN;
+  const faulty = await open({ name: 'faulty.safetensors', bytes: safetensors({ good: ramp(8, 0.5), bad: nan, zero: new Float32Array(6) }) });
+  const checks = Object.fromEntries(faulty.health().checks.map((c) => [c.id, c]));
+  assert.deepEqual([checks.nan.status, checks.nan.tensors], ['fail', ['bad']]);
+  assert.deepEqual([checks.all_zero.status, checks.all_zero.tensors], ['warn', ['zero']]);
+  assert.deepEqual(checks.inf.tensors, []);
+  faulty.close();
+});
+
+test('Node: diff of two models; identical .bin and .safetensors, one changed tensor', async () => {
+  const bin = await open(fixture('bert_tiny_pytorch_model.bin'));
+  const st = await open(fixture('bert_tiny.safetensors'));
+  let total = 0;
+  const d = diff(bin, st, { onProgress: (done, t) => (total = t) });
+  assert.deepEqual(d.counts, { same: 39 });
+  assert.ok(d.entries.every((e) => e.max_abs_diff === 0 && e.cosine === 1));
+  assert.ok(total > 0, 'progress was reported');
+
+  const base = { a: ramp(100), b: ramp(50, 1), c: ramp(20) };
+  const changed = ramp(50, 1);
+  changed[7] += 0.5;
+  const one = await open({ name: 'one.safetensors', bytes: safetensors(base) });
+  const two = await open({ name: 'two.safetensors', bytes: safetensors({ ...base, b: changed, c: ramp(21), d: ramp(3) }) });
+  const d2 = diff(one, two);
+  assert.deepEqual(d2.counts, { same: 1, changed: 1, shape: 1, only_b: 1 });
+  const changedEntry = d2.entries.find((e) => e.change === 'changed');
+  assert.equal(changedEntry.key, 'b');
+  assert.ok(close(changedEntry.max_abs_diff, 0.5, 1e-6));
+  assert.ok(changedEntry.cosine < 1 && changedEntry.relative_change > 0);
+  assert.equal(d2.entries[d2.entries.length - 1].change, 'same', 'most changed first');
+  assert.throws(() => diff(one, {}), TypeError);
+  two.close();
+  assert.throws(() => diff(one, two), /closed/);
+});
+
+test('Node: check gives the verdict of any file, also one open refuses', async () => {
+  const evil = new TextEncoder().encode("cos\nsystem\n(S'echo hi'\ntR.");
+  await assert.rejects(open(evil), /not a model file/);
+  const s = await check({ name: 'evil.pkl', bytes: evil });
+  assert.equal(s.verdict, 'dangerous');
+  assert.deepEqual(s.findings.map((f) => [f.global, f.opcode, f.member, f.offset, f.severity]), [['os.system', 'GLOBAL', 'evil.pkl', 0, 'dangerous']]);
+  assert.match(s.findings[0].reason, /os/);
+  assert.equal((await check(fixture('mlp_checkpoint.pt'))).verdict, 'safe');
+  const known = await check(fixture('mlp_entire_model.pt'));
+  assert.equal(known.verdict, 'unsafe_but_known');
+  assert.ok(known.findings.some((f) => f.global === '__main__.Net'));
+});
+
 test('npm pack makes a package that installs and runs from the tarball', () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torchpeek-pack-'));
   try {
@@ -102,6 +163,10 @@ test('browser: the package opens a Blob on the main thread', async () => {
     const m = manifest('mlp_checkpoint.pt').tensors[0];
     assert.ok(close(r.stats.std, m.std, 1e-6));
     m.first.slice(0, 4).forEach((v, i) => assert.ok(close(r.first[i], v, 1e-6)));
+    assert.equal(r.health, 'ok');
+    assert.deepEqual(r.diff, { same: 4 });
+    assert.equal(r.check.verdict, 'dangerous');
+    assert.equal(r.check.findings[0].global, 'os.system');
     assert.deepEqual(h.errors, []);
   } finally {
     await h.close();

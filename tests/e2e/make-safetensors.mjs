@@ -1,0 +1,31 @@
+// Small safetensors files written by the tests: {name: Float32Array | {dtype, shape, data}} in order.
+import fs from 'node:fs';
+
+/** The bytes of a safetensors file holding float32 tensors (1-D unless a shape is given). */
+export function safetensors(tensors) {
+  const header = {};
+  const parts = [];
+  let offset = 0;
+  for (const [name, t] of Object.entries(tensors)) {
+    const data = t instanceof Float32Array ? t : t.data;
+    const shape = t instanceof Float32Array ? [data.length] : t.shape;
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    header[name] = { dtype: 'F32', shape, data_offsets: [offset, offset + bytes.length] };
+    parts.push(bytes);
+    offset += bytes.length;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (json.length % 8)) % 8);
+  const head = Buffer.alloc(8 + json.length);
+  head.writeBigUInt64LE(BigInt(json.length));
+  head.write(json, 8);
+  return Buffer.concat([head, ...parts]);
+}
+
+export function writeSafetensors(file, tensors) {
+  fs.writeFileSync(file, safetensors(tensors));
+  return file;
+}
+
+/** A float32 ramp: a + i * step. */
+export const ramp = (n, a = 0, step = 0.01) => Float32Array.from({ length: n }, (_, i) => a + i * step);
