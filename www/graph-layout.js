@@ -57,9 +57,15 @@ function ioBox(kind, v) {
   return { kind, name: v.name, title, sub: clip(sub), rows: [], w: Math.round(w), h: 40 };
 }
 
+/** A constant's value for its box: numbers to 6 significant digits, lists in brackets. */
+function short(v) {
+  if (Array.isArray(v)) return `[${v.map(short).join(', ')}]`;
+  return typeof v === 'number' && !Number.isInteger(v) ? String(Number(v.toPrecision(6))) : JSON.stringify(v);
+}
+
 function constantText(value) {
-  if (!value || typeof value !== 'object') return value == null ? '' : `= ${JSON.stringify(value)}`;
-  if ('value' in value && (value.shape?.length ?? 0) <= 1) return `= ${JSON.stringify(value.value)}`;
+  if (!value || typeof value !== 'object') return value == null ? '' : `= ${short(value)}`;
+  if ('value' in value && (value.shape?.length ?? 0) <= 1) return `= ${short(value.value)}`;
   return `${String(value.dtype ?? '').toLowerCase()} ${dims(value.shape)}`;
 }
 
@@ -256,6 +262,36 @@ function place(boxes, edges) {
     const last = p >= 1;
     if (p % 2 === 0) for (let l = 1; l < depth; l++) pull(layers[l], last ? [up, down] : [up]);
     else for (let l = depth - 2; l >= 0; l--) pull(layers[l], last ? [up, down] : [down]);
+  }
+
+  // Long edges run straight: each trunk's bends share one x for as long as the layers leave room.
+  for (const trunk of trunks.values()) {
+    let run = [];
+    let lo = -Infinity;
+    let hi = Infinity;
+    const flush = () => {
+      if (!run.length) return;
+      let mean = 0;
+      for (const it of run) mean += center(it) / run.length;
+      const c = Math.min(hi, Math.max(lo, mean));
+      for (const it of run) x[it] = c - width[it] / 2;
+      run = [];
+      lo = -Infinity;
+      hi = Infinity;
+    };
+    for (const it of trunk) {
+      const l = layers[itemLayer[it]];
+      const p = pos[it];
+      const left = p > 0 ? l[p - 1] : -1;
+      const right = p + 1 < l.length ? l[p + 1] : -1;
+      const min = left >= 0 ? x[left] + width[left] + gap(left, it) + width[it] / 2 : -Infinity;
+      const max = right >= 0 ? x[right] - gap(it, right) - width[it] / 2 : Infinity;
+      if (Math.max(lo, min) > Math.min(hi, max)) flush();
+      lo = Math.max(lo, min);
+      hi = Math.min(hi, max);
+      run.push(it);
+    }
+    flush();
   }
 
   // y: one row per layer, as tall as its tallest box.
