@@ -81,7 +81,7 @@ function nodeBox(n, position, inits) {
   }
   // Subgraphs (If branches, Loop bodies) by name and size.
   for (const [key, value] of Object.entries(n.attributes ?? {})) {
-    for (const g of [].concat(value)) if (g?.$graph) rows.push({ text: clip(`${key}: ${g.$graph.node_count} nodes`) });
+    for (const g of [].concat(value)) if (g?.$graph) rows.push({ text: clip(`${key}: ${g.$graph.node_count} node${g.$graph.node_count === 1 ? '' : 's'}`) });
   }
   let shown = rows;
   if (rows.length > MAX_ROWS) shown = [...rows.slice(0, MAX_ROWS - 1), { text: `+${rows.length - MAX_ROWS + 1} more` }];

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { start, openFiles, manifest, FIXTURES, OUT } from './harness.mjs';
-import { transformerOnnx, nodelessOnnx } from './make-onnx.mjs';
+import { transformerOnnx, nodelessOnnx, ifOnnx } from './make-onnx.mjs';
 
 let h;
 let page;
@@ -240,6 +240,22 @@ test('a graph over 5,000 nodes is shown as the node list, with a note', async ()
   // Its weights are links to the tensor panel.
   await model.locator('.node-details .tensor-link').first().click();
   await model.locator('.tensor-panel .tensor-name', { hasText: /ln\d\.weight$/ }).waitFor();
+});
+
+test('an If node shows its branches, and the outer value they read as a dashed edge', async () => {
+  const file = path.join(tmp, 'if.onnx');
+  fs.writeFileSync(file, ifOnnx());
+  const model = await openGraph(file);
+  await model.locator('.graph-svg').waitFor();
+  const box = model.locator('.gnode.cat-control');
+  assert.deepEqual(await box.locator('text.row').allTextContents(), ['then_branch: 1 node', 'else_branch: 1 node']);
+  assert.equal(await model.locator('path.edge.outer').count(), 1, 'Neg -> If through the branches');
+  await box.click();
+  const details = model.locator('.node-details');
+  await details.waitFor();
+  assert.match(await details.locator('tr[data-attr="then_branch"] td').innerText(), /then_graph · 1 node[^]*Identity[^]*\(–\) → \(t_out\)/);
+  assert.match(await details.locator('tr[data-attr="else_branch"] td').innerText(), /else_graph · 1 node[^]*Neg/);
+  assert.match(await details.locator('.io-list').nth(1).innerText(), /^T\s+from Neg/, 'the outer value, and who makes it');
 });
 
 test('graphs with no nodes are drawn too', async () => {
