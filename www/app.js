@@ -5,6 +5,8 @@ import { h, announce } from './dom.js';
 import * as fmt from './format.js';
 import { WorkerClient } from './client.js';
 import { ModelView } from './model-view.js';
+import { DiffView } from './diff-view.js';
+import { safetyReport } from './checks-view.js';
 
 const client = new WorkerClient();
 const tabs = document.getElementById('file-tabs');
@@ -14,6 +16,11 @@ const input = document.getElementById('file-input');
 const overlay = document.getElementById('drop-overlay');
 let nextModel = 1;
 const entries = new Map(); // id -> {tab, view el}
+
+// "Compare…" appears with two open models; the comparison is a tab of its own.
+const COMPARE = 'compare';
+const compareButton = h('button', { type: 'button', class: 'button', id: 'compare-button', hidden: true, onclick: () => openCompare() }, 'Compare…');
+document.querySelector('.topbar .tagline').before(compareButton);
 
 // For tests and benchmarks: timings of every open.
 const stats = { opened: [], stats: [] };
@@ -88,20 +95,52 @@ function addEntry(id, label, el) {
   const li = h('li', { role: 'presentation' }, tabButton);
   tabs.append(li);
   models.append(el);
-  entries.set(id, { tab: li, tabButton, el });
+  entries.set(id, { tab: li, tabButton, el, label });
   activate(id);
+}
+
+/** The models open now, in tab order: [{id, label}]. */
+const openModels = () => [...entries].filter(([, e]) => e.view).map(([id, e]) => ({ id, label: e.label }));
+
+function modelsChanged() {
+  compareButton.hidden = openModels().length < 2;
+  entries.get(COMPARE)?.compare.refresh();
+}
+
+function openCompare() {
+  if (!entries.has(COMPARE)) {
+    const compare = new DiffView({
+      client,
+      models: openModels,
+      onKey: (model, key) => {
+        const e = entries.get(model);
+        if (!e?.view) return;
+        activate(model);
+        e.view.showKey(key);
+      },
+      onClose: () => close(COMPARE),
+    });
+    addEntry(COMPARE, 'Compare', compare.el);
+    entries.get(COMPARE).compare = compare;
+    // A: the model shown before, B: the latest.
+    const ids = openModels().map((m) => m.id);
+    compare.refresh(ids.slice(-2));
+  }
+  activate(COMPARE);
+  entries.get(COMPARE).el.querySelector('#diff-a').focus();
 }
 
 function close(id) {
   const e = entries.get(id);
   if (!e) return;
-  client.close(id);
+  if (e.view) client.close(id);
   e.tab.remove();
   e.el.remove();
   entries.delete(id);
   const last = [...entries.keys()].pop();
   if (last) activate(last);
   else activate(null);
+  modelsChanged();
 }
 
 async function openGroup(files, t0) {
@@ -126,6 +165,7 @@ async function openGroup(files, t0) {
     entry.tabButton.classList.remove('loading');
     entry.tabButton.classList.add(`v-${doc.safety?.verdict}`);
     activate(id);
+    modelsChanged();
     await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
     const total = performance.now() - t0;
     view.el.dataset.openMs = total.toFixed(1);
@@ -138,6 +178,12 @@ async function openGroup(files, t0) {
       h('p', { class: 'error-message' }, err.message),
       h('p', { class: 'muted' }, 'Nothing in the file was executed. If it is a model file, it may be truncated or in a format torchpeek does not read yet.'),
       h('button', { type: 'button', class: 'button', onclick: () => close(id) }, 'Close'));
+    // What the safety scan alone says (it reads any file): a hostile pickle shows its imports.
+    client.request('check', { files }).promise.then(({ checks }) => {
+      card.querySelector('.error-message').after(safetyReport(checks));
+      const worst = ['dangerous', 'unsafe_but_known'].find((v) => checks.some((c) => c.safety.verdict === v));
+      if (worst) entry.tabButton.classList.add(`v-${worst}`);
+    }).catch(() => {});
     placeholder.replaceWith(card);
     entry.el = card;
     entry.tabButton.classList.remove('loading');

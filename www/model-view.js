@@ -8,12 +8,7 @@ import { TreeView } from './tree.js';
 import { TensorPanel } from './tensor-panel.js';
 import { valueNode, scalarText } from './value-tree.js';
 import { GraphView } from './graph-view.js';
-
-const VERDICTS = {
-  safe: ['Safe', 'torch.load(weights_only=True) would accept this file.'],
-  unsafe_but_known: ['Needs trust', 'Imports classes outside torch’s weights-only allow-list, none known to run code.'],
-  dangerous: ['Dangerous', 'Imports that can run code when loaded with torch.load. Do not load it in Python.'],
-};
+import { verdictText, verdictBadge, findingsPanel, HealthView } from './checks-view.js';
 
 export class ModelView {
   constructor({ client, modelId, doc, json, files, ms, onClose }) {
@@ -55,13 +50,17 @@ export class ModelView {
     this.panel.show(i);
   }
 
+  /** Shows the tensor of a state_dict key in the weights tree. */
+  showKey(key) {
+    const entry = this.doc.state_dict.find((e) => e.key === key);
+    if (entry) this.showTensor(entry.tensor, true);
+  }
+
   header(ms, onClose) {
     const { doc } = this;
     const size = (doc.files ?? []).reduce((a, f) => a + f.bytes, 0) || this.files.reduce((a, f) => a + f.size, 0);
     const params = D.paramCount(doc, this.sharing);
-    let [verdict, verdictHelp] = VERDICTS[doc.safety?.verdict] ?? [doc.safety?.verdict ?? 'unknown', ''];
-    if (doc.safety?.verdict === 'safe' && (doc.format === 'safetensors' || doc.format === 'onnx')) verdictHelp = 'Plain data: this format has no way to carry code.';
-    const findings = doc.safety?.findings ?? [];
+    const [, verdictHelp] = verdictText(doc.safety?.verdict, doc.format);
     const facts = [
       ['format', doc.format],
       ['kind', doc.kind.replace('_', ' ')],
@@ -84,19 +83,13 @@ export class ModelView {
     return h('header', { class: 'model-header' },
       h('div', { class: 'title-row' },
         h('h2', { class: 'model-title', title: names.join(', ') }, names.length > 2 ? `${names[0]} + ${names.length - 1} files` : names.join(' + ')),
-        h('span', { class: `badge verdict v-${doc.safety?.verdict}`, title: verdictHelp, dataset: { verdict: doc.safety?.verdict } }, verdict),
+        verdictBadge(doc.safety?.verdict, verdictHelp),
         h('div', { class: 'actions' },
           h('button', { type: 'button', class: 'button', onclick: () => download(`${names[0]}.torchpeek.json`, new Blob([JSON.stringify(JSON.parse(this.json), null, 1)], { type: 'application/json' })) }, 'Export JSON'),
           h('button', { type: 'button', class: 'button', 'aria-label': `Close ${names.join(', ')}`, onclick: onClose }, 'Close'))),
       h('dl', { class: 'facts' }, facts.map(([k, v, title]) => h('div', { title }, h('dt', {}, k), h('dd', { dataset: { fact: k } }, v)))),
       byDtype.length ? h('ul', { class: 'dtypes', 'aria-label': 'Bytes by dtype' }, byDtype.map(([dt, b]) => h('li', {}, h('span', { class: 'dtype' }, dt), ' ', fmt.bytes(b)))) : null,
-      findings.length
-        ? h('details', { class: `findings v-${doc.safety.verdict}`, open: doc.safety.verdict === 'dangerous' },
-            h('summary', {}, `${findings.length} safety finding${findings.length > 1 ? 's' : ''}: ${verdictHelp}`),
-            h('table', { class: 'grid' },
-              h('thead', {}, h('tr', {}, ['global', 'opcode', 'where', 'why'].map((c) => h('th', { scope: 'col' }, c)))),
-              h('tbody', {}, findings.map((f) => h('tr', { class: `sev-${f.severity}` }, h('td', {}, h('code', {}, f.global)), h('td', {}, f.opcode), h('td', {}, `${f.member} @ ${f.offset}`), h('td', {}, f.reason ?? ''))))))
-        : h('p', { class: 'muted small verdict-help' }, verdictHelp),
+      findingsPanel(doc.safety, verdictHelp),
       doc.errors?.length
         ? h('div', { class: 'doc-errors', role: 'note' }, h('strong', {}, `${doc.errors.length} problem${doc.errors.length > 1 ? 's' : ''} while reading: `),
             h('ul', {}, doc.errors.slice(0, 20).map((e) => h('li', {}, e.path?.length ? `${[].concat(e.path).join(' › ')}: ` : '', e.message))))
@@ -115,6 +108,7 @@ export class ModelView {
     if (opts.length) add('optimizer', 'Optimizer', () => this.optimizerSection(opts));
     if (doc.modules?.length) add('modules', `Modules (${doc.modules.length})`, () => this.modulesSection());
     if (doc.code?.length) add('code', 'Code', () => this.codeSection());
+    if (doc.state_dict.length) add('health', 'Health', () => new HealthView({ client: this.client, modelId: this.modelId, doc, bytes: D.bytesByDtype(doc).reduce((a, [, b]) => a + b, 0), onKey: (key) => this.showKey(key) }).el);
     add('contents', doc.kind === 'checkpoint' ? 'Checkpoint contents' : 'Contents', () => this.contentsSection());
     if (!doc.state_dict.length && doc.tensors.length) add('tensors', `Tensors (${doc.tensors.length})`, () => this.tensorsSection());
 

@@ -8,11 +8,17 @@
 //                                                         then {id, type: 'result', result: {stats, histogram, ms}}
 //   {id, type: 'onnx-graph', model}                     -> {id, type: 'result', result: {view, layout, ms}}
 //                                                         (view: WasmModel.onnxGraph; layout: graph-layout.js)
+//   {id, type: 'health', model}                         -> {id, type: 'progress', phase, done, total}* (tensors)
+//                                                         then {id, type: 'result', result: {health, ms}}
+//   {id, type: 'diff', a, b}                            -> {id, type: 'progress', phase, done, total}* (elements)
+//                                                         then {id, type: 'result', result: {diff, ms}}
+//   {id, type: 'check', files: [File]}                  -> {id, type: 'result', result: {checks: [{name, safety}]}}
+//                                                         (the safety scan alone: also for files 'open' refuses)
 //   {id, type: 'close', model}                          -> {id, type: 'result', result: null}
 //   failures                                            -> {id, type: 'error', message}
 // Cancel is done by the page: it terminates this worker and starts a new one (a worker busy in
 // wasm cannot read messages), re-opening its files there; opening reads metadata only.
-import init, { WasmModel } from './pkg/torchpeek.js';
+import init, { WasmModel, checkSafety } from './pkg/torchpeek.js';
 import { diagram } from './graph-layout.js';
 
 let wasm = null;
@@ -58,6 +64,15 @@ function handle(msg) {
       const view = JSON.parse(modelOf(msg).onnxGraph());
       return { view, layout: diagram(view), ms: performance.now() - t0 };
     }
+    case 'health':
+    case 'diff': {
+      const t0 = performance.now();
+      const progress = (done, total) => postMessage({ id: msg.id, type: 'progress', phase: msg.type, done, total });
+      const json = msg.type === 'health' ? modelOf(msg).health(progress) : modelOf({ model: msg.a }).diff(modelOf({ model: msg.b }), progress);
+      return { [msg.type]: JSON.parse(json), ms: performance.now() - t0 };
+    }
+    case 'check':
+      return { checks: msg.files.map((f) => ({ name: f.name, safety: JSON.parse(checkSafety({ name: f.name, blob: f })) })) };
     case 'close': {
       models.get(msg.model)?.free();
       models.delete(msg.model);

@@ -14,12 +14,30 @@ export function safetensors(tensors) {
     parts.push(bytes);
     offset += bytes.length;
   }
+  return Buffer.concat([head(header), ...parts]);
+}
+
+function head(header) {
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - (json.length % 8)) % 8);
-  const head = Buffer.alloc(8 + json.length);
-  head.writeBigUInt64LE(BigInt(json.length));
-  head.write(json, 8);
-  return Buffer.concat([head, ...parts]);
+  const bytes = Buffer.alloc(8 + json.length);
+  bytes.writeBigUInt64LE(BigInt(json.length));
+  bytes.write(json, 8);
+  return bytes;
+}
+
+/** A big all-zero float32 file that is a hole on disk: {name: element count}. */
+export function writeSparseSafetensors(file, counts) {
+  const header = {};
+  let offset = 0;
+  for (const [name, n] of Object.entries(counts)) {
+    header[name] = { dtype: 'F32', shape: [n], data_offsets: [offset, offset + 4 * n] };
+    offset += 4 * n;
+  }
+  const bytes = head(header);
+  fs.writeFileSync(file, bytes);
+  fs.truncateSync(file, bytes.length + offset);
+  return file;
 }
 
 export function writeSafetensors(file, tensors) {
