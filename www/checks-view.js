@@ -106,7 +106,7 @@ export class HealthView {
     for (const c of health.checks) tally[c.status]++;
     const summary = Object.entries(tally).filter(([, n]) => n).map(([s, n]) => `${n} ${s === 'ok' ? 'ok' : STATUS[s][1] + (n > 1 ? 's' : '')}`).join(', ');
     this.el.replaceChildren(
-      h('p', { class: 'health-summary', dataset: { status: health.status } },
+      h('p', { class: 'health-summary', dataset: { status: health.status, ms: ms.toFixed(1) } },
         statusIcon(health.status), ` ${health.checks.length} checks: ${summary}`, h('span', { class: 'muted' }, ` · ${fmt.ms(ms)}`)),
       h('ul', { class: 'checklist' }, health.checks.map((c) => this.item(c))));
   }

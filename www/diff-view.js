@@ -86,7 +86,7 @@ export class DiffView {
       this.result = { diff, a, b, labels: [label(a), label(b)] };
       this.kind = 'all';
       this.limit = PAGE;
-      this.status.replaceChildren(h('p', { class: 'muted small' }, `${label(a)} (A) against ${label(b)} (B): ${fmt.grouped(diff.entries.length)} keys in ${fmt.ms(ms)}.`,
+      this.status.replaceChildren(h('p', { class: 'muted small diff-done', dataset: { ms: ms.toFixed(1) } }, `${label(a)} (A) against ${label(b)} (B): ${fmt.grouped(diff.entries.length)} keys in ${fmt.ms(ms)}.`,
         diff.prefix_a || diff.prefix_b ? ` Lined up by leaving out ${[diff.prefix_a && `“${diff.prefix_a}” in A`, diff.prefix_b && `“${diff.prefix_b}” in B`].filter(Boolean).join(' and ')}.` : ''));
       this.render();
       announce(`Compared: ${Object.entries(diff.counts).map(([k, n]) => `${n} ${CHANGES[k]?.[0] ?? k}`).join(', ')}.`);

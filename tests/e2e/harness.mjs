@@ -21,8 +21,11 @@ export const manifest = (name) =>
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
-/** Starts the server and the browser; returns {url, browser, newPage, requests, close}. */
-export async function start({ root = path.join(ROOT, 'dist'), page = '' } = {}) {
+/**
+ * Starts the server and the browser; returns {url, browser, newPage, requests, foreign, close}.
+ * With `guard`, every request that would leave the server is refused; `foreign()` lists them all.
+ */
+export async function start({ root = path.join(ROOT, 'dist'), page = '', guard = false } = {}) {
   if (!fs.existsSync(path.join(ROOT, 'dist', 'index.html'))) throw new Error('dist/ is not built: run scripts/build-web.sh');
   const { server, url } = await serve(root, 0);
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'torchpeek-chromium-'));
@@ -39,6 +42,17 @@ export async function start({ root = path.join(ROOT, 'dist'), page = '' } = {}) 
   const requests = [];
   const errors = [];
   context.on('request', (r) => requests.push(r.url()));
+  const origin = new URL(url).origin;
+  const ours = (u) => u.origin === origin || u.protocol === 'blob:' || u.protocol === 'data:';
+  const refused = [];
+  if (guard) {
+    await context.route('**/*', (route) => {
+      const u = new URL(route.request().url());
+      if (ours(u)) return route.continue();
+      refused.push(u.href);
+      return route.abort();
+    });
+  }
   const pagePath = page;
   const newPage = async ({ colorScheme = 'light' } = {}) => {
     const page = await context.newPage();
@@ -57,6 +71,8 @@ export async function start({ root = path.join(ROOT, 'dist'), page = '' } = {}) 
     newPage,
     requests,
     errors,
+    /** Every request that left (or tried to leave) 127.0.0.1, once each. */
+    foreign: () => [...new Set([...requests.filter((r) => !ours(new URL(r))), ...refused])],
     async close() {
       await context.close();
       server.close();
