@@ -64,7 +64,7 @@ export class HealthView {
   constructor(ctx) {
     this.ctx = ctx;
     this.keys = new Set(ctx.doc.state_dict.map((e) => e.key));
-    this.el = h('div', { class: 'health', 'aria-live': 'polite', 'aria-busy': 'false' });
+    this.el = h('div', { class: 'health' });
     if (ctx.bytes <= AUTO_BYTES) this.run();
     else this.offer();
   }
@@ -84,7 +84,6 @@ export class HealthView {
         label.textContent = `Checked ${fmt.grouped(p.done)} of ${fmt.grouped(p.total)} tensors`;
       },
     });
-    this.el.setAttribute('aria-busy', 'true');
     this.el.replaceChildren(h('div', { class: 'progress-row health-progress' }, bar, label,
       h('button', { type: 'button', class: 'button small', onclick: () => client.cancel(id) }, 'Cancel')));
     try {
@@ -96,8 +95,6 @@ export class HealthView {
       this.el.replaceChildren(err instanceof Cancelled
         ? h('p', { class: 'muted health-cancelled' }, 'Cancelled. ', again)
         : h('p', { class: 'error-text' }, `Could not check the tensors: ${err.message}. `, again));
-    } finally {
-      this.el.setAttribute('aria-busy', 'false');
     }
   }
 

@@ -27,7 +27,7 @@ export class DiffView {
     this.selectA = h('select', { class: 'select', id: 'diff-a', 'aria-label': 'Model A' });
     this.selectB = h('select', { class: 'select', id: 'diff-b', 'aria-label': 'Model B' });
     this.runButton = h('button', { type: 'button', class: 'button primary run-diff', onclick: () => this.run() }, 'Compare');
-    this.status = h('div', { class: 'diff-status', 'aria-live': 'polite' });
+    this.status = h('div', { class: 'diff-status' });
     this.body = h('div', { class: 'diff-body' });
     this.el = h('article', { class: 'model compare', dataset: { model: 'compare' } },
       h('header', { class: 'model-header' },
