@@ -1,7 +1,10 @@
-// The diagram's SVG: boxes and edges placed by graph-layout.js, with pan (drag, wheel) and zoom
-// (Ctrl+wheel, buttons, keys). Only what is on screen is in the DOM (plus the boxes a search
-// found, the selected one and the focused one): a 5,000-node graph pans as smoothly as a small one.
-// Marks (match, current, selected) live here as state and are applied to boxes as they appear.
+// The diagram's SVG: boxes and edges placed by graph-layout.js, with pan (drag, wheel, scrollbars)
+// and zoom (Ctrl+wheel, buttons, keys). The SVG stays put (sticky) inside a native scroll area as
+// large as the zoomed graph, so the scrollbars show where one is and wheel scrolling is the
+// browser's own; the scroll position becomes the SVG's transform. Only what is on screen is in the
+// DOM (plus the boxes a search found, the selected one and the focused one): a 5,000-node graph
+// pans as smoothly as a small one. Marks (match, current, selected) live here as state and are
+// applied to boxes as they appear.
 
 import { h, svg } from './dom.js';
 
@@ -47,8 +50,11 @@ export class DiagramCanvas {
       svg('defs', {}, svg('marker', { id: this.marker, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' },
         svg('path', { class: 'arrowhead', d: 'M0,1 L9,5 L0,9 z' }))),
       this.viewport);
-    this.el = h('div', { class: 'graph-canvas' }, this.svg,
-      h('p', { class: 'graph-hint muted small', 'aria-hidden': 'true' }, 'Drag to pan · wheel to scroll · Ctrl+wheel to zoom'));
+    this.sizer = h('div', { class: 'graph-sizer' }, this.svg);
+    this.scroller = h('div', { class: 'graph-scroll' }, this.sizer);
+    this.el = h('div', { class: 'graph-canvas' }, this.scroller,
+      h('p', { class: 'graph-hint muted small', 'aria-hidden': 'true' }, 'Drag or scroll to pan · Ctrl+wheel to zoom'));
+    this.pad = { x: 0, y: 0 };
 
     this.svg.addEventListener('click', (e) => {
       if (this.dragged) return;
@@ -65,11 +71,14 @@ export class DiagramCanvas {
     });
     this.el.addEventListener('wheel', (e) => this.onWheel(e), { passive: false });
     this.el.addEventListener('pointerdown', (e) => this.onPointerDown(e));
+    this.scroller.addEventListener('scroll', () => this.follow());
     new ResizeObserver(() => {
-      if (!this.el.clientWidth) return;
+      if (!this.scroller.clientWidth) return;
+      this.svg.style.width = `${this.scroller.clientWidth}px`;
+      this.svg.style.height = `${this.scroller.clientHeight}px`;
       if (!this.placed) this.initialView();
-      else this.schedule();
-    }).observe(this.el);
+      else this.setZoom(this.zoom.k, this.zoom.x, this.zoom.y);
+    }).observe(this.scroller);
   }
 
   /** Bands of the layout: which boxes and edges cross each. */
@@ -215,8 +224,8 @@ export class DiagramCanvas {
   /** Puts in the DOM what is on screen (and the marked boxes), in box order; removes the rest. */
   sync() {
     const { k, x, y } = this.zoom;
-    const cw = this.el.clientWidth;
-    const ch = this.el.clientHeight;
+    const cw = this.scroller.clientWidth;
+    const ch = this.scroller.clientHeight;
     if (!cw) return;
     const x0 = (-x - OVERSCAN * cw) / k;
     const x1 = (cw - x + OVERSCAN * cw) / k;
@@ -255,7 +264,7 @@ export class DiagramCanvas {
 
   /** The top of the graph, centred on its first box, as wide as fits at a readable zoom. */
   initialView() {
-    const cw = this.el.clientWidth;
+    const cw = this.scroller.clientWidth;
     if (!cw) return;
     this.placed = true;
     const { width } = this.layout;
@@ -265,16 +274,40 @@ export class DiagramCanvas {
     this.setZoom(k, x, 0);
   }
 
+  /**
+   * Zoom k with the graph's origin at (x, y) on screen, as near as the scroll area allows: a graph
+   * larger than the view can be scrolled until any point is at the centre; a smaller one is centred.
+   */
   setZoom(k, x, y) {
-    this.zoom = { k: Math.min(ZOOM_MAX, Math.max(ZOOM_MIN, k)), x, y };
-    this.viewport.setAttribute('transform', `translate(${x.toFixed(1)},${y.toFixed(1)}) scale(${this.zoom.k.toFixed(5)})`);
-    this.svg.classList.toggle('no-text', this.zoom.k < ZOOM_TEXT);
-    this.svg.dataset.zoom = this.zoom.k.toFixed(4);
+    k = Math.min(ZOOM_MAX, Math.max(ZOOM_MIN, k));
+    const cw = this.scroller.clientWidth;
+    const ch = this.scroller.clientHeight;
+    const w = this.layout.width * k;
+    const ht = this.layout.height * k;
+    this.pad = { x: w > cw ? cw / 2 : (cw - w) / 2, y: ht > ch ? ch / 2 : (ch - ht) / 2 };
+    this.sizer.style.width = `${w + 2 * this.pad.x}px`;
+    this.sizer.style.height = `${ht + 2 * this.pad.y}px`;
+    this.zoom.k = k;
+    this.scroller.scrollLeft = this.pad.x - x;
+    this.scroller.scrollTop = this.pad.y - y;
+    this.svg.classList.toggle('no-text', k < ZOOM_TEXT);
+    this.svg.dataset.zoom = k.toFixed(4);
+    this.follow();
+  }
+
+  /** The scroll position, as the SVG's transform. */
+  follow() {
+    const { k } = this.zoom;
+    const x = this.pad.x - this.scroller.scrollLeft;
+    const y = this.pad.y - this.scroller.scrollTop;
+    if (this.zoom.x === x && this.zoom.y === y && this.zoom.applied === k) return;
+    this.zoom = { k, x, y, applied: k };
+    this.viewport.setAttribute('transform', `translate(${x.toFixed(1)},${y.toFixed(1)}) scale(${k.toFixed(5)})`);
     this.schedule();
   }
 
   /** Zooms by `f` around a point of the canvas (its centre by default). */
-  zoomBy(f, cx = this.el.clientWidth / 2, cy = this.el.clientHeight / 2) {
+  zoomBy(f, cx = this.scroller.clientWidth / 2, cy = this.scroller.clientHeight / 2) {
     const { k, x, y } = this.zoom;
     const k2 = Math.min(ZOOM_MAX, Math.max(ZOOM_MIN, k * f));
     this.setZoom(k2, cx - ((cx - x) * k2) / k, cy - ((cy - y) * k2) / k);
@@ -308,19 +341,17 @@ export class DiagramCanvas {
     this.setZoom(k, (u.x0 + u.x1) / 2 - (b.x + b.w / 2) * k, (u.y0 + u.y1) / 2 - (b.y + b.h / 2) * k);
   }
 
+  /** Ctrl+wheel (and trackpad pinch) zooms around the pointer; plain wheels scroll natively. */
   onWheel(e) {
+    if (!e.ctrlKey && !e.metaKey) return;
     e.preventDefault();
-    const r = this.el.getBoundingClientRect();
-    if (e.ctrlKey || e.metaKey) this.zoomBy(Math.exp(-e.deltaY * (e.deltaMode ? 0.05 : 0.002)), e.clientX - r.left, e.clientY - r.top);
-    else {
-      const unit = e.deltaMode === 1 ? 16 : e.deltaMode === 2 ? this.el.clientHeight : 1;
-      const [dx, dy] = e.shiftKey && !e.deltaX ? [e.deltaY, 0] : [e.deltaX, e.deltaY];
-      this.setZoom(this.zoom.k, this.zoom.x - dx * unit, this.zoom.y - dy * unit);
-    }
+    const r = this.scroller.getBoundingClientRect();
+    this.zoomBy(Math.exp(-e.deltaY * (e.deltaMode ? 0.05 : 0.002)), e.clientX - r.left, e.clientY - r.top);
   }
 
   onPointerDown(e) {
-    if (e.button !== 0) return;
+    // Not on the scrollbars: those are the scroll area's own.
+    if (e.button !== 0 || !this.svg.contains(e.target)) return;
     const start = { x: e.clientX, y: e.clientY, zx: this.zoom.x, zy: this.zoom.y };
     this.dragged = false;
     const move = (ev) => {

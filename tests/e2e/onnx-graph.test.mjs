@@ -208,7 +208,16 @@ test('a 3,600-node model is drawn, searched and panned', async () => {
   await box.press('Enter');
   await model.locator('.node-details .op-badge', { hasText: 'Softmax' }).waitFor();
   assert.match(await model.locator('.node-details tr[data-attr="axis"] td').innerText(), /^-1$/);
-  // Dragging pans.
+  // The wheel scrolls (natively: the scroll area is as large as the zoomed graph), dragging pans.
+  const scrolled = () => model.locator('.graph-scroll').evaluate((el) => el.scrollTop);
+  const top = await scrolled();
+  await page.mouse.move(canvas.x + canvas.width / 2, canvas.y + 60);
+  await page.mouse.wheel(0, 600);
+  await page.waitForFunction((t) => document.querySelector('#models > article:not([hidden]) .graph-scroll').scrollTop > t, top);
+  const ty = (t) => Number(/translate\([^,]+,([^)]+)\)/.exec(t)[1]);
+  const { y, ch } = await model.locator('.graph-scroll').evaluate((el) => ({ y: el.scrollTop, ch: el.clientHeight }));
+  // The graph is taller than the view: half a view of room above it, then the scroll offset.
+  assert.equal(Math.round(ty(await model.locator('.viewport').getAttribute('transform'))), Math.round(ch / 2 - y), 'the transform follows the scroll position');
   const before = await model.locator('.viewport').getAttribute('transform');
   await page.mouse.move(canvas.x + 40, canvas.y + 40);
   await page.mouse.down();
