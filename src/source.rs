@@ -38,6 +38,28 @@ impl<S: Source + ?Sized> Source for std::sync::Arc<S> {
     }
 }
 
+/// A byte range of another source seen as a file of its own (a torch.save file stored inside a
+/// `.pt2` archive).
+pub struct Window<'a> {
+    pub inner: &'a dyn Source,
+    pub name: String,
+    pub offset: u64,
+    pub len: u64,
+}
+
+impl Source for Window<'_> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn len(&self) -> u64 {
+        self.len
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        check_range(self, offset, buf.len() as u64)?;
+        self.inner.read_at(self.offset + offset, buf)
+    }
+}
+
 /// Fails unless `offset..offset+len` lies inside the source.
 pub fn check_range<S: Source + ?Sized>(s: &S, offset: u64, len: u64) -> Result<()> {
     match offset.checked_add(len) {

@@ -3,6 +3,7 @@
 //! parsed pickles to tree, tensors, kind and state_dict.
 
 pub mod legacy;
+pub mod pt2;
 pub mod safetensors;
 pub mod sharded;
 pub mod torch_zip;

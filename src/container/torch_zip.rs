@@ -1,6 +1,7 @@
 //! torch's zip format (torch >= 1.6) and TorchScript archives: `<prefix>/data.pkl` with storages
 //! in `<prefix>/data/<key>`; TorchScript adds `constants.pkl` (storages in `constants/<key>`) and
-//! `code/`. The prefix folder is whatever the archive has.
+//! `code/`. The prefix folder is whatever the archive has. torch.export archives (`.pt2`) are zips
+//! too: they go to `pt2`.
 
 use super::zip::{Archive, Entry, Method};
 use super::{interpret, Pickled};
@@ -14,6 +15,9 @@ use crate::source::Source;
 pub fn read(sources: &[Box<dyn Source>], index: usize) -> Result<Document> {
     let src = sources[index].as_ref();
     let archive = Archive::read(src)?;
+    if super::pt2::is_pt2(&archive) {
+        return super::pt2::read(sources, index, &archive);
+    }
     let data_pkl = archive
         .entries
         .iter()
@@ -22,7 +26,7 @@ pub fn read(sources: &[Box<dyn Source>], index: usize) -> Result<Document> {
         .ok_or_else(|| {
             Error::unsupported(
                 Location::member(src.name()),
-                "a zip archive without data.pkl: not a torch.save file (a .pt2 export or another zip?)",
+                "a zip archive without data.pkl: not a torch.save file, nor a torch.export archive",
             )
         })?;
     let prefix = data_pkl.name.strip_suffix("data.pkl").unwrap_or("").to_string();
@@ -95,7 +99,7 @@ fn locate_storages(doc: &mut Document, src: &dyn Source, archive: &Archive, pref
     }
 }
 
-fn entry_data(e: &Entry, source: usize) -> StorageData {
+pub(super) fn entry_data(e: &Entry, source: usize) -> StorageData {
     match e.method {
         Method::Stored => StorageData::Range { source, offset: e.data_offset, len: e.size },
         Method::Deflated => StorageData::Deflated { source, offset: e.data_offset, compressed: e.compressed_size, len: e.size },

@@ -9,7 +9,7 @@ use crate::container::zip::{self, Archive};
 use crate::error::Error;
 use crate::limits;
 use crate::pickle::{self, Trace};
-use crate::source::Source;
+use crate::source::{Source, Window};
 
 /// Where a pickle sits, for findings: its member and why torch would (not) read it.
 struct Place {
@@ -28,7 +28,7 @@ pub fn scan_source(src: &dyn Source) -> Vec<Finding> {
         Err(e) => return vec![unreadable(src.name(), &e)],
     };
     if zip::is_zip(&head) {
-        scan_zip(src, None, &mut out);
+        scan_zip(src, None, 0, &mut out);
     } else if crate::container::safetensors::looks_like(&head, src.len()) || crate::onnx::looks_like_onnx(&head) {
         // Plain data: neither format can carry code.
     } else {
@@ -45,8 +45,9 @@ fn unreadable(member: &str, e: &Error) -> Finding {
     finding(Verdict::Dangerous, member, 0, format!("cannot be scanned ({e}): what loading it would run cannot be checked"))
 }
 
-/// Every `.pkl` member of the archive; `note` marks a zip torch.load does not read.
-fn scan_zip(src: &dyn Source, note: Option<&str>, out: &mut Vec<Finding>) {
+/// Every `.pkl` member of the archive, and the zips stored in it (torch.save files inside a
+/// `.pt2`); `note` marks a zip torch.load does not read.
+fn scan_zip(src: &dyn Source, note: Option<&str>, depth: usize, out: &mut Vec<Finding>) {
     let archive = match Archive::read(src) {
         Ok(a) => a,
         Err(e) => return out.push(unreadable(src.name(), &e)),
@@ -71,6 +72,16 @@ fn scan_zip(src: &dyn Source, note: Option<&str>, out: &mut Vec<Finding>) {
         .min_by_key(|e| e.name.len())
         .and_then(|e| archive.find(&e.name))
         .map(|e| e.header_offset);
+    for e in archive.entries.iter().filter(|e| !e.name.ends_with(".pkl") && e.method == zip::Method::Stored && e.size >= 4) {
+        let inner = Window { inner: src, name: format!("{}/{}", src.name(), e.name), offset: e.data_offset, len: e.size };
+        if inner.read_vec(0, 4).is_ok_and(|h| zip::is_zip(&h)) {
+            if depth + 1 >= limits::MAX_NESTED_PICKLES {
+                out.push(finding(Verdict::Dangerous, &inner.name, 0, "zips nested deeper than the scan follows".into()));
+            } else {
+                scan_zip(&inner, note, depth + 1, out);
+            }
+        }
+    }
     for e in archive.entries.iter().filter(|e| e.name.ends_with(".pkl")) {
         let member = format!("{}/{}", src.name(), e.name);
         let bytes = match archive.read_member(src, e, limits::MAX_PICKLE_BYTES) {
@@ -208,7 +219,7 @@ fn scan_pickles_in_a_row(src: &dyn Source, out: &mut Vec<Finding>) {
             0,
             "the file is also a zip archive: torch.load reads it as a pickle (it checks the first bytes), zip tools read the archive".into(),
         ));
-        scan_zip(src, Some("in the zip part of a pickle file, which torch.load does not read"), out);
+        scan_zip(src, Some("in the zip part of a pickle file, which torch.load does not read"), 0, out);
     }
 }
 
