@@ -7,7 +7,7 @@
 // cross. There is no DOM here: text widths are estimated from character counts.
 
 /** Graphs with more nodes get the node list instead of a diagram. */
-export const MAX_DIAGRAM_NODES = 5000;
+const MAX_DIAGRAM_NODES = 5000;
 /** Boxes plus bend points: past this the layout would be slow and the picture unreadable. */
 const MAX_ITEMS = 150_000;
 
@@ -44,9 +44,11 @@ const shortName = (name) => name.split(/[./:]/).filter(Boolean).pop() ?? name;
 export function diagram(view) {
   const t0 = performance.now();
   const { boxes, edges } = build(view);
-  if (view.nodes.length > MAX_DIAGRAM_NODES) return { boxes, edges, tooBig: `it has ${view.nodes.length.toLocaleString('en-US')} nodes` };
+  if (view.nodes.length > MAX_DIAGRAM_NODES) {
+    return { boxes, edges, tooBig: `the graph has ${view.nodes.length.toLocaleString('en-US')} nodes, and diagrams are drawn for up to ${MAX_DIAGRAM_NODES.toLocaleString('en-US')}` };
+  }
   const placed = place(boxes, edges);
-  if (!placed) return { boxes, edges, tooBig: 'its long edges need too many bends' };
+  if (!placed) return { boxes, edges, tooBig: 'its long edges would need too many bends to draw' };
   return { ...placed, boxes, edges, ms: performance.now() - t0 };
 }
 

@@ -13,7 +13,6 @@ import * as fmt from './format.js';
 import { TreeView } from './tree.js';
 import { nodeDetails } from './node-details.js';
 import { DiagramCanvas } from './graph-canvas.js';
-import { MAX_DIAGRAM_NODES } from './graph-layout.js';
 
 /** Op types by the colour they are drawn in. */
 const CATEGORIES = {
@@ -27,7 +26,7 @@ const CATEGORIES = {
   quant: 'QuantizeLinear DequantizeLinear DynamicQuantizeLinear',
 };
 const CATEGORY_OF = new Map(Object.entries(CATEGORIES).flatMap(([c, ops]) => ops.split(' ').map((op) => [op, c])));
-export const opCategory = (op) => CATEGORY_OF.get(op) ?? 'math';
+const opCategory = (op) => CATEGORY_OF.get(op) ?? 'math';
 
 /** The view's values: who makes each, who reads it; initializers by name. */
 class GraphIndex {
@@ -84,7 +83,6 @@ export class GraphView {
   /** {view, layout (from the worker), onTensor(i): show a tensor} */
   constructor({ view, layout, onTensor }) {
     this.graph = new GraphIndex(view, layout);
-    this.layout = layout;
     this.onTensor = onTensor;
     this.matches = [];
     this.current = -1; // index into matches
@@ -118,7 +116,7 @@ export class GraphView {
     this.body = h('div', { class: 'graph-body' });
     this.el = h('div', { class: 'graph', dataset: { nodes: n } }, toolbar, this.body);
     if (layout.tooBig) {
-      this.el.prepend(h('p', { class: 'graph-note', role: 'note' }, `No diagram: ${layout.tooBig} (a diagram is drawn for up to ${fmt.grouped(MAX_DIAGRAM_NODES)} nodes). Here is the node list, in topological order.`));
+      this.el.prepend(h('p', { class: 'graph-note', role: 'note' }, `No diagram: ${layout.tooBig}. Here is the node list, in topological order.`));
     } else {
       this.canvas = new DiagramCanvas({
         graph: this.graph,

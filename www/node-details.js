@@ -36,7 +36,7 @@ function graphSummary(g) {
 }
 
 /** An attribute value as text or, for subgraphs, a small summary. */
-export function attributeValue(v) {
+function attributeValue(v) {
   if (v == null) return h('span', { class: 'muted' }, 'none');
   if (Array.isArray(v)) {
     if (v.length && typeof v[0] === 'object') return h('div', {}, v.map((x) => attributeValue(x)));
