@@ -102,23 +102,27 @@ fn scan_tensor(model: &Model, index: usize, progress: stats::Progress) -> Result
     Ok(s)
 }
 
-/// Runs every check over the state_dict's tensors. `progress` gets (tensors done, tensors in all)
-/// and cancels when it returns false.
+/// Runs every check over the state_dict's tensors. `progress` gets (bytes read, bytes to read in
+/// all) and cancels when it returns false.
 pub fn check(model: &Model, progress: stats::Progress) -> Result<Health> {
     let doc = &model.document;
     let entries: Vec<(String, usize)> = doc.state_dict.iter().map(|e| (e.key.clone(), e.tensor)).collect();
     let mut lists: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
     let mut unreadable = Vec::new();
-    let total = entries.len() as u64;
-    for (done, (key, i)) in entries.iter().enumerate() {
-        if !progress(done as u64, total) {
+    let bytes = |i: usize| doc.tensors[i].numel.saturating_mul(doc.tensors[i].dtype.itemsize());
+    let total: u64 = entries.iter().map(|(_, i)| bytes(*i)).sum();
+    let mut done = 0u64;
+    for (key, i) in &entries {
+        if !progress(done, total) {
             return Err(Error::Cancelled);
         }
         let t = &doc.tensors[*i];
         if t.layout == Layout::SparseCoo {
             continue;
         }
-        let s = match scan_tensor(model, *i, &mut |_, _| true) {
+        let scanned = scan_tensor(model, *i, &mut |d, _| progress(done + d, total));
+        done += bytes(*i);
+        let s = match scanned {
             Ok(s) => s,
             Err(Error::Cancelled) => return Err(Error::Cancelled),
             Err(e) => {

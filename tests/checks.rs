@@ -72,7 +72,7 @@ fn health_maps_optimizer_state_to_parameters() {
 #[test]
 fn health_can_be_cancelled() {
     let m = open_bytes("bert.bin", fixture("bert_tiny_pytorch_model.bin")).unwrap();
-    let e = health::check(&m, &mut |done, _| done < 3).unwrap_err();
+    let e = health::check(&m, &mut |done, _| done < 100_000).unwrap_err();
     assert!(matches!(e, torchpeek::Error::Cancelled), "{e}");
 }
 

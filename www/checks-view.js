@@ -81,7 +81,7 @@ export class HealthView {
     const { id, promise } = client.request('health', { model: modelId }, {
       onProgress: (p) => {
         bar.value = p.total ? p.done / p.total : 0;
-        label.textContent = `Checked ${fmt.grouped(p.done)} of ${fmt.grouped(p.total)} tensors`;
+        label.textContent = `Read ${fmt.bytes(p.done)} of ${fmt.bytes(p.total)}`;
       },
     });
     this.el.replaceChildren(h('div', { class: 'progress-row health-progress' }, bar, label,

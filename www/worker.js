@@ -8,7 +8,7 @@
 //                                                         then {id, type: 'result', result: {stats, histogram, ms}}
 //   {id, type: 'onnx-graph', model}                     -> {id, type: 'result', result: {view, layout, ms}}
 //                                                         (view: WasmModel.onnxGraph; layout: graph-layout.js)
-//   {id, type: 'health', model}                         -> {id, type: 'progress', phase, done, total}* (tensors)
+//   {id, type: 'health', model}                         -> {id, type: 'progress', phase, done, total}* (bytes)
 //                                                         then {id, type: 'result', result: {health, ms}}
 //   {id, type: 'diff', a, b}                            -> {id, type: 'progress', phase, done, total}* (elements)
 //                                                         then {id, type: 'result', result: {diff, ms}}
