@@ -95,9 +95,10 @@ export function nodelessOnnx(passThrough) {
   return concat([num(1, 8), str(2, 'make-onnx'), msg(7, graph), msg(8, [str(1, ''), num(2, 17)])]);
 }
 
+const node = (op, inputs, outputs, name, attrs = []) => msg(1, [...inputs.map((i) => str(1, i)), ...outputs.map((o) => str(2, o)), str(3, name), str(4, op), ...attrs]);
+
 /** Y = If(cond) { Identity(T) } else { Neg(T) } with T = Neg(X): branches that read an outer value. */
 export function ifOnnx() {
-  const node = (op, inputs, outputs, name, attrs = []) => msg(1, [...inputs.map((i) => str(1, i)), ...outputs.map((o) => str(2, o)), str(3, name), str(4, op), ...attrs]);
   const branch = (field, name, op, out) => msg(5, [str(1, field), msg(6, [node(op, ['T'], [out], `${name}/${op}`), str(2, name), valueInfo(12, out, 1, [2])]), num(20, 5)]);
   const graph = [
     node('Neg', ['X'], ['T'], 'make_t'),
@@ -105,6 +106,20 @@ export function ifOnnx() {
     str(2, 'with_if'),
     valueInfo(11, 'X', 1, [2]),
     valueInfo(11, 'cond', 9, []),
+    valueInfo(12, 'Y', 1, [2]),
+  ];
+  return concat([num(1, 8), str(2, 'make-onnx'), msg(7, graph), msg(8, [str(1, ''), num(2, 17)])]);
+}
+
+/** A broken graph: B = Add(X, D), C = Relu(B), D = Neg(C) is a cycle; Y = Identity(D). */
+export function cycleOnnx() {
+  const graph = [
+    node('Add', ['X', 'D'], ['B'], 'add'),
+    node('Relu', ['B'], ['C'], 'relu'),
+    node('Neg', ['C'], ['D'], 'neg'),
+    node('Identity', ['D'], ['Y'], 'out'),
+    str(2, 'cycle'),
+    valueInfo(11, 'X', 1, [2]),
     valueInfo(12, 'Y', 1, [2]),
   ];
   return concat([num(1, 8), str(2, 'make-onnx'), msg(7, graph), msg(8, [str(1, ''), num(2, 17)])]);

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { start, openFiles, manifest, FIXTURES, OUT } from './harness.mjs';
-import { transformerOnnx, nodelessOnnx, ifOnnx } from './make-onnx.mjs';
+import { transformerOnnx, nodelessOnnx, ifOnnx, cycleOnnx } from './make-onnx.mjs';
 
 let h;
 let page;
@@ -256,6 +256,19 @@ test('an If node shows its branches, and the outer value they read as a dashed e
   assert.match(await details.locator('tr[data-attr="then_branch"] td').innerText(), /then_graph · 1 node[^]*Identity[^]*\(–\) → \(t_out\)/);
   assert.match(await details.locator('tr[data-attr="else_branch"] td').innerText(), /else_graph · 1 node[^]*Neg/);
   assert.match(await details.locator('.io-list').nth(1).innerText(), /^T\s+from Neg/, 'the outer value, and who makes it');
+});
+
+test('a graph with a cycle is drawn whole, with a note saying what is wrong', async () => {
+  const file = path.join(tmp, 'cycle.onnx');
+  fs.writeFileSync(file, cycleOnnx());
+  const model = await openGraph(file);
+  await model.locator('.graph-svg').waitFor();
+  assert.match(await model.locator('.onnx-notes .doc-errors').innerText(), /not well formed[^]*4 nodes wait on a cycle/);
+  assert.equal(await model.locator('.gnode:not(.io)').count(), 4);
+  // X -> Add, Add -> Relu, Relu -> Neg, Neg -> Add (drawn back up, round a bend), Neg -> Identity, Identity -> Y.
+  const edges = model.locator('path.edge');
+  assert.equal(await edges.count(), 6);
+  for (const d of await edges.evaluateAll((ps) => ps.map((p) => p.getAttribute('d')))) assert.doesNotMatch(d, /NaN|undefined/);
 });
 
 test('graphs with no nodes are drawn too', async () => {
