@@ -33,6 +33,12 @@ async function openGraph(file) {
   return model;
 }
 
+/** Waits until the diagram has drawn what is on screen (boxes appear a frame after the SVG). */
+async function drawn(model) {
+  await model.locator('.graph-svg').waitFor();
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r()))));
+}
+
 async function search(model, text) {
   const box = model.locator('input.graph-search');
   await box.fill(text);
@@ -117,7 +123,7 @@ test('clicking a node shows its attributes and its weights (cnn Conv)', async ()
 
 test('keyboard: search, Tab through the matches, Enter for details, arrows along edges, zoom', async () => {
   const model = await openGraph('cnn.onnx');
-  await model.locator('.graph-svg .gnode').first().waitFor();
+  await drawn(model);
   const relus = manifest('cnn.onnx').op_types.Relu;
   assert.ok(relus >= 2);
   await page.keyboard.press('/');
@@ -183,6 +189,7 @@ test('a 3,600-node model is drawn, searched and panned', async () => {
   const model = await openGraph(file);
   await model.locator('.graph-svg').waitFor();
   const ms = Date.now() - t0;
+  await drawn(model);
   const worker = Number(await model.locator('.graph').getAttribute('data-ms'));
   const draw = Number(await model.locator('.graph').getAttribute('data-draw-ms'));
   console.log(`# ${nodeCount} nodes: graph shown ${ms} ms after the file was given (worker: view + layout ${worker.toFixed(0)} ms; SVG built in ${draw.toFixed(0)} ms)`);
@@ -247,7 +254,7 @@ test('an If node shows its branches, and the outer value they read as a dashed e
   const file = path.join(tmp, 'if.onnx');
   fs.writeFileSync(file, ifOnnx());
   const model = await openGraph(file);
-  await model.locator('.graph-svg').waitFor();
+  await drawn(model);
   const box = model.locator('.gnode.cat-control');
   assert.deepEqual(await box.locator('text.row').allTextContents(), ['then_branch: 1 node', 'else_branch: 1 node']);
   assert.equal(await model.locator('path.edge.outer').count(), 1, 'Neg -> If through the branches');
@@ -263,7 +270,7 @@ test('a graph with a cycle is drawn whole, with a note saying what is wrong', as
   const file = path.join(tmp, 'cycle.onnx');
   fs.writeFileSync(file, cycleOnnx());
   const model = await openGraph(file);
-  await model.locator('.graph-svg').waitFor();
+  await drawn(model);
   assert.match(await model.locator('.onnx-notes .doc-errors').innerText(), /not well formed[^]*4 nodes wait on a cycle/);
   assert.equal(await model.locator('.gnode:not(.io)').count(), 4);
   // X -> Add, Add -> Relu, Relu -> Neg, Neg -> Add (drawn back up, round a bend), Neg -> Identity, Identity -> Y.
