@@ -152,13 +152,17 @@ export interface DiffEntry {
   change: Change;
   a?: { dtype: string; shape: number[] };
   b?: { dtype: string; shape: number[] };
-  /** max |a − b| (a NaN on one side only counts as infinite). Set for tensors of one shape. */
+  /** max |a − b| (a NaN on one side only counts as infinite). Set for tensors compared by value. */
   max_abs_diff?: JsonFloat;
   /** ‖a − b‖ / ‖a‖. */
   relative_change?: JsonFloat;
   /** a·b / (‖a‖ ‖b‖); 1 for equal tensors. */
   cosine?: JsonFloat;
   error?: string;
+  /** B's key when B holds the values under another name (an ONNX export's `onnx::MatMul_368`). */
+  key_b?: string;
+  /** B holds the tensor transposed (2-D). */
+  transposed?: boolean;
 }
 
 export interface Diff {

@@ -52,6 +52,13 @@ pub struct Entry {
     pub cosine: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// B's key when it differs from A's: a tensor B holds under another name (an ONNX export's
+    /// `onnx::MatMul_368`), found by its values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_b: Option<String>,
+    /// B holds the tensor transposed (ONNX exports store Linear weights for MatMul that way).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub transposed: bool,
 }
 
 fn opt_f64<S: serde::Serializer>(v: &Option<f64>, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -85,6 +92,8 @@ pub fn diff(a: &Model, b: &Model, progress: stats::Progress) -> Result<Diff> {
     let in_b: HashMap<&str, usize> = keys_b.iter().map(|(k, i)| (k.as_str(), *i)).collect();
     let mut entries = Vec::new();
     let mut pairs = Vec::new();
+    // Each entry's tensor index in A and in B, while entries are in construction order.
+    let mut sides: Vec<(Option<usize>, Option<usize>)> = Vec::new();
     for (key, ia) in &keys_a {
         let ta = &a.document.tensors[*ia];
         let mut entry = Entry {
@@ -96,6 +105,8 @@ pub fn diff(a: &Model, b: &Model, progress: stats::Progress) -> Result<Diff> {
             relative_change: None,
             cosine: None,
             error: None,
+            key_b: None,
+            transposed: false,
         };
         if let Some(&ib) = in_b.get(key.as_str()) {
             let tb = &b.document.tensors[ib];
@@ -111,11 +122,13 @@ pub fn diff(a: &Model, b: &Model, progress: stats::Progress) -> Result<Diff> {
                 pairs.push((entries.len(), *ia, ib));
             }
         }
+        sides.push((Some(*ia), in_b.get(key.as_str()).copied()));
         entries.push(entry);
     }
     for (key, ib) in &keys_b {
         if !in_a.contains_key(key.as_str()) {
             let tb = &b.document.tensors[*ib];
+            sides.push((None, Some(*ib)));
             entries.push(Entry {
                 key: key.clone(),
                 change: Change::OnlyB,
@@ -125,14 +138,24 @@ pub fn diff(a: &Model, b: &Model, progress: stats::Progress) -> Result<Diff> {
                 relative_change: None,
                 cosine: None,
                 error: None,
+                key_b: None,
+                transposed: false,
             });
         }
     }
-    let total: u64 = pairs.iter().map(|&(_, ia, _)| a.document.tensors[ia].numel).sum();
+    let mut pairs: Vec<(usize, usize, usize, bool)> = pairs.into_iter().map(|(slot, ia, ib)| (slot, ia, ib, false)).collect();
+    pairs.extend(match_by_value(a, b, &mut entries, &sides));
+    entries.retain(|e| e.change != Change::OnlyB || e.key_b.is_none());
+    let total: u64 = pairs.iter().map(|&(_, ia, _, _)| a.document.tensors[ia].numel).sum();
     let mut done = 0u64;
-    for (slot, ia, ib) in pairs {
+    for (slot, ia, ib, transposed) in pairs {
         let entry = &mut entries[slot];
-        match compare(a, ia, b, ib, &mut |d, _| progress(done + d, total)) {
+        let mut tb = b.document.tensors[ib].clone();
+        if transposed {
+            tb.shape.reverse();
+            tb.stride.reverse();
+        }
+        match compare(a, ia, b, &tb, &mut |d, _| progress(done + d, total)) {
             Ok(m) => {
                 entry.max_abs_diff = Some(m.max_abs);
                 entry.relative_change = Some(m.relative());
@@ -163,6 +186,73 @@ pub fn diff(a: &Model, b: &Model, progress: stats::Progress) -> Result<Diff> {
         *counts.entry(serde_json::to_value(e.change).expect("JSON").as_str().unwrap_or("").to_string()).or_insert(0) += 1;
     }
     Ok(Diff { entries, counts, prefix_a: strip_a, prefix_b: strip_b })
+}
+
+/// Pairs keys found in one model only with tensors of the other that hold the same values under
+/// another name, as they are or transposed (2-D). Candidates must agree on element count and on
+/// sum, absolute sum, min and max (all blind to transposition); the pair is then compared in full.
+/// Matched A entries take B's side; matched B entries are marked (`key_b`) for removal.
+fn match_by_value(a: &Model, b: &Model, entries: &mut [Entry], sides: &[(Option<usize>, Option<usize>)]) -> Vec<(usize, usize, usize, bool)> {
+    type Print = (u64, f64, f64, Option<f64>, Option<f64>);
+    let fingerprint = |m: &Model, i: usize| -> Option<Print> {
+        stats::tensor_stats(m, i).ok().map(|s| (m.document.tensors[i].numel, s.sum, s.abs_sum, s.min, s.max))
+    };
+    let close = |x: f64, y: f64, scale: f64| (x - y).abs() <= 1e-6 * scale.max(1e-30);
+    let mut lonely_b: Vec<(usize, usize, Print)> = Vec::new();
+    for (slot, _) in entries.iter().enumerate().filter(|(_, e)| e.change == Change::OnlyB) {
+        if let Some(f) = sides[slot].1.and_then(|ib| Some((ib, fingerprint(b, ib)?))) {
+            lonely_b.push((slot, f.0, f.1));
+        }
+    }
+    let mut pairs = Vec::new();
+    if lonely_b.is_empty() {
+        return pairs;
+    }
+    for slot in 0..entries.len() {
+        if entries[slot].change != Change::OnlyA {
+            continue;
+        }
+        let Some(ia) = sides[slot].0 else { continue };
+        let Some(fa) = fingerprint(a, ia) else { continue };
+        let ta = &a.document.tensors[ia];
+        let found = lonely_b.iter().position(|&(_, ib, fb)| {
+            let tb = &b.document.tensors[ib];
+            let reversed: Vec<u64> = tb.shape.iter().rev().copied().collect();
+            fa.0 == fb.0
+                && fa.0 > 1
+                && (tb.shape == ta.shape || (ta.shape.len() == 2 && reversed == ta.shape))
+                && close(fa.1, fb.1, fa.2)
+                && close(fa.2, fb.2, fa.2)
+                && fa.3 == fb.3
+                && fa.4 == fb.4
+        });
+        if let Some(k) = found {
+            let (slot_b, ib, _) = lonely_b.remove(k);
+            let tb = &b.document.tensors[ib];
+            let transposed = tb.shape != ta.shape || (ta.shape.len() == 2 && ta.shape[0] == ta.shape[1] && looks_transposed(a, ia, b, tb));
+            let key_b = entries[slot_b].key.clone();
+            entries[slot_b].key_b = Some(key_b.clone());
+            let e = &mut entries[slot];
+            e.b = Some(side(tb));
+            e.key_b = Some(key_b);
+            e.transposed = transposed;
+            e.change = if ta.dtype != tb.dtype { Change::Dtype } else { Change::Same };
+            pairs.push((slot, ia, ib, transposed));
+        }
+    }
+    pairs
+}
+
+/// For a square matrix: whether B's first row matches A's first column better than A's first row.
+fn looks_transposed(a: &Model, ia: usize, b: &Model, tb: &Tensor) -> bool {
+    let n = tb.shape[1] as usize;
+    let mut column = tb.clone();
+    column.shape.reverse();
+    column.stride.reverse();
+    let first = |m: &Model, t: &Tensor| stats::values_of(m, t, n).unwrap_or_default();
+    let row_a = first(a, &a.document.tensors[ia]);
+    let distance = |v: &[f64]| row_a.iter().zip(v).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+    distance(&first(b, &column)) < distance(&first(b, tb))
 }
 
 /// A key prefix to strip from one side so that more keys match (`module.` of DataParallel, the
@@ -237,16 +327,15 @@ impl Measure {
     }
 }
 
-/// Reads tensor `i` in blocks: ranges of contiguous tensors; other views whole, when small.
+/// Reads a tensor in blocks: ranges of contiguous tensors; other views whole, when small.
 struct Blocks<'a> {
     model: &'a Model,
-    index: usize,
+    tensor: &'a Tensor,
     whole: Option<Vec<f64>>,
 }
 
 impl<'a> Blocks<'a> {
-    fn new(model: &'a Model, index: usize) -> Result<Self> {
-        let t = &model.document.tensors[index];
+    fn new(model: &'a Model, t: &'a Tensor) -> Result<Self> {
         let whole = if t.layout == Layout::SparseCoo {
             return Err(Error::unsupported(crate::error::Location::member(t.path.join(".")), "comparing sparse tensors"));
         } else if stats::is_contiguous(&t.shape, &t.stride) {
@@ -259,19 +348,20 @@ impl<'a> Blocks<'a> {
                 format!("comparing a non-contiguous view of {} elements (at most {})", t.numel, limits::MAX_WHOLE_VIEW_VALUES),
             ));
         };
-        Ok(Blocks { model, index, whole })
+        Ok(Blocks { model, tensor: t, whole })
     }
     fn get(&self, start: u64, count: u64) -> Result<Vec<f64>> {
         match &self.whole {
             Some(v) => Ok(v[start as usize..(start + count) as usize].to_vec()),
-            None => stats::values_range(self.model, self.index, start, count),
+            None => stats::values_range(self.model, self.tensor, start, count),
         }
     }
 }
 
-fn compare(a: &Model, ia: usize, b: &Model, ib: usize, progress: stats::Progress) -> Result<Measure> {
+/// Compares tensor `ia` of `a` with `tb` (tensor `ib` of `b`, or a transposed view of it).
+fn compare(a: &Model, ia: usize, b: &Model, tb: &Tensor, progress: stats::Progress) -> Result<Measure> {
     let n = a.document.tensors[ia].numel;
-    let (ra, rb) = (Blocks::new(a, ia)?, Blocks::new(b, ib)?);
+    let (ra, rb) = (Blocks::new(a, &a.document.tensors[ia])?, Blocks::new(b, tb)?);
     let mut m = Measure::default();
     let mut start = 0;
     while start < n {

@@ -333,10 +333,9 @@ pub fn for_each_value(model: &Model, index: usize, progress: Progress, mut f: im
     visit(model, t, progress, |run, first| decode_run(t.dtype, dq.as_ref(), run, first, &mut f))
 }
 
-/// Values `start..start + count` of a contiguous tensor `index` (row-major), read from just those
-/// bytes: for walking two tensors side by side in blocks.
-pub fn values_range(model: &Model, index: usize, start: u64, count: u64) -> Result<Vec<f64>> {
-    let t = tensor(model, index)?;
+/// Values `start..start + count` of a contiguous tensor of the model's document (row-major), read
+/// from just those bytes: for walking two tensors side by side in blocks.
+pub fn values_range(model: &Model, t: &Tensor, start: u64, count: u64) -> Result<Vec<f64>> {
     let at = || Location::member(format!("tensor {}", t.path.join(".")));
     if !is_contiguous(&t.shape, &t.stride) {
         return Err(Error::unsupported(at(), "reading a range of a non-contiguous view"));

@@ -124,6 +124,13 @@ fn diff_lines_up_an_onnx_export_by_its_key_prefix() {
     let b = open_bytes("bert.onnx", fixture("bert_tiny.onnx")).unwrap();
     let d = diff(&a, &b, &mut no_progress()).unwrap();
     assert_eq!(d.prefix_b, "m.");
-    let same = d.entries.iter().filter(|e| e.change == Change::Same).count();
-    assert_eq!(same, 6, "{:#?}", d.counts);
+    // 6 initializers keep their names; 12 MatMul weights are renamed and transposed, found by value.
+    let same: Vec<_> = d.entries.iter().filter(|e| e.change == Change::Same).collect();
+    assert_eq!(same.len(), 18, "{:#?}", d.counts);
+    let q = d.entries.iter().find(|e| e.key == "encoder.layer.0.attention.self.query.weight").unwrap();
+    assert!(q.key_b.as_deref().is_some_and(|k| k.starts_with("onnx::MatMul_")), "{q:?}");
+    assert!(q.transposed && q.max_abs_diff == Some(0.0), "{q:?}");
+    let inter = d.entries.iter().find(|e| e.key == "encoder.layer.0.intermediate.dense.weight").unwrap();
+    assert_eq!(inter.b.as_ref().unwrap().shape, vec![64, 128], "the [128, 64] Linear weight, stored transposed");
+    assert!(d.entries.iter().all(|e| e.change != Change::OnlyB), "every initializer has its tensor");
 }

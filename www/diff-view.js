@@ -130,7 +130,8 @@ export class DiffView {
     this.rows.replaceChildren(...shown.slice(0, this.limit).map((e) => {
       const [model, key] = e.a ? [a, diff.prefix_a + e.key] : [b, diff.prefix_b + e.key];
       return h('tr', { class: `chg-${e.change}`, dataset: { key: e.key, change: e.change } },
-        h('td', { class: 'key' }, h('button', { type: 'button', class: 'link', title: `Show ${key} in ${e.a ? 'A' : 'B'}`, onclick: () => this.ctx.onKey(model, key) }, e.key)),
+        h('td', { class: 'key' }, h('button', { type: 'button', class: 'link', title: `Show ${key} in ${e.a ? 'A' : 'B'}`, onclick: () => this.ctx.onKey(model, key) }, e.key),
+          e.key_b ? h('span', { class: 'key-b muted small', title: 'B holds these values under another name, found by value' }, ` B: ${e.key_b}${e.transposed ? ' (transposed)' : ''}`) : null),
         h('td', {}, h('span', { class: `badge chg chg-${e.change}`, title: e.error ?? CHANGES[e.change]?.[1] }, CHANGES[e.change]?.[0] ?? e.change)),
         h('td', {}, side(e.a)),
         h('td', { class: sameSide(e) ? 'muted' : null }, side(e.b)),

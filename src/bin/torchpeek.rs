@@ -187,7 +187,12 @@ fn diff(a: &PathBuf, b: &PathBuf, json: bool) -> ExitCode {
                 _ => String::new(),
             };
             let change = serde_json::to_value(e.change).expect("JSON");
-            t += &format!("{:10} {}  {} -> {}{numbers}\n", change.as_str().unwrap_or(""), e.key, shapes(&e.a), shapes(&e.b));
+            let key = match (&e.key_b, e.transposed) {
+                (Some(k), true) => format!("{} (B: {k}, transposed)", e.key),
+                (Some(k), false) => format!("{} (B: {k})", e.key),
+                _ => e.key.clone(),
+            };
+            t += &format!("{:10} {key}  {} -> {}{numbers}\n", change.as_str().unwrap_or(""), shapes(&e.a), shapes(&e.b));
         }
         t
     };
