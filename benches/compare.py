@@ -4,8 +4,8 @@
   compare.py open FILE            zipfile + pickle.Unpickler with stand-ins for torch's globals and
                                   persistent ids (how scanners and torch-less scripts read data.pkl);
                                   torch.load(mmap=True, weights_only=True) too when torch is installed
-  compare.py stats FILE OFFSET N  numpy over N float32 values at OFFSET (np.memmap): min, max, mean,
-                                  std, sum, abs sum, NaN and Inf counts
+  compare.py stats FILE OFFSET N  numpy over N float32 values at OFFSET (np.memmap): NaN-skipping
+                                  min, max, mean, std, sum, abs sum, and NaN and Inf counts
 """
 import collections
 import json
@@ -70,8 +70,10 @@ def main():
             offset, n = int(sys.argv[3]), int(sys.argv[4])
             t0 = time.perf_counter()
             a = np.memmap(path, dtype="<f4", mode="r", offset=offset, shape=(n,))
+            # NaN-skipping, as torchpeek's statistics are.
             f8 = np.float64
-            r = [a.min(), a.max(), a.mean(dtype=f8), a.std(dtype=f8), a.sum(dtype=f8), np.abs(a).sum(dtype=f8), np.isnan(a).sum(), np.isinf(a).sum()]
+            r = [np.nanmin(a), np.nanmax(a), np.nanmean(a, dtype=f8), np.nanstd(a, dtype=f8), np.nansum(a, dtype=f8),
+                 np.nansum(np.abs(a), dtype=f8), np.isnan(a).sum(), np.isinf(a).sum()]
             out["numpy_s"] = time.perf_counter() - t0
             out["numpy_sum"] = float(r[4])
     out["max_rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -149,9 +149,15 @@ fn stats_bench() {
     match python(&["stats", path.to_str().unwrap(), &header_len.to_string(), &n.to_string()]) {
         Some(py) if py["numpy_s"].is_f64() => {
             let t = py["numpy_s"].as_f64().unwrap();
-            println!("| numpy memmap: min, max, mean, std, sum, abs sum, NaN/Inf counts | {t:.3} s | {:.2} GB/s | {:.6e} |", gb / t, py["numpy_sum"].as_f64().unwrap_or(f64::NAN));
+            let rss = py["max_rss_kb"].as_f64().unwrap_or(0.0) * 1024.0;
+            println!(
+                "| numpy memmap: nanmin, nanmax, nanmean, nanstd, nansum, abs nansum, NaN/Inf counts ({} RSS) | {t:.3} s | {:.2} GB/s | {:.6e} |",
+                mib(rss),
+                gb / t,
+                py["numpy_sum"].as_f64().unwrap_or(f64::NAN)
+            );
         }
-        _ => println!("| numpy | not installed (`pip install numpy`) | | |"),
+        _ => println!("| numpy | did not run (`pip install numpy`) | | |"),
     }
     println!();
 }
