@@ -106,7 +106,7 @@ export type Input = string | URL | Blob | Uint8Array | ArrayBuffer | ReaderSourc
 
 export type TensorRef = number | string;
 export interface ProgressOptions {
-  /** Called with work done and total (bytes; tensors for health; elements for diff), at most every 50 ms. */
+  /** Called with work done and total (bytes; elements for diff), at most every 50 ms. */
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -186,7 +186,7 @@ export declare class Model {
   histogram(tensor: TensorRef, bins?: number, options?: ProgressOptions): Histogram;
   /** The first `limit` values, row-major through the view (real parts of complex numbers). */
   values(tensor: TensorRef, limit?: number): Float64Array;
-  /** The health checklist over the state_dict's tensors (every value read once); progress in tensors. */
+  /** The health checklist over the state_dict's tensors (every value read once); progress in bytes read. */
   health(options?: ProgressOptions): Health;
   /** Frees the wasm memory and closes files. */
   close(): void;

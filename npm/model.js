@@ -56,7 +56,7 @@ export class Model {
     return this._live().tensorValues(this.tensorIndex(tensor), limit);
   }
 
-  /** The health checklist over the state_dict; onProgress(tensors done, total). */
+  /** The health checklist over the state_dict; onProgress(bytes read, total). */
   health({ onProgress } = {}) {
     return JSON.parse(this._live().health(onProgress));
   }

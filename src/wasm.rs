@@ -211,7 +211,7 @@ impl WasmModel {
         crate::stats::tensor_values(&self.model, index, limit).map_err(js_err)
     }
 
-    /// The health checklist (`health::check`), as a JSON string; `onProgress(tensors done, total)`.
+    /// The health checklist (`health::check`), as a JSON string; `onProgress(bytes read, total)`.
     pub fn health(&self, on_progress: Option<Function>) -> Result<String, JsError> {
         to_json(&crate::health::check(&self.model, &mut progress_to_js(on_progress)).map_err(js_err)?)
     }

@@ -88,6 +88,7 @@ pub fn read(sources: &[Box<dyn Source>], index: usize, archive: &Archive) -> Res
     }
     doc.tree = json!({"$dict": items});
     doc.kind = Kind::StateDict;
+    doc.safety = crate::safety::check_archive(src, archive);
     Ok(doc)
 }
 

@@ -62,7 +62,7 @@ pub fn read(sources: &[Box<dyn Source>], index: usize) -> Result<Document> {
         doc.kind = root_doc_kind;
     }
     locate_storages(&mut doc, src, &archive, &prefix, index);
-    doc.safety = crate::safety::check_one(src);
+    doc.safety = crate::safety::check_archive(src, &archive);
     Ok(doc)
 }
 

@@ -113,6 +113,13 @@ pub fn check_one(src: &dyn Source) -> Safety {
     verdict(scan::scan_source(src))
 }
 
+/// The verdict on a zip whose archive the caller has read already.
+pub fn check_archive(src: &dyn Source, archive: &crate::container::zip::Archive) -> Safety {
+    let mut findings = Vec::new();
+    scan::scan_archive(src, archive, None, 0, &mut findings);
+    verdict(findings)
+}
+
 fn verdict(findings: Vec<Finding>) -> Safety {
     Safety {
         verdict: findings.iter().map(|f| f.severity).max().unwrap_or(Verdict::Safe),

@@ -48,10 +48,14 @@ fn unreadable(member: &str, e: &Error) -> Finding {
 /// Every `.pkl` member of the archive, and the zips stored in it (torch.save files inside a
 /// `.pt2`); `note` marks a zip torch.load does not read.
 fn scan_zip(src: &dyn Source, note: Option<&str>, depth: usize, out: &mut Vec<Finding>) {
-    let archive = match Archive::read(src) {
-        Ok(a) => a,
-        Err(e) => return out.push(unreadable(src.name(), &e)),
-    };
+    match Archive::read(src) {
+        Ok(archive) => scan_archive(src, &archive, note, depth, out),
+        Err(e) => out.push(unreadable(src.name(), &e)),
+    }
+}
+
+/// `scan_zip` over an archive already read (opening a torch zip reads it once for both).
+pub fn scan_archive(src: &dyn Source, archive: &Archive, note: Option<&str>, depth: usize, out: &mut Vec<Finding>) {
     let torchscript = archive.entries.iter().any(|e| e.name.ends_with("constants.pkl") || e.name.contains("/code/"));
     if torchscript && note.is_none() {
         out.push(finding(
