@@ -205,6 +205,21 @@ impl WasmModel {
         serde_json::to_string(&h).map_err(|e| JsError::new(&e.to_string()))
     }
 
+    /// `length` raw bytes of tensor `index`'s storage, starting `offset` bytes after the tensor's
+    /// first element (its `storage_offset`): a contiguous tensor's bytes are `0..numel*itemsize`.
+    #[wasm_bindgen(js_name = tensorBytes)]
+    pub fn tensor_bytes(&self, index: usize, offset: f64, length: usize) -> Result<Vec<u8>, JsError> {
+        let t = self.model.document.tensors.get(index).ok_or_else(|| JsError::new(&format!("no tensor with index {index}")))?;
+        let start = t
+            .storage_offset
+            .checked_mul(t.dtype.itemsize())
+            .and_then(|b| b.checked_add(offset as u64))
+            .ok_or_else(|| JsError::new("offset overflows"))?;
+        let mut buf = vec![0u8; length];
+        self.model.read_storage(t.storage_index, start, &mut buf).map_err(js_err)?;
+        Ok(buf)
+    }
+
     /// The first `limit` values of tensor `index`, row-major through its view.
     #[wasm_bindgen(js_name = tensorValues)]
     pub fn tensor_values(&self, index: usize, limit: usize) -> Result<Vec<f64>, JsError> {

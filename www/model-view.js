@@ -10,6 +10,11 @@ import { valueNode, scalarText } from './value-tree.js';
 import { GraphView } from './graph-view.js';
 import { verdictText, verdictBadge, findingsPanel, HealthView } from './checks-view.js';
 
+/** Exports bigger than this stream into a file from the save picker, where there is one. */
+const BIG_EXPORT = 512 << 20;
+
+const stem = (name) => name.replace(/\.[^.]*$/, '') || name;
+
 export class ModelView {
   constructor({ client, modelId, doc, json, files, ms, onClose }) {
     this.client = client;
@@ -27,6 +32,7 @@ export class ModelView {
       sharing: this.sharing,
       nameOf: (i) => this.nameOf(i),
       onNavigate: (i) => this.showTensor(i, true),
+      onExportNpy: (i, label, button) => this.exportFile('export-npy', { tensor: i }, `${label}.npy`, D.numel(doc.tensors[i]) * 4, button),
     });
     this.sections = [];
     this.el = h('article', { class: 'model', dataset: { model: modelId } });
@@ -34,6 +40,41 @@ export class ModelView {
     const tabs = this.buildSections();
     this.el.append(h('div', { class: `model-body${doc.tensors.length ? '' : ' no-tensors'}` }, h('div', { class: 'model-main' }, tabs),
       doc.tensors.length ? h('aside', { class: 'model-side' }, this.panel.el) : null));
+  }
+
+  stateDictBytes() {
+    return this.doc.state_dict.reduce((a, e) => a + D.numel(this.doc.tensors[e.tensor]) * D.itemsize(this.doc.tensors[e.tensor].dtype), 0);
+  }
+
+  /**
+   * Runs an export in the worker. Big outputs stream into a file chosen with the save picker
+   * (File System Access, where the browser has it); others come back as a Blob to download.
+   */
+  async exportFile(type, payload, name, bytes, button) {
+    let handle = null;
+    if (bytes > BIG_EXPORT && window.showSaveFilePicker) {
+      try {
+        handle = await window.showSaveFilePicker({ suggestedName: name });
+      } catch {
+        return; // the user closed the picker
+      }
+    }
+    const status = this.exportStatus;
+    const bar = h('progress', { max: 1, value: 0, 'aria-label': `Writing ${name}` });
+    const { id, promise } = this.client.request(type, { model: this.modelId, ...payload, handle }, {
+      onProgress: (p) => { bar.value = p.total ? p.done / p.total : 0; },
+    });
+    status.replaceChildren(`Writing ${name} `, bar, ' ', h('button', { type: 'button', class: 'link', onclick: () => this.client.cancel(id) }, 'Cancel'));
+    if (button) button.disabled = true;
+    try {
+      const r = await promise;
+      if (r.blob) download(name, r.blob);
+      status.textContent = `Saved ${name} (${fmt.bytes(r.bytes)}${r.skipped?.length ? `; skipped ${r.skipped.length} tensors safetensors cannot hold` : ''}${type === 'export-npy' && r.dtype !== this.doc.tensors[payload.tensor]?.dtype ? `; written as ${r.dtype}` : ''}).`;
+    } catch (err) {
+      status.textContent = err.name === 'Cancelled' ? 'Export cancelled.' : `Export failed: ${err.message}`;
+    } finally {
+      if (button) button.disabled = false;
+    }
   }
 
   nameOf(i) {
@@ -84,8 +125,13 @@ export class ModelView {
       h('div', { class: 'title-row' },
         h('h2', { class: 'model-title', title: names.join(', ') }, names.length > 2 ? `${names[0]} + ${names.length - 1} files` : names.join(' + ')),
         verdictBadge(doc.safety?.verdict, verdictHelp),
+        this.exportStatus = h('span', { class: 'export-status muted small', role: 'status' }),
         h('div', { class: 'actions' },
           h('button', { type: 'button', class: 'button', onclick: () => download(`${names[0]}.torchpeek.json`, new Blob([JSON.stringify(JSON.parse(this.json), null, 1)], { type: 'application/json' })) }, 'Export JSON'),
+          doc.state_dict.length
+            ? h('button', { type: 'button', class: 'button export-safetensors', title: 'The state_dict as a .safetensors file, converted here',
+                onclick: (e) => this.exportFile('export-safetensors', {}, `${stem(names[0])}.safetensors`, this.stateDictBytes(), e.currentTarget) }, 'Save .safetensors')
+            : null,
           h('button', { type: 'button', class: 'button', 'aria-label': `Close ${names.join(', ')}`, onclick: onClose }, 'Close'))),
       h('dl', { class: 'facts' }, facts.map(([k, v, title]) => h('div', { title }, h('dt', {}, k), h('dd', { dataset: { fact: k } }, v)))),
       byDtype.length ? h('ul', { class: 'dtypes', 'aria-label': 'Bytes by dtype' }, byDtype.map(([dt, b]) => h('li', {}, h('span', { class: 'dtype' }, dt), ' ', fmt.bytes(b)))) : null,

@@ -52,7 +52,10 @@ export class TensorPanel {
     this.statsEl = h('div', { class: 'stats' });
     this.histEl = h('div', { class: 'histogram' });
     this.el.replaceChildren(...present(
-      h('h2', { class: 'tensor-name', title: name }, name),
+      h('div', { class: 'tensor-head' }, h('h2', { class: 'tensor-name', title: name }, name),
+        this.ctx.onExportNpy && t.layout !== 'sparse_coo'
+          ? h('button', { type: 'button', class: 'button small export-npy', onclick: (e) => this.ctx.onExportNpy(index, name, e.currentTarget) }, 'Save .npy')
+          : null),
       h('dl', { class: 'meta' }, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
       shared.length
         ? h('div', { class: 'shared-note' },

@@ -14,18 +14,23 @@
 //                                                         then {id, type: 'result', result: {diff, ms}}
 //   {id, type: 'check', files: [File]}                  -> {id, type: 'result', result: {checks: [{name, safety}]}}
 //                                                         (the safety scan alone: also for files 'open' refuses)
+//   {id, type: 'export-npy', model, tensor, handle?}    -> progress*, then {blob | null, bytes, dtype}
+//   {id, type: 'export-safetensors', model, handle?}   -> progress*, then {blob | null, bytes, tensors, skipped}
+//     (with a FileSystemFileHandle the bytes stream into that file; without, into a Blob)
 //   {id, type: 'close', model}                          -> {id, type: 'result', result: null}
 //   failures                                            -> {id, type: 'error', message}
 // Cancel is done by the page: it terminates this worker and starts a new one (a worker busy in
 // wasm cannot read messages), re-opening its files there; opening reads metadata only.
 import init, { WasmModel, checkSafety } from './pkg/torchpeek.js';
 import { diagram } from './graph-layout.js';
+import { exportNpy, exportSafetensors } from './export.js';
 
 let wasm = null;
 const ready = init({ module_or_path: new URL('./pkg/torchpeek_bg.wasm', import.meta.url) }).then((w) => {
   wasm = w;
 });
 const models = new Map();
+const docs = new Map(); // parsed documents, for exports (parsed on first use)
 
 const memory = () => (wasm ? wasm.memory.buffer.byteLength : 0);
 
@@ -35,7 +40,13 @@ function modelOf(msg) {
   return m;
 }
 
-function handle(msg) {
+function docOf(msg) {
+  if (!docs.has(msg.model)) docs.set(msg.model, JSON.parse(modelOf(msg).documentJson()));
+  return docs.get(msg.model);
+}
+
+async function handle(msg) {
+  const progress = (phase) => (done, total) => postMessage({ id: msg.id, type: 'progress', phase, done, total });
   switch (msg.type) {
     case 'open': {
       const t0 = performance.now();
@@ -43,6 +54,7 @@ function handle(msg) {
       const json = m.documentJson();
       models.get(msg.model)?.free();
       models.set(msg.model, m);
+      docs.delete(msg.model);
       return { json, ms: performance.now() - t0, memory: memory() };
     }
     case 'tensor-values': {
@@ -52,7 +64,6 @@ function handle(msg) {
     case 'stats': {
       const m = modelOf(msg);
       const t0 = performance.now();
-      const progress = (phase) => (done, total) => postMessage({ id: msg.id, type: 'progress', phase, done, total });
       const stats = JSON.parse(m.tensorStats(msg.tensor, progress('stats')));
       const t1 = performance.now();
       let histogram = null;
@@ -73,9 +84,18 @@ function handle(msg) {
     }
     case 'check':
       return { checks: msg.files.map((f) => ({ name: f.name, safety: JSON.parse(checkSafety({ name: f.name, blob: f })) })) };
+    case 'export-npy': {
+      const writable = msg.handle ? await msg.handle.createWritable() : null;
+      return exportNpy(modelOf(msg), docOf(msg), msg.tensor, writable, progress('export'));
+    }
+    case 'export-safetensors': {
+      const writable = msg.handle ? await msg.handle.createWritable() : null;
+      return exportSafetensors(modelOf(msg), docOf(msg), writable, progress('export'));
+    }
     case 'close': {
       models.get(msg.model)?.free();
       models.delete(msg.model);
+      docs.delete(msg.model);
       return null;
     }
     case 'memory':
@@ -92,7 +112,7 @@ self.onmessage = (event) => {
   queue = queue.then(async () => {
     try {
       await ready;
-      const result = handle(msg);
+      const result = await handle(msg);
       postMessage({ id: msg.id, type: 'result', result });
     } catch (err) {
       // A trap (a Rust panic, out of memory) leaves the instance unusable: the page restarts us.

@@ -213,6 +213,44 @@ test('statistics of a big tensor show progress and can be cancelled; the page go
   }
 });
 
+test('export: a tensor as .npy and the state_dict as .safetensors, converted in the worker', async () => {
+  const { open } = await import('../../npm/node.js');
+  // A transposed view: the .npy holds its elements in row-major order of the view.
+  await openFiles(page, 'views.pt');
+  const want = manifest('views.pt').tensors.find((t) => t.path[0] === 't');
+  const panel = await selectTensor('t');
+  const [npy] = await Promise.all([page.waitForEvent('download'), panel.locator('button.export-npy').click()]);
+  const file = path.join(OUT, 't.npy');
+  await npy.saveAs(file);
+  const b = fs.readFileSync(file);
+  assert.equal(b.subarray(1, 6).toString(), 'NUMPY');
+  const hl = b.readUInt16LE(8);
+  const head = b.subarray(10, 10 + hl).toString();
+  assert.match(head, /'descr': '<f4'/);
+  assert.match(head, /'shape': \(6, 4\)/);
+  const data = new Float32Array(b.buffer.slice(b.byteOffset + 10 + hl, b.byteOffset + b.length));
+  want.first.forEach((v, i) => assert.equal(data[i], v));
+
+  const model = await openFiles(page, 'bert_tiny_pytorch_model.bin');
+  const [st] = await Promise.all([page.waitForEvent('download'), model.locator('button.export-safetensors').click()]);
+  const out = path.join(OUT, 'bert_tiny.safetensors');
+  await st.saveAs(out);
+  await model.locator('.export-status', { hasText: 'Saved' }).waitFor();
+  const m = manifest('bert_tiny_pytorch_model.bin');
+  const back = await open(out);
+  try {
+    assert.equal(back.document.format, 'safetensors');
+    assert.equal(back.document.state_dict.length, m.tensors.length);
+    for (const t of m.tensors) {
+      const s = back.stats(t.path.join('.'));
+      assert.ok(close(Number(s.sum), t.sum, 1e-6), `${t.path}: sum after the round trip`);
+      assert.deepEqual(back.document.tensors[back.tensorIndex(t.path.join('.'))].shape, t.shape);
+    }
+  } finally {
+    back.close();
+  }
+});
+
 test('keyboard: the filter and the tree are usable without a mouse', async () => {
   await openFiles(page, 'bert_tiny_pytorch_model.bin');
   const model = current();
