@@ -10,6 +10,7 @@ pub mod diff;
 pub mod document;
 pub mod dtype;
 pub mod error;
+pub mod export;
 pub mod health;
 pub mod limits;
 pub mod model;

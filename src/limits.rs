@@ -21,6 +21,8 @@ pub const MAX_HEADER_BYTES: u64 = 100 << 20;
 pub const MAX_TEXT_BYTES: u64 = 16 << 20;
 /// Bytes read per slice when streaming over tensor data (statistics, export).
 pub const STREAM_CHUNK: usize = 4 << 20;
+/// Largest slice of tensor data one call gives (an export's caller asks for `STREAM_CHUNK`-sized ones).
+pub const MAX_SLICE_BYTES: u64 = 256 << 20;
 /// Deepest nesting followed when turning a pickle's values into the document tree.
 pub const MAX_TREE_DEPTH: usize = 200;
 /// Most bytes kept of data a pickle hands to a loader (nested pickles the safety scan reads).

@@ -4,126 +4,38 @@
 use crate::document::{Quantization, Stats, Tensor};
 use crate::dtype::DType;
 use crate::error::{Error, Location, Result};
-use crate::limits;
+use crate::export::{self, view::{self, read_elements}};
+pub use crate::export::view::is_contiguous;
 use crate::model::Model;
 use serde::Serialize;
 
 /// Called with (bytes done, bytes total); returning false cancels.
 pub type Progress<'a> = &'a mut dyn FnMut(u64, u64) -> bool;
 
-/// Non-contiguous views whose storage span is at most this many bytes are read in one slice.
-const MAX_SPAN_READ: u64 = 64 << 20;
-
-/// True when the strides are row-major contiguous (size-1 dimensions may have any stride).
-pub fn is_contiguous(shape: &[u64], stride: &[i64]) -> bool {
-    let mut expected: i64 = 1;
-    for (&n, &s) in shape.iter().zip(stride).rev() {
-        if n != 1 && s != expected {
-            return false;
-        }
-        expected = expected.saturating_mul(n as i64);
-    }
-    true
-}
-
-/// Calls `f` with runs of element bytes in row-major order of the view, and the logical index of
-/// each run's first element.
+/// Calls `f` with runs of element bytes in row-major order of the view (slices of
+/// `limits::STREAM_CHUNK` bytes), and the logical index of each run's first element.
 fn visit(model: &Model, t: &Tensor, progress: Progress, mut f: impl FnMut(&[u8], u64)) -> Result<()> {
     let item = t.dtype.itemsize();
-    let at = || Location::member(format!("tensor {}", t.path.join(".")));
-    // The document's numel is 0 for a shape whose product overflows: refuse it here, not as empty.
-    let numel = t.shape.iter().try_fold(1u64, |a, &d| a.checked_mul(d));
-    if numel != Some(t.numel) {
-        return Err(Error::corrupt(at(), format!("shape {:?} has more elements than 2^64", t.shape)));
-    }
-    if t.numel == 0 {
-        return Ok(());
-    }
-    if t.stride.iter().any(|&s| s < 0) {
-        return Err(Error::corrupt(at(), "negative strides"));
-    }
-    // The last element the view reaches must lie inside its storage.
-    let last = t.shape.iter().zip(&t.stride).try_fold(t.storage_offset, |a, (&n, &s)| a.checked_add((n - 1).checked_mul(s as u64)?));
-    let end = last.and_then(|l| l.checked_add(1)?.checked_mul(item));
-    let storage_bytes = model.document.storages.get(t.storage_index).map_or(0, |s| s.bytes);
-    if end.is_none_or(|e| e > storage_bytes) {
-        return Err(Error::corrupt(
-            at(),
-            format!("the view reaches past its storage of {storage_bytes} bytes (shape {:?}, stride {:?}, offset {})", t.shape, t.stride, t.storage_offset),
-        ));
-    }
-    let total = t.numel.checked_mul(item).ok_or_else(|| Error::corrupt(at(), "size overflows"))?;
-    let chunk = (limits::STREAM_CHUNK as u64 / item).max(1) * item;
-    if is_contiguous(&t.shape, &t.stride) {
-        let start = t.storage_offset.checked_mul(item).ok_or_else(|| Error::corrupt(at(), "offset overflows"))?;
-        let mut buf = vec![0u8; chunk.min(total) as usize];
-        let mut done = 0u64;
-        while done < total {
-            let n = chunk.min(total - done) as usize;
-            model.read_storage(t.storage_index, start + done, &mut buf[..n])?;
-            f(&buf[..n], done / item);
-            done += n as u64;
-            if !progress(done, total) {
-                return Err(Error::Cancelled);
-            }
-        }
-        return Ok(());
-    }
-    // Strided: walk the outer dimensions with an odometer; each step is one row of the last dimension.
-    let rank = t.shape.len();
-    let (row_len, row_stride) = (t.shape[rank - 1], t.stride[rank - 1] as u64);
-    let row_span = ((row_len - 1) * row_stride + 1) * item;
-    let mut lo_hi = (t.storage_offset, t.storage_offset);
-    for (&n, &s) in t.shape.iter().zip(&t.stride) {
-        lo_hi.1 += (n - 1) * s as u64;
-    }
-    let span = (lo_hi.1 - lo_hi.0 + 1) * item;
-    let whole = if span <= MAX_SPAN_READ {
-        let mut b = vec![0u8; span as usize];
-        model.read_storage(t.storage_index, lo_hi.0 * item, &mut b)?;
-        Some(b)
-    } else {
-        None
-    };
-    let mut row = vec![0u8; if whole.is_some() { 0 } else { row_span as usize }];
-    let mut out = Vec::with_capacity(chunk as usize);
-    let mut idx = vec![0u64; rank - 1];
-    let rows = t.numel / row_len;
+    view::check_view(model, t)?;
+    let step = export::chunk_elements(item);
+    let total = t.numel.saturating_mul(item);
+    let mut buf = Vec::new();
     let mut first = 0u64;
-    for r in 0..rows {
-        let elem0 = t.storage_offset + idx.iter().zip(&t.stride).map(|(&i, &s)| i * s as u64).sum::<u64>();
-        let src: &[u8] = match &whole {
-            Some(b) => &b[((elem0 - lo_hi.0) * item) as usize..((elem0 - lo_hi.0) * item + row_span) as usize],
-            None => {
-                model.read_storage(t.storage_index, elem0 * item, &mut row)?;
-                &row
-            }
-        };
-        for k in 0..row_len {
-            let o = (k * row_stride * item) as usize;
-            out.extend_from_slice(&src[o..o + item as usize]);
-        }
-        if out.len() as u64 >= chunk || r + 1 == rows {
-            f(&out, first);
-            first += out.len() as u64 / item;
-            out.clear();
-            if !progress((r + 1) * row_len * item, total) {
-                return Err(Error::Cancelled);
-            }
-        }
-        for d in (0..rank - 1).rev() {
-            idx[d] += 1;
-            if idx[d] < t.shape[d] {
-                break;
-            }
-            idx[d] = 0;
+    while first < t.numel {
+        let n = step.min(t.numel - first);
+        buf.resize((n * item) as usize, 0);
+        read_elements(model, t, first, &mut buf)?;
+        f(&buf, first);
+        first += n;
+        if !progress(first * item, total) {
+            return Err(Error::Cancelled);
         }
     }
     Ok(())
 }
 
 /// Maps a quantized element's integer representation to its real value.
-struct Dequant {
+pub(crate) struct Dequant {
     scales: Vec<f64>,
     zero_points: Vec<f64>,
     /// Elements per step along the channel axis, and the channel count.
@@ -132,7 +44,7 @@ struct Dequant {
 }
 
 impl Dequant {
-    fn new(t: &Tensor) -> Result<Option<Dequant>> {
+    pub(crate) fn new(t: &Tensor) -> Result<Option<Dequant>> {
         Ok(match &t.quantization {
             None => None,
             Some(Quantization::PerTensor { scale, zero_point, .. }) => {
@@ -159,7 +71,7 @@ impl Dequant {
         })
     }
 
-    fn apply(&self, q: f64, index: u64) -> f64 {
+    pub(crate) fn apply(&self, q: f64, index: u64) -> f64 {
         let c = ((index / self.inner) % self.channels) as usize;
         (q - self.zero_points[c]) * self.scales[c]
     }
@@ -333,28 +245,17 @@ pub fn for_each_value(model: &Model, index: usize, progress: Progress, mut f: im
     visit(model, t, progress, |run, first| decode_run(t.dtype, dq.as_ref(), run, first, &mut f))
 }
 
-/// Values `start..start + count` of a contiguous tensor of the model's document (row-major), read
-/// from just those bytes: for walking two tensors side by side in blocks.
+/// Values `start..start + count` of a tensor of the model's document (row-major through its view),
+/// read from just those elements: for walking two tensors side by side in blocks.
 pub fn values_range(model: &Model, t: &Tensor, start: u64, count: u64) -> Result<Vec<f64>> {
-    let at = || Location::member(format!("tensor {}", t.path.join(".")));
-    if !is_contiguous(&t.shape, &t.stride) {
-        return Err(Error::unsupported(at(), "reading a range of a non-contiguous view"));
-    }
-    if start.checked_add(count).is_none_or(|end| end > t.numel) {
-        return Err(Error::corrupt(at(), format!("values {start}..+{count} of a tensor of {} elements", t.numel)));
-    }
-    let mut part = t.clone();
-    part.shape = vec![count];
-    part.stride = vec![1];
-    part.storage_offset = t.storage_offset + start;
-    part.numel = count;
     let dq = Dequant::new(t)?;
+    let raw = export::tensor_bytes(model, t, start, count)?;
     let mut out = Vec::with_capacity(count as usize);
-    visit(model, &part, &mut |_, _| true, |run, first| decode_run(t.dtype, dq.as_ref(), run, start + first, |x| out.push(x)))?;
+    decode_run(t.dtype, dq.as_ref(), &raw, start, |x| out.push(x));
     Ok(out)
 }
 
-fn tensor(model: &Model, index: usize) -> Result<&Tensor> {
+pub(crate) fn tensor(model: &Model, index: usize) -> Result<&Tensor> {
     model
         .document
         .tensors

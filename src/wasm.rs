@@ -205,19 +205,49 @@ impl WasmModel {
         serde_json::to_string(&h).map_err(|e| JsError::new(&e.to_string()))
     }
 
-    /// `length` raw bytes of tensor `index`'s storage, starting `offset` bytes after the tensor's
-    /// first element (its `storage_offset`): a contiguous tensor's bytes are `0..numel*itemsize`.
+    /// Elements `first..first + count` of tensor `index` in row-major order of its view, as its
+    /// storage holds them (its own dtype): a `.safetensors` export's data, slice by slice.
     #[wasm_bindgen(js_name = tensorBytes)]
-    pub fn tensor_bytes(&self, index: usize, offset: f64, length: usize) -> Result<Vec<u8>, JsError> {
-        let t = self.model.document.tensors.get(index).ok_or_else(|| JsError::new(&format!("no tensor with index {index}")))?;
-        let start = t
-            .storage_offset
-            .checked_mul(t.dtype.itemsize())
-            .and_then(|b| b.checked_add(offset as u64))
-            .ok_or_else(|| JsError::new("offset overflows"))?;
-        let mut buf = vec![0u8; length];
-        self.model.read_storage(t.storage_index, start, &mut buf).map_err(js_err)?;
-        Ok(buf)
+    pub fn tensor_bytes(&self, index: usize, first: f64, count: f64) -> Result<Vec<u8>, JsError> {
+        let t = crate::stats::tensor(&self.model, index).map_err(js_err)?;
+        crate::export::tensor_bytes(&self.model, t, first as u64, count as u64).map_err(js_err)
+    }
+
+    /// How tensor `index` is written as `.npy`, as JSON: `{dtype, numel, bytes, step}` (the dtype
+    /// the file holds, its data bytes, and how many elements to ask `npyChunk` for at a time).
+    #[wasm_bindgen(js_name = npyPlan)]
+    pub fn npy_plan(&self, index: usize) -> Result<String, JsError> {
+        let t = crate::stats::tensor(&self.model, index).map_err(js_err)?;
+        let form = crate::export::npy::NpyForm::of(t).map_err(js_err)?;
+        let bytes = t.numel.saturating_mul(form.dtype.itemsize());
+        Ok(serde_json::json!({ "dtype": form.dtype, "numel": t.numel, "bytes": bytes, "step": form.step(t) }).to_string())
+    }
+
+    /// The `.npy` header of tensor `index`.
+    #[wasm_bindgen(js_name = npyHeader)]
+    pub fn npy_header(&self, index: usize) -> Result<Vec<u8>, JsError> {
+        let t = crate::stats::tensor(&self.model, index).map_err(js_err)?;
+        Ok(crate::export::npy::NpyForm::of(t).map_err(js_err)?.header(&t.shape))
+    }
+
+    /// Elements `first..first + count` of tensor `index` as its `.npy` file holds them.
+    #[wasm_bindgen(js_name = npyChunk)]
+    pub fn npy_chunk(&self, index: usize, first: f64, count: f64) -> Result<Vec<u8>, JsError> {
+        let t = crate::stats::tensor(&self.model, index).map_err(js_err)?;
+        crate::export::npy::chunk(&self.model, t, first as u64, count as u64).map_err(js_err)
+    }
+
+    /// What the state_dict's `.safetensors` file holds, as JSON: `{entries: [{key, tensor, numel,
+    /// bytes, step}], skipped: [key], bytes}`; each entry's data comes from `tensorBytes`.
+    #[wasm_bindgen(js_name = safetensorsPlan)]
+    pub fn safetensors_plan(&self) -> Result<String, JsError> {
+        serde_json::to_string(&crate::export::safetensors::Plan::new(&self.model.document)).map_err(|e| JsError::new(&e.to_string()))
+    }
+
+    /// The state_dict's `.safetensors` header: its 8-byte length and the padded JSON.
+    #[wasm_bindgen(js_name = safetensorsHeader)]
+    pub fn safetensors_header(&self) -> Vec<u8> {
+        crate::export::safetensors::Plan::new(&self.model.document).header
     }
 
     /// The first `limit` values of tensor `index`, row-major through its view.

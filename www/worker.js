@@ -30,7 +30,6 @@ const ready = init({ module_or_path: new URL('./pkg/torchpeek_bg.wasm', import.m
   wasm = w;
 });
 const models = new Map();
-const docs = new Map(); // parsed documents, for exports (parsed on first use)
 
 const memory = () => (wasm ? wasm.memory.buffer.byteLength : 0);
 
@@ -38,11 +37,6 @@ function modelOf(msg) {
   const m = models.get(msg.model);
   if (!m) throw new Error(`model ${msg.model} is not open`);
   return m;
-}
-
-function docOf(msg) {
-  if (!docs.has(msg.model)) docs.set(msg.model, JSON.parse(modelOf(msg).documentJson()));
-  return docs.get(msg.model);
 }
 
 async function handle(msg) {
@@ -54,7 +48,6 @@ async function handle(msg) {
       const json = m.documentJson();
       models.get(msg.model)?.free();
       models.set(msg.model, m);
-      docs.delete(msg.model);
       return { json, ms: performance.now() - t0, memory: memory() };
     }
     case 'tensor-values': {
@@ -86,16 +79,15 @@ async function handle(msg) {
       return { checks: msg.files.map((f) => ({ name: f.name, safety: JSON.parse(checkSafety({ name: f.name, blob: f })) })) };
     case 'export-npy': {
       const writable = msg.handle ? await msg.handle.createWritable() : null;
-      return exportNpy(modelOf(msg), docOf(msg), msg.tensor, writable, progress('export'));
+      return exportNpy(modelOf(msg), msg.tensor, writable, progress('export'));
     }
     case 'export-safetensors': {
       const writable = msg.handle ? await msg.handle.createWritable() : null;
-      return exportSafetensors(modelOf(msg), docOf(msg), writable, progress('export'));
+      return exportSafetensors(modelOf(msg), writable, progress('export'));
     }
     case 'close': {
       models.get(msg.model)?.free();
       models.delete(msg.model);
-      docs.delete(msg.model);
       return null;
     }
     case 'memory':

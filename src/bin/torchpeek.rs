@@ -1,6 +1,7 @@
 //! The native command line: `torchpeek inspect` prints the document of
-//! `shared/spec/inspect-json.md`; `torchpeek check` gives safety verdicts and health checks; `torchpeek diff` compares two models; `torchpeek run` runs an
-//! ONNX model once.
+//! `shared/spec/inspect-json.md`; `torchpeek check` gives safety verdicts and health checks;
+//! `torchpeek diff` compares two models; `torchpeek export` writes the state_dict as .safetensors
+//! or one tensor as .npy; `torchpeek run` runs an ONNX model once.
 
 use clap::{Parser, Subcommand};
 use serde_json::json;
@@ -50,6 +51,20 @@ enum Command {
         /// Print JSON: {counts, entries: [{key, change, a, b, max_abs_diff, relative_change, cosine}]}.
         #[arg(long)]
         json: bool,
+    },
+    /// Write the state_dict as .safetensors, or one tensor as .npy (bfloat16, float8 and quantized
+    /// tensors as float32), read through views' strides in slices.
+    #[command(group = clap::ArgGroup::new("what").required(true))]
+    Export {
+        /// The model file(s).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Write the state_dict to this .safetensors file.
+        #[arg(long, value_name = "OUT", group = "what")]
+        safetensors: Option<PathBuf>,
+        /// Write the tensor KEY (a state_dict key or a dotted tree path) to OUT as .npy.
+        #[arg(long, num_args = 2, value_names = ["KEY", "OUT"], group = "what")]
+        npy: Option<Vec<String>>,
     },
     /// Run an ONNX model once on .npy inputs and write its outputs as .npy files.
     Run {
@@ -105,6 +120,10 @@ fn main() -> ExitCode {
         }
         Command::Check { files, json, health } => check(&files, json, health),
         Command::Diff { a, b, json } => diff(&a, &b, json),
+        Command::Export { files, safetensors, npy } => match export(&files, safetensors, npy) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => fail(false, message),
+        },
         Command::Run { files, inputs, out, json } => run(files, inputs, out, json),
     }
 }
@@ -202,6 +221,42 @@ fn diff(a: &PathBuf, b: &PathBuf, json: bool) -> ExitCode {
     }
     let same = d.entries.iter().all(|e| e.change == torchpeek::diff::Change::Same);
     ExitCode::from(if same { 0 } else { 2 })
+}
+
+fn export(files: &[PathBuf], safetensors: Option<PathBuf>, npy: Option<Vec<String>>) -> Result<(), String> {
+    let model = open(files).map_err(|e| e.to_string())?;
+    let (out, slices): (PathBuf, Box<dyn Iterator<Item = torchpeek::Result<Vec<u8>>>>) = match (safetensors, npy.as_deref()) {
+        (Some(out), _) => {
+            let (plan, slices) = torchpeek::export::safetensors_slices(&model);
+            if !plan.skipped.is_empty() {
+                eprintln!("torchpeek: left out (safetensors cannot hold them): {}", plan.skipped.join(", "));
+            }
+            (out, Box::new(slices))
+        }
+        (None, Some([key, out])) => {
+            let doc = &model.document;
+            let index = doc
+                .state_dict
+                .iter()
+                .find(|e| &e.key == key)
+                .map(|e| e.tensor)
+                .or_else(|| doc.tensors.iter().position(|t| &t.path.join(".") == key))
+                .ok_or_else(|| format!("no tensor {key:?} in {}", files[0].display()))?;
+            (PathBuf::from(out), Box::new(torchpeek::export::npy_slices(&model, index).map_err(|e| e.to_string())?))
+        }
+        _ => return Err("give --safetensors OUT or --npy KEY OUT".into()),
+    };
+    use std::io::Write;
+    let io = |e: std::io::Error| format!("{}: {e}", out.display());
+    let mut w = std::io::BufWriter::new(std::fs::File::create(&out).map_err(io)?);
+    let written = slices
+        .into_iter()
+        .try_for_each(|slice| w.write_all(&slice.map_err(|e| e.to_string())?).map_err(io))
+        .and_then(|()| w.flush().map_err(io));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&out); // no half-written file left behind
+    }
+    written
 }
 
 #[cfg(feature = "engine")]

@@ -213,6 +213,18 @@ test('statistics of a big tensor show progress and can be cancelled; the page go
   }
 });
 
+/** A downloaded .npy file: its header's dictionary text and its data as a Float32Array. */
+async function savedNpy(download, name) {
+  const file = path.join(OUT, name);
+  await download.saveAs(file);
+  const b = fs.readFileSync(file);
+  assert.equal(b.subarray(0, 8).toString('latin1'), '\x93NUMPY\x01\x00');
+  const hl = b.readUInt16LE(8);
+  assert.equal((10 + hl) % 64, 0, 'the header is padded to 64 bytes');
+  const head = b.subarray(10, 10 + hl).toString();
+  return { head, data: new Float32Array(b.buffer.slice(b.byteOffset + 10 + hl, b.byteOffset + b.length)) };
+}
+
 test('export: a tensor as .npy and the state_dict as .safetensors, converted in the worker', async () => {
   const { open } = await import('../../npm/node.js');
   // A transposed view: the .npy holds its elements in row-major order of the view.
@@ -220,16 +232,23 @@ test('export: a tensor as .npy and the state_dict as .safetensors, converted in 
   const want = manifest('views.pt').tensors.find((t) => t.path[0] === 't');
   const panel = await selectTensor('t');
   const [npy] = await Promise.all([page.waitForEvent('download'), panel.locator('button.export-npy').click()]);
-  const file = path.join(OUT, 't.npy');
-  await npy.saveAs(file);
-  const b = fs.readFileSync(file);
-  assert.equal(b.subarray(1, 6).toString(), 'NUMPY');
-  const hl = b.readUInt16LE(8);
-  const head = b.subarray(10, 10 + hl).toString();
-  assert.match(head, /'descr': '<f4'/);
-  assert.match(head, /'shape': \(6, 4\)/);
-  const data = new Float32Array(b.buffer.slice(b.byteOffset + 10 + hl, b.byteOffset + b.length));
-  want.first.forEach((v, i) => assert.equal(data[i], v));
+  const t = await savedNpy(npy, 't.npy');
+  assert.match(t.head, /'descr': '<f4'/);
+  assert.match(t.head, /'shape': \(6, 4\)/);
+  assert.equal(t.data.length, 24);
+  want.first.forEach((v, i) => assert.equal(t.data[i], v));
+
+  // bfloat16, which NumPy lacks, comes out as float32 with the same values; the button works from the keyboard.
+  await openFiles(page, 'dtypes.pt');
+  const bf = manifest('dtypes.pt').tensors.find((x) => x.path[0] === 'bfloat16');
+  const bfPanel = await selectTensor('bfloat16');
+  await bfPanel.locator('button.export-npy').focus();
+  const [bfNpy] = await Promise.all([page.waitForEvent('download'), page.keyboard.press('Enter')]);
+  const b = await savedNpy(bfNpy, 'bfloat16.npy');
+  assert.match(b.head, /'descr': '<f4'/);
+  assert.match(b.head, /'shape': \(3, 4\)/);
+  bf.first.forEach((v, i) => assert.equal(b.data[i], v));
+  await current().locator('.export-status', { hasText: 'written as float32' }).waitFor();
 
   const model = await openFiles(page, 'bert_tiny_pytorch_model.bin');
   const [st] = await Promise.all([page.waitForEvent('download'), model.locator('button.export-safetensors').click()]);
