@@ -61,6 +61,23 @@ pub struct Entry {
     pub transposed: bool,
 }
 
+impl Entry {
+    fn new(key: &str, change: Change, a: Option<Side>, b: Option<Side>) -> Self {
+        Entry {
+            key: key.to_string(),
+            change,
+            a,
+            b,
+            max_abs_diff: None,
+            relative_change: None,
+            cosine: None,
+            error: None,
+            key_b: None,
+            transposed: false,
+        }
+    }
+}
+
 fn opt_f64<S: serde::Serializer>(v: &Option<f64>, s: S) -> std::result::Result<S::Ok, S::Error> {
     crate::document::float_json(v.unwrap_or(f64::NAN)).serialize(s)
 }
@@ -96,18 +113,7 @@ pub fn diff(a: &Model, b: &Model, progress: stats::Progress) -> Result<Diff> {
     let mut sides: Vec<(Option<usize>, Option<usize>)> = Vec::new();
     for (key, ia) in &keys_a {
         let ta = &a.document.tensors[*ia];
-        let mut entry = Entry {
-            key: key.clone(),
-            change: Change::OnlyA,
-            a: Some(side(ta)),
-            b: None,
-            max_abs_diff: None,
-            relative_change: None,
-            cosine: None,
-            error: None,
-            key_b: None,
-            transposed: false,
-        };
+        let mut entry = Entry::new(key, Change::OnlyA, Some(side(ta)), None);
         if let Some(&ib) = in_b.get(key.as_str()) {
             let tb = &b.document.tensors[ib];
             entry.b = Some(side(tb));
@@ -129,18 +135,7 @@ pub fn diff(a: &Model, b: &Model, progress: stats::Progress) -> Result<Diff> {
         if !in_a.contains_key(key.as_str()) {
             let tb = &b.document.tensors[*ib];
             sides.push((None, Some(*ib)));
-            entries.push(Entry {
-                key: key.clone(),
-                change: Change::OnlyB,
-                a: None,
-                b: Some(side(tb)),
-                max_abs_diff: None,
-                relative_change: None,
-                cosine: None,
-                error: None,
-                key_b: None,
-                transposed: false,
-            });
+            entries.push(Entry::new(key, Change::OnlyB, None, Some(side(tb))));
         }
     }
     let mut pairs: Vec<(usize, usize, usize, bool)> = pairs.into_iter().map(|(slot, ia, ib)| (slot, ia, ib, false)).collect();
