@@ -39,7 +39,7 @@ export class DiffView {
           h('button', { type: 'button', class: 'button small', title: 'Swap A and B', 'aria-label': 'Swap A and B', onclick: () => this.swap() }, '⇄'),
           h('label', { for: 'diff-b' }, 'B'), this.selectB,
           this.runButton),
-        h('p', { class: 'muted small' }, 'Keys are matched across the state_dicts (a prefix such as “module.” on one side is lined up); tensors of one shape are compared value by value.'),
+        h('p', { class: 'muted small' }, 'Keys are matched across the state_dicts (a prefix such as “module.” on one side is lined up); tensors of one shape are compared value by value; tensors an export renamed or transposed are found by their values.'),
         this.status),
       h('div', { class: 'model-main diff-main' }, this.body));
     this.refresh();
