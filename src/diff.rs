@@ -307,8 +307,8 @@ impl Measure {
     }
     fn relative(&self) -> f64 {
         match (self.dd, self.aa) {
-            (d, _) if d == 0.0 => 0.0,
-            (_, a) if a == 0.0 => f64::INFINITY,
+            (0.0, _) => 0.0,
+            (_, 0.0) => f64::INFINITY,
             (d, a) => (d / a).sqrt(),
         }
     }

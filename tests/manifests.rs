@@ -159,7 +159,7 @@ fn at_path<'a>(tree: &'a Json, path: &[Json]) -> Option<&'a Json> {
         if let Some(items) = cur.get("$dict").and_then(Json::as_array) {
             cur = items.iter().find(|kv| match &kv[0] {
                 Json::String(s) => *s == seg,
-                other => other.to_string() == seg,
+                other => *other == seg,
             })?.get(1)?;
         } else if let Some(items) = cur.get("$list").or_else(|| cur.get("$tuple")).and_then(Json::as_array) {
             cur = items.get(seg.parse::<usize>().ok()?)?;

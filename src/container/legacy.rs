@@ -76,15 +76,9 @@ pub fn read(sources: &[Box<dyn Source>], index: usize) -> Result<Document> {
 
     let mut doc = Document::new(Format::TorchLegacy, vec![FileInfo { name: src.name().to_string(), bytes: src.len() }]);
     let located = locate(src, &main, &key_list, pos, index, &mut doc.errors);
-    let member = |what: &str| format!("{} ({what} pickle)", src.name());
-    let pickles = vec![
-        Pickled { member: format!("{} (object pickle at byte {main_at})", src.name()), pickle: main, storage_namespace: String::new() },
-        Pickled { member: member("magic number"), pickle: magic, storage_namespace: String::new() },
-        Pickled { member: member("protocol version"), pickle: protocol, storage_namespace: String::new() },
-        Pickled { member: member("sys_info"), pickle: sys_info, storage_namespace: String::new() },
-        Pickled { member: member("storage keys"), pickle: keys, storage_namespace: String::new() },
-    ];
-    doc.kind = interpret(&mut doc, &pickles[..1], false);
+    // The safety scan reads all five pickles again from the source; the object is the document.
+    let object = [Pickled { member: format!("{} (object pickle at byte {main_at})", src.name()), pickle: main, storage_namespace: String::new() }];
+    doc.kind = interpret(&mut doc, &object, false);
     for s in doc.storages.iter_mut() {
         if let Some((data, member)) = located.get(&s.key) {
             s.data = data.clone();

@@ -265,7 +265,7 @@ impl<'a> Machine<'a> {
     }
 
     fn set_items(&mut self, target: Id, flat: Vec<Id>) -> Result<()> {
-        if flat.len() % 2 != 0 {
+        if !flat.len().is_multiple_of(2) {
             return Err(self.err("SETITEMS with an odd number of items"));
         }
         let pairs = flat.chunks(2).map(|c| (c[0], c[1]));

@@ -82,7 +82,7 @@ pub fn classify_global(module: &str, name: &str) -> (Verdict, String) {
     if module.is_empty() {
         return (Verdict::Dangerous, "a global the file does not name (extension registry): cannot be checked".into());
     }
-    if allow_list().globals.iter().any(|g| *g == dotted) {
+    if allow_list().globals.contains(&dotted) {
         return (Verdict::Safe, String::new());
     }
     if (module == "builtins" || module == "__builtin__") && DANGEROUS_BUILTINS.contains(&name) {
