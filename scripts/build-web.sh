@@ -7,7 +7,9 @@ bash scripts/setup.sh
 
 target_dir="${CARGO_TARGET_DIR:-target}"
 echo "build-web: cargo build (wasm32, release)" >&2
-cargo build --release --lib --target wasm32-unknown-unknown --no-default-features
+# 128-bit SIMD (every current browser and Node has it): the statistics loop runs about 2x faster.
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128" \
+  cargo build --release --lib --target wasm32-unknown-unknown --no-default-features
 wasm="$target_dir/wasm32-unknown-unknown/release/torchpeek.wasm"
 
 pkg="$target_dir/web-pkg"
@@ -19,7 +21,7 @@ wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name torchpeek 
 wasm_opt_version=$(wasm-opt --version 2>/dev/null | grep -oE '[0-9]+' | head -n 1 || true)
 if [ -n "$wasm_opt_version" ] && [ "$wasm_opt_version" -ge 116 ] && [ "${TORCHPEEK_NO_WASM_OPT:-}" != 1 ]; then
   if wasm-opt -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-      --enable-mutable-globals --enable-reference-types --enable-multivalue \
+      --enable-mutable-globals --enable-reference-types --enable-multivalue --enable-simd \
       "$pkg/torchpeek_bg.wasm" -o "$pkg/torchpeek_bg.opt.wasm" 2>"$pkg/wasm-opt.log"; then
     mv "$pkg/torchpeek_bg.opt.wasm" "$pkg/torchpeek_bg.wasm"
   else
