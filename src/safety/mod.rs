@@ -103,11 +103,6 @@ pub fn classify_global(module: &str, name: &str) -> (Verdict, String) {
     )
 }
 
-/// The verdict on a set of sources (a file, or a sharded set): every pickle each holds, scanned.
-pub fn check(sources: &[Box<dyn Source>]) -> Safety {
-    verdict(sources.iter().flat_map(|s| scan::scan_source(s.as_ref())).collect())
-}
-
 /// The verdict on one source.
 pub fn check_one(src: &dyn Source) -> Safety {
     verdict(scan::scan_source(src))
