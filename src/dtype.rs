@@ -3,9 +3,8 @@
 
 use serde::Serialize;
 
-/// Every element type torch saves, plus the quantized ones.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+/// Every element type torch saves, plus the quantized ones. Serialized as torch's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DType {
     Float64,
     Float32,
@@ -97,6 +96,12 @@ const SAFETENSORS: &[(&str, DType)] = &[
     ("BOOL", Bool),
     ("C64", Complex64),
 ];
+
+impl Serialize for DType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
 
 fn row(d: DType) -> &'static (DType, &'static str, u64, &'static str) {
     TABLE.iter().find(|r| r.0 == d).expect("every dtype has a row")
@@ -231,5 +236,9 @@ mod tests {
         }
         assert_eq!(DType::from_torch_name("torch.float"), Some(Float32));
         assert_eq!(DType::from_safetensors("BF16"), Some(BFloat16));
+        // The JSON document uses torch's names (`bfloat16`, not serde's `b_float16`).
+        for r in TABLE {
+            assert_eq!(serde_json::to_value(r.0).unwrap(), r.1);
+        }
     }
 }

@@ -242,6 +242,7 @@ test('export: a tensor as .npy and the state_dict as .safetensors, converted in 
   await openFiles(page, 'dtypes.pt');
   const bf = manifest('dtypes.pt').tensors.find((x) => x.path[0] === 'bfloat16');
   const bfPanel = await selectTensor('bfloat16');
+  assert.equal(await (await findRow(page, 'bfloat16')).locator('.dtype').innerText(), 'bfloat16', "torch's dtype name");
   await bfPanel.locator('button.export-npy').focus();
   const [bfNpy] = await Promise.all([page.waitForEvent('download'), page.keyboard.press('Enter')]);
   const b = await savedNpy(bfNpy, 'bfloat16.npy');
