@@ -295,6 +295,20 @@ fn external_data_is_a_range_of_the_data_file() {
 }
 
 #[test]
+#[ignore = "container::detect rejects the external data file (raw bytes) before onnx::read sees it"]
+fn open_reads_external_data_with_its_model() {
+    let sources: Vec<Box<dyn Source>> = vec![
+        Box::new(MemSource::new("m.onnx", external_model("m.onnx.data"))),
+        Box::new(MemSource::new("m.onnx.data", external_data())),
+    ];
+    let model = torchpeek::open(sources).unwrap();
+    assert_eq!(model.document.format, Format::Onnx);
+    let mut buf = [0u8; 16];
+    model.read_storage(0, 0, &mut buf).unwrap();
+    assert_eq!(&buf[..], &floats_le(&[1.0, 2.0, 3.0, 4.0])[..]);
+}
+
+#[test]
 fn old_ir_inputs_that_are_initializers_are_not_model_inputs() {
     let w = cat(&[fv(1, 2), fv(2, 1), fs(8, "W"), fb(9, &floats_le(&[1.0, 2.0]))]);
     let graph = cat(&[
@@ -646,6 +660,49 @@ mod engine {
                 let err = f32s(o).iter().zip(f32s(&want)).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
                 eprintln!("{stem}: output {i} max abs err {err:e}; load {load:?}, first run {first:?}, second {second:?}");
                 assert!(err <= 1e-4, "{stem} output {i}: max abs error {err}");
+            }
+        }
+    }
+
+    fn fixture_inputs(s: &Session, stem: &str) -> Vec<NamedArray> {
+        s.inputs()
+            .iter()
+            .enumerate()
+            .map(|(i, info)| npy_file(&fixtures().join(format!("{stem}.input{i}.npy")), &info.name))
+            .collect()
+    }
+
+    /// Load and steady-state run times, with and without plans specialised to the input shapes.
+    #[test]
+    #[ignore = "timing: cargo test --release --features engine --test onnx timing -- --ignored --nocapture"]
+    fn timing() {
+        for p in onnx_fixtures() {
+            let stem = p.file_stem().unwrap().to_str().unwrap().to_string();
+            let bytes = std::fs::read(&p).unwrap();
+            for specialize in [false, true] {
+                let t0 = std::time::Instant::now();
+                let mut s = Session::load(&bytes, &[]).unwrap();
+                let load = t0.elapsed();
+                s.set_specialize(specialize);
+                let inputs = fixture_inputs(&s, &stem);
+                let t0 = std::time::Instant::now();
+                s.run(inputs.clone()).unwrap();
+                let first = t0.elapsed();
+                let mut times: Vec<f64> = (0..50)
+                    .map(|_| {
+                        let i = inputs.clone();
+                        let t0 = std::time::Instant::now();
+                        s.run(i).unwrap();
+                        t0.elapsed().as_secs_f64() * 1e3
+                    })
+                    .collect();
+                times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+                eprintln!(
+                    "{stem:10} specialize={specialize:5} load {:8.2} ms  first run {:8.3} ms  median run {:8.4} ms",
+                    load.as_secs_f64() * 1e3,
+                    first.as_secs_f64() * 1e3,
+                    times[times.len() / 2]
+                );
             }
         }
     }

@@ -8,7 +8,7 @@
 use super::graph::{self, dtype_of};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::source::{MemSource, Source};
+use crate::source::{check_range, Source};
 use serde::Serialize;
 use std::sync::Arc;
 use tract_onnx::pb;
@@ -52,6 +52,24 @@ impl NamedArray {
     }
 }
 
+/// The model's bytes as a source, without a copy.
+struct Borrowed<'a>(&'a [u8]);
+
+impl Source for Borrowed<'_> {
+    fn name(&self) -> &str {
+        "model.onnx"
+    }
+    fn len(&self) -> u64 {
+        self.0.len() as u64
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        check_range(self, offset, buf.len() as u64)?;
+        let start = offset as usize;
+        buf.copy_from_slice(&self.0[start..start + buf.len()]);
+        Ok(())
+    }
+}
+
 /// A model prepared to run.
 pub struct Session {
     plan: Arc<TypedRunnableModel>,
@@ -62,7 +80,17 @@ pub struct Session {
     plan_inputs: Vec<(String, DatumType)>,
     /// For each plan output: its name and the dtype the model declares.
     plan_outputs: Vec<(String, Option<DType>)>,
+    /// The decluttered model, kept when some input dimension is symbolic: a plan specialised to
+    /// the shapes actually given runs faster than the generic one (kernels chosen for known sizes).
+    generic: Option<TypedModel>,
+    /// Plans specialised to input shapes, most recent last (None: specialising failed, use the
+    /// generic plan for these shapes).
+    specialized: Vec<(Vec<Vec<usize>>, Option<TypedSimpleState>)>,
+    specialize: bool,
 }
+
+/// How many specialised plans a session keeps.
+const MAX_SPECIALIZED: usize = 4;
 
 fn engine_err(context: &str, e: impl std::fmt::Display) -> Error {
     Error::engine(format!("{context}: {e:#}"))
@@ -148,7 +176,7 @@ impl Session {
     /// the base name of each initializer's `location`.
     pub fn load(model: &[u8], external: &[(String, Vec<u8>)]) -> Result<Session> {
         // Our own reader first: it validates the file without panicking and gives the I/O info.
-        let src = MemSource::new("model.onnx", model.to_vec());
+        let src = Borrowed(model);
         let info = super::parse(&src as &dyn Source)?;
         let g = info.graph.as_ref().ok_or_else(|| Error::engine("the model has no graph"))?;
         let inputs: Vec<IoInfo> = graph::model_inputs(g).into_iter().map(io_info).collect();
@@ -230,7 +258,17 @@ impl Session {
 
         let model = onnx.model_for_proto_model(&proto).map_err(|e| engine_err("cannot build the model", e))?;
         drop(proto);
-        let typed = model.into_optimized().map_err(|e| engine_err("cannot prepare the model", e))?;
+        let typed = model
+            .into_typed()
+            .and_then(|m| m.into_decluttered())
+            .map_err(|e| engine_err("cannot prepare the model", e))?;
+        let mut symbolic = false;
+        for outlet in typed.input_outlets().map_err(|e| engine_err("model inputs", e))? {
+            let fact = typed.outlet_fact(*outlet).map_err(|e| engine_err("model inputs", e))?;
+            symbolic |= fact.shape.iter().any(|d| d.to_i64().is_err());
+        }
+        let generic = if symbolic { Some(typed.clone()) } else { None };
+        let typed = typed.into_optimized().map_err(|e| engine_err("cannot prepare the model", e))?;
         let mut plan_inputs = Vec::new();
         for outlet in typed.input_outlets().map_err(|e| engine_err("model inputs", e))? {
             let name = typed.node(outlet.node).name.clone();
@@ -249,7 +287,17 @@ impl Session {
         }
         let plan = typed.into_runnable().map_err(|e| engine_err("cannot plan the model", e))?;
         let state = TypedSimpleState::new(&plan).map_err(|e| engine_err("cannot plan the model", e))?;
-        Ok(Session { plan, state, inputs, outputs, plan_inputs, plan_outputs })
+        Ok(Session {
+            plan,
+            state,
+            inputs,
+            outputs,
+            plan_inputs,
+            plan_outputs,
+            generic,
+            specialized: Vec::new(),
+            specialize: true,
+        })
     }
 
     /// Loads a model from sources: the first that looks like ONNX is the model, the others its
@@ -301,13 +349,42 @@ impl Session {
             self.check_shape(&array)?;
             values.push(to_tensor(array, *dt)?.into());
         }
-        let outs = self.state.run(values).map_err(|e| engine_err("running the model failed", e))?;
+        let outs = match self.specialized_state(&values) {
+            Some(state) => state.run(values),
+            None => self.state.run(values),
+        }
+        .map_err(|e| engine_err("running the model failed", e))?;
         let mut result = Vec::with_capacity(outs.len());
         for (i, v) in outs.into_iter().enumerate() {
             let (name, declared) = self.plan_outputs.get(i).cloned().unwrap_or((format!("output{i}"), None));
             result.push(from_tensor(name, v.into_tensor(), declared)?);
         }
         Ok(result)
+    }
+
+    /// Whether runs use plans specialised to the input shapes given (default: yes). Without, every
+    /// run uses the one plan optimised at load with symbolic dimensions.
+    pub fn set_specialize(&mut self, on: bool) {
+        self.specialize = on;
+    }
+
+    /// The state of a plan specialised to these inputs' shapes, built on first use.
+    fn specialized_state(&mut self, values: &[TValue]) -> Option<&mut TypedSimpleState> {
+        let generic = self.generic.as_ref().filter(|_| self.specialize)?;
+        let key: Vec<Vec<usize>> = values.iter().map(|v| v.shape().to_vec()).collect();
+        let found = self.specialized.iter().position(|(k, _)| *k == key);
+        let index = match found {
+            Some(i) => i,
+            None => {
+                let state = specialize(generic, &key).ok();
+                if self.specialized.len() >= MAX_SPECIALIZED {
+                    self.specialized.remove(0);
+                }
+                self.specialized.push((key, state));
+                self.specialized.len() - 1
+            }
+        };
+        self.specialized[index].1.as_mut()
     }
 
     /// Checks a given input against the rank and fixed dimensions the model declares.
@@ -343,6 +420,24 @@ impl Session {
     pub fn plan(&self) -> &Arc<TypedRunnableModel> {
         &self.plan
     }
+}
+
+/// A plan for `model` with its symbolic input dimensions set from `shapes`.
+fn specialize(model: &TypedModel, shapes: &[Vec<usize>]) -> TractResult<TypedSimpleState> {
+    let mut subs: std::collections::HashMap<Symbol, TDim> = Default::default();
+    for (outlet, shape) in model.input_outlets()?.iter().zip(shapes) {
+        let fact = model.outlet_fact(*outlet)?;
+        if fact.shape.len() != shape.len() {
+            tract_onnx::tract_hir::internal::bail!("rank mismatch");
+        }
+        for (d, &n) in fact.shape.iter().zip(shape) {
+            if let TDim::Sym(s) = d {
+                subs.insert(s.clone(), TDim::Val(n as i64));
+            }
+        }
+    }
+    let plan = model.set_symbols(&subs)?.into_optimized()?.into_runnable()?;
+    TypedSimpleState::new(&plan)
 }
 
 fn describe_dims(dims: &[Dim]) -> String {
