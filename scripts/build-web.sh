@@ -19,25 +19,45 @@ wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name torchpeek 
 # wasm-opt is optional, and only binaryen 116 or later handles the reference types rustc's wasm32 target
 # and wasm-bindgen use (Debian 12's 108 writes a module that fails at instantiation).
 wasm_opt_version=$(wasm-opt --version 2>/dev/null | grep -oE '[0-9]+' | head -n 1 || true)
-if [ -n "$wasm_opt_version" ] && [ "$wasm_opt_version" -ge 116 ] && [ "${TORCHPEEK_NO_WASM_OPT:-}" != 1 ]; then
-  if wasm-opt -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-      --enable-mutable-globals --enable-reference-types --enable-multivalue --enable-simd \
-      "$pkg/torchpeek_bg.wasm" -o "$pkg/torchpeek_bg.opt.wasm" 2>"$pkg/wasm-opt.log"; then
-    mv "$pkg/torchpeek_bg.opt.wasm" "$pkg/torchpeek_bg.wasm"
-  else
-    echo "build-web: wasm-opt failed (see $pkg/wasm-opt.log); keeping the unoptimized wasm" >&2
+optimize() { # FILE [extra wasm-opt flags]
+  local file=$1
+  shift
+  if [ -n "$wasm_opt_version" ] && [ "$wasm_opt_version" -ge 116 ] && [ "${TORCHPEEK_NO_WASM_OPT:-}" != 1 ]; then
+    if wasm-opt -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+        --enable-mutable-globals --enable-reference-types --enable-multivalue --enable-simd "$@" \
+        "$file" -o "$file.opt" 2>"$file.log"; then
+      mv "$file.opt" "$file"
+    else
+      echo "build-web: wasm-opt failed on $file (see $file.log); keeping the unoptimized wasm" >&2
+    fi
+    rm -f "$file.log"
   fi
-  rm -f "$pkg/wasm-opt.log"
-fi
+}
+optimize "$pkg/torchpeek_bg.wasm"
+
+# The engine (tract): its own wasm with SIMD, loaded only when a model is run, so opening files stays
+# light. Its own target directory: both builds write torchpeek.wasm, and with one directory each
+# would rebuild the other's (ENGINE_TARGET_DIR overrides it).
+engine_target="${ENGINE_TARGET_DIR:-$target_dir/engine}"
+echo "build-web: cargo build engine (wasm32 + simd128, release)" >&2
+CARGO_TARGET_DIR="$engine_target" CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128" \
+  cargo build --release --lib --target wasm32-unknown-unknown --no-default-features --features engine
+wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name torchpeek_engine \
+  "$engine_target/wasm32-unknown-unknown/release/torchpeek.wasm"
+optimize "$pkg/torchpeek_engine_bg.wasm"
 
 rm -rf dist
 mkdir -p dist/pkg
 cp www/*.html www/*.js www/*.css www/*.webmanifest dist/ 2>/dev/null || true
-cp "$pkg/torchpeek.js" "$pkg/torchpeek_bg.wasm" dist/pkg/
+cp "$pkg/torchpeek.js" "$pkg/torchpeek_bg.wasm" "$pkg/torchpeek_engine.js" "$pkg/torchpeek_engine_bg.wasm" dist/pkg/
 mkdir -p npm/pkg
 cp "$pkg/torchpeek.js" "$pkg/torchpeek_bg.wasm" npm/pkg/
 
 raw=$(stat -c %s dist/pkg/torchpeek_bg.wasm)
 gz=$(gzip -9 -c dist/pkg/torchpeek_bg.wasm | wc -c)
-first=$(cat dist/*.html dist/*.js dist/*.css dist/pkg/* | gzip -9 | wc -c)
-echo "build-web: dist/ ready; wasm $raw bytes ($gz gzip); first download $first bytes gzip" >&2
+# The first download: everything but the engine (its worker and wasm load when a model is run).
+first=$(find dist -type f ! -name 'engine-worker.js' ! -name 'torchpeek_engine*' -print0 | sort -z | xargs -0 cat | gzip -9 | wc -c)
+engine_raw=$(stat -c %s dist/pkg/torchpeek_engine_bg.wasm)
+engine_gz=$(cat dist/engine-worker.js dist/pkg/torchpeek_engine.js dist/pkg/torchpeek_engine_bg.wasm | gzip -9 | wc -c)
+echo "build-web: dist/ ready; wasm $raw bytes ($gz gzip); first download $first bytes gzip;" \
+  "engine (on run) wasm $engine_raw bytes, $engine_gz bytes gzip with its worker" >&2

@@ -42,3 +42,5 @@ pub const MAX_ONNX_DEPTH: usize = 64;
 pub const MAX_ONNX_INLINE_BYTES: u64 = 1 << 30;
 /// Longest list or string shown as one attribute value in the graph summary.
 pub const MAX_ONNX_ATTR_ITEMS: usize = 4096;
+/// Largest input tensor the engine builds (bytes).
+pub const MAX_ENGINE_TENSOR_BYTES: usize = 1 << 31;

@@ -19,6 +19,9 @@ use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+#[cfg(feature = "engine")]
+mod engine;
+
 /// Reads shorter than this are served from one cached block (zip headers, pickle slices).
 /// In Chromium every `FileReaderSync` read costs about a millisecond however small, and bytes then
 /// come at a few hundred MB/s: the block is small, as zip local headers are far apart.

@@ -707,6 +707,53 @@ mod engine {
         }
     }
 
+    /// `torchpeek run` on every fixture, with its reference inputs: every output written as .npy
+    /// matches onnxruntime's within 1e-4, and `--json` reports each.
+    #[test]
+    #[cfg(feature = "cli")]
+    fn cli_run_matches_onnxruntime_on_every_fixture() {
+        let dir = std::env::temp_dir().join(format!("torchpeek-cli-run-{}", std::process::id()));
+        for p in onnx_fixtures() {
+            let stem = p.file_stem().unwrap().to_str().unwrap().to_string();
+            let s = Session::load(&std::fs::read(&p).unwrap(), &[]).unwrap();
+            let out = dir.join(&stem);
+            let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_torchpeek"));
+            cmd.arg("run").arg(&p).arg("--out").arg(&out).arg("--json");
+            for (i, info) in s.inputs().iter().enumerate() {
+                cmd.arg("--input").arg(format!("{}={}", info.name, fixtures().join(format!("{stem}.input{i}.npy")).display()));
+            }
+            let o = cmd.output().unwrap();
+            assert!(o.status.success(), "{stem}: {}", String::from_utf8_lossy(&o.stdout));
+            let report: Json = serde_json::from_slice(&o.stdout).unwrap();
+            let outputs = report["outputs"].as_array().unwrap();
+            let refs = std::fs::read_dir(fixtures())
+                .unwrap()
+                .filter(|e| {
+                    let n = e.as_ref().unwrap().file_name().into_string().unwrap();
+                    n.starts_with(&format!("{stem}.output")) && n.ends_with(".npy")
+                })
+                .count();
+            assert!(refs >= 1 && outputs.len() == refs, "{stem}: {} outputs, {refs} references", outputs.len());
+            for (i, o) in outputs.iter().enumerate() {
+                let got = npy_file(Path::new(o["file"].as_str().unwrap()), "got");
+                let want = npy_file(&fixtures().join(format!("{stem}.output{i}.npy")), "want");
+                assert_eq!(got.shape, want.shape, "{stem} output {i}");
+                assert_eq!(o["shape"], serde_json::json!(want.shape), "{stem} output {i}");
+                let err = f32s(&got).iter().zip(f32s(&want)).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+                assert!(err <= 1e-4, "{stem} output {i}: max abs error {err}");
+            }
+        }
+        // A missing input is an error naming it, as JSON with --json.
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_torchpeek"))
+            .args(["run", fixtures().join("mlp.onnx").to_str().unwrap(), "--out", dir.to_str().unwrap(), "--json"])
+            .output()
+            .unwrap();
+        assert!(!o.status.success());
+        let e: Json = serde_json::from_slice(&o.stdout).unwrap();
+        assert!(e["error"].as_str().unwrap().contains("input"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn external_data_runs() {
         let m = external_model("m.onnx.data");

@@ -9,6 +9,7 @@ import { TensorPanel } from './tensor-panel.js';
 import { valueNode, scalarText } from './value-tree.js';
 import { GraphView } from './graph-view.js';
 import { verdictText, verdictBadge, findingsPanel, HealthView } from './checks-view.js';
+import { RunPanel } from './run-panel.js';
 
 /** Exports bigger than this stream into a file from the save picker, where there is one. */
 const BIG_EXPORT = 512 << 20;
@@ -155,6 +156,7 @@ export class ModelView {
     if (doc.modules?.length) add('modules', `Modules (${doc.modules.length})`, () => this.modulesSection());
     if (doc.code?.length) add('code', 'Code', () => this.codeSection());
     if (doc.state_dict.length) add('health', 'Health', () => new HealthView({ client: this.client, modelId: this.modelId, doc, bytes: D.bytesByDtype(doc).reduce((a, [, b]) => a + b, 0), onKey: (key) => this.showKey(key) }).el);
+    if (doc.onnx) add('run', 'Run', () => new RunPanel({ files: this.files, onnx: doc.onnx, modelId: this.modelId }).el);
     add('contents', doc.kind === 'checkpoint' ? 'Checkpoint contents' : 'Contents', () => this.contentsSection());
     if (!doc.state_dict.length && doc.tensors.length) add('tensors', `Tensors (${doc.tensors.length})`, () => this.tensorsSection());
 

@@ -50,6 +50,22 @@ impl NamedArray {
     pub fn numel(&self) -> usize {
         self.shape.iter().product()
     }
+
+    /// Checks that the bytes make exactly one tensor of the dtype and shape.
+    pub fn check(&self) -> Result<()> {
+        let itemsize = self.dtype.itemsize() as usize;
+        let bytes = self.shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).and_then(|n| n.checked_mul(itemsize));
+        if bytes != Some(self.data.len()) {
+            return Err(Error::engine(format!(
+                "{:?}: {} bytes do not make a {} tensor of shape {:?}",
+                self.name,
+                self.data.len(),
+                self.dtype.name(),
+                self.shape
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// The model's bytes as a source, without a copy.
@@ -333,21 +349,31 @@ impl Session {
 
     /// Runs the model once. Every input must be given (by name); extra names are an error too.
     pub fn run(&mut self, inputs: Vec<NamedArray>) -> Result<Vec<NamedArray>> {
-        let mut by_name: Vec<Option<NamedArray>> = inputs.into_iter().map(Some).collect();
-        for a in by_name.iter().flatten() {
-            if !self.plan_inputs.iter().any(|(n, _)| *n == a.name) {
+        let tensors = inputs.into_iter().map(|a| Ok((a.name.clone(), to_tensor(a)?))).collect::<Result<Vec<_>>>()?;
+        self.run_tensors(tensors)?
+            .into_iter()
+            .map(|(name, dtype, t)| Ok(NamedArray { name, dtype, shape: t.shape().to_vec(), data: t.as_bytes().to_vec() }))
+            .collect()
+    }
+
+    /// Runs the model once on tract tensors `(input name, tensor)` (see [`input_tensor`]): the
+    /// outputs as `(name, dtype, tensor)`, each in the dtype the model declares.
+    pub fn run_tensors(&mut self, inputs: Vec<(String, Tensor)>) -> Result<Vec<(String, DType, Tensor)>> {
+        let mut by_name: Vec<Option<(String, Tensor)>> = inputs.into_iter().map(Some).collect();
+        for (name, _) in by_name.iter().flatten() {
+            if !self.plan_inputs.iter().any(|(n, _)| n == name) {
                 let known: Vec<&str> = self.plan_inputs.iter().map(|(n, _)| n.as_str()).collect();
-                return Err(Error::engine(format!("the model has no input {:?} (its inputs: {})", a.name, known.join(", "))));
+                return Err(Error::engine(format!("the model has no input {name:?} (its inputs: {})", known.join(", "))));
             }
         }
         let mut values: TVec<TValue> = tvec![];
         for (name, dt) in &self.plan_inputs {
-            let slot = by_name.iter_mut().find(|a| a.as_ref().is_some_and(|a| a.name == *name));
-            let Some(array) = slot.and_then(|s| s.take()) else {
+            let slot = by_name.iter_mut().find(|a| a.as_ref().is_some_and(|(n, _)| n == name));
+            let Some((_, t)) = slot.and_then(|s| s.take()) else {
                 return Err(Error::engine(format!("input {name:?} was not given")));
             };
-            self.check_shape(&array)?;
-            values.push(to_tensor(array, *dt)?.into());
+            self.check_shape(name, t.shape())?;
+            values.push(cast_input(name, t, *dt)?.into());
         }
         let outs = match self.specialized_state(&values) {
             Some(state) => state.run(values),
@@ -357,7 +383,8 @@ impl Session {
         let mut result = Vec::with_capacity(outs.len());
         for (i, v) in outs.into_iter().enumerate() {
             let (name, declared) = self.plan_outputs.get(i).cloned().unwrap_or((format!("output{i}"), None));
-            result.push(from_tensor(name, v.into_tensor(), declared)?);
+            let (dtype, t) = output_tensor(&name, v.into_tensor(), declared)?;
+            result.push((name, dtype, t));
         }
         Ok(result)
     }
@@ -387,31 +414,13 @@ impl Session {
         self.specialized[index].1.as_mut()
     }
 
-    /// Checks a given input against the rank and fixed dimensions the model declares.
-    fn check_shape(&self, a: &NamedArray) -> Result<()> {
-        let Some(info) = self.inputs.iter().find(|i| i.name == a.name) else { return Ok(()) };
-        let expected = a.shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
-        let itemsize = a.dtype.itemsize() as usize;
-        if expected.and_then(|n| n.checked_mul(itemsize)) != Some(a.data.len()) {
-            return Err(Error::engine(format!(
-                "input {:?}: {} bytes do not make a {} tensor of shape {:?}",
-                a.name,
-                a.data.len(),
-                a.dtype.name(),
-                a.shape
-            )));
-        }
-        if let Some(dims) = &info.shape {
-            let fits = dims.len() == a.shape.len()
-                && dims.iter().zip(&a.shape).all(|(d, &s)| !matches!(d, Dim::Fixed(f) if *f != s as u64));
-            if !fits {
-                return Err(Error::engine(format!(
-                    "input {:?} has shape {:?}, the model expects {}",
-                    a.name,
-                    a.shape,
-                    describe_dims(dims)
-                )));
-            }
+    /// Checks a given input's shape against the rank and fixed dimensions the model declares.
+    fn check_shape(&self, name: &str, shape: &[usize]) -> Result<()> {
+        let Some(dims) = self.inputs.iter().find(|i| i.name == name).and_then(|i| i.shape.as_ref()) else { return Ok(()) };
+        let fits =
+            dims.len() == shape.len() && dims.iter().zip(shape).all(|(d, &s)| !matches!(d, Dim::Fixed(f) if *f != s as u64));
+        if !fits {
+            return Err(Error::engine(format!("input {name:?} has shape {shape:?}, the model expects {}", describe_dims(dims))));
         }
         Ok(())
     }
@@ -452,31 +461,55 @@ fn describe_dims(dims: &[Dim]) -> String {
     format!("[{}]", parts.join(", "))
 }
 
-/// A NamedArray as a tract tensor of datum type `dt` (cast when the array's dtype differs).
-fn to_tensor(a: NamedArray, dt: DatumType) -> Result<Tensor> {
-    let src_dt = datum_type(a.dtype)
-        .ok_or_else(|| Error::engine(format!("input {:?}: dtype {} is not supported by the engine", a.name, a.dtype.name())))?;
-    let mut data = a.data;
-    if a.dtype == DType::Bool {
-        // tract's bool is a byte that must be 0 or 1.
-        for b in &mut data {
+/// An input tensor of `dtype` and `shape` whose little-endian, row-major bytes `fill` writes: the
+/// wasm bindings copy a JS typed array straight into it.
+pub fn input_tensor(
+    name: &str,
+    dtype: DType,
+    shape: &[usize],
+    fill: impl FnOnce(&mut [u8]) -> Result<()>,
+) -> Result<Tensor> {
+    let dt = datum_type(dtype)
+        .ok_or_else(|| Error::engine(format!("input {name:?}: dtype {} is not supported by the engine", dtype.name())))?;
+    let numel = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+    if numel.and_then(|n| n.checked_mul(dtype.itemsize() as usize)).is_none_or(|b| b > crate::limits::MAX_ENGINE_TENSOR_BYTES) {
+        return Err(Error::engine(format!("input {name:?}: shape {shape:?} is too large")));
+    }
+    // Tensors of bool are filled as bytes: zeroed u8 storage, normalised to 0/1, then relabelled.
+    let storage_dt = if dt == DatumType::Bool { DatumType::U8 } else { dt };
+    let mut t = Tensor::zero_dt(storage_dt, shape).map_err(|e| engine_err(&format!("input {name:?}"), e))?;
+    fill(t.as_bytes_mut())?;
+    if dt == DatumType::Bool {
+        for b in t.as_bytes_mut() {
             *b = (*b != 0) as u8;
         }
+        // SAFETY: u8 and bool have the same size and alignment, and every byte is now 0 or 1.
+        unsafe { t.set_datum_type(DatumType::Bool) };
     }
-    // SAFETY: `src_dt` is a plain numeric (or bool, normalised above) type, and check_shape made
-    // sure `data` holds exactly shape.product() elements of it.
-    let t = unsafe { Tensor::from_raw_dt(src_dt, &a.shape, &data) }
-        .map_err(|e| engine_err(&format!("input {:?}", a.name), e))?;
-    if src_dt == dt || !(dt.is_number() || dt == DatumType::Bool) {
+    Ok(t)
+}
+
+/// A NamedArray as a tract tensor.
+fn to_tensor(a: NamedArray) -> Result<Tensor> {
+    a.check()?;
+    input_tensor(&a.name, a.dtype, &a.shape, |b| {
+        b.copy_from_slice(&a.data);
+        Ok(())
+    })
+}
+
+/// An input converted to the datum type the plan takes, where it differs.
+fn cast_input(name: &str, t: Tensor, dt: DatumType) -> Result<Tensor> {
+    if t.datum_type() == dt || !(dt.is_number() || dt == DatumType::Bool) {
         return Ok(t);
     }
     t.cast_to_dt(dt)
         .map(|c| c.into_owned())
-        .map_err(|e| engine_err(&format!("input {:?}: cannot convert {} to {dt:?}", a.name, a.dtype.name()), e))
+        .map_err(|e| engine_err(&format!("input {name:?}: cannot convert {:?} to {dt:?}", t.datum_type()), e))
 }
 
-/// A tract tensor as a NamedArray, in the declared dtype where tract computed another.
-fn from_tensor(name: String, t: Tensor, declared: Option<DType>) -> Result<NamedArray> {
+/// An output in the declared dtype where tract computed another, with its dtype.
+fn output_tensor(name: &str, t: Tensor, declared: Option<DType>) -> Result<(DType, Tensor)> {
     let target = declared.and_then(datum_type).or_else(|| dtype_of_datum(t.datum_type()).and_then(datum_type));
     let target = match target {
         Some(dt) => dt,
@@ -488,8 +521,7 @@ fn from_tensor(name: String, t: Tensor, declared: Option<DType>) -> Result<Named
     } else {
         t.cast_to_dt(target).map_err(|e| engine_err(&format!("output {name:?}"), e))?.into_owned()
     };
-    let dtype = dtype_of_datum(target).unwrap_or(DType::Int64);
-    Ok(NamedArray { name, dtype, shape: t.shape().to_vec(), data: t.as_bytes().to_vec() })
+    Ok((dtype_of_datum(target).unwrap_or(DType::Int64), t))
 }
 
 /// `.npy` files: read into, and written from, NamedArrays.
@@ -569,6 +601,7 @@ pub mod npy {
 
     /// Writes a NamedArray as a `.npy` (C order, little-endian).
     pub fn write(a: &NamedArray, w: impl Write) -> Result<()> {
+        a.check()?;
         fn arr<const N: usize>(c: &[u8]) -> [u8; N] {
             let mut b = [0u8; N];
             b.copy_from_slice(&c[..N]);

@@ -1,0 +1,74 @@
+// The engine worker: owns one ONNX session in the engine's own wasm build (tract, SIMD), started only
+// when the page runs a model, so opening files never downloads it. Model files are read once here.
+//
+// Protocol (each request carries an `id`; every reply names it):
+//   {id, type: 'load', files: [File]}          -> {io: {inputs, outputs}, ms}   the .onnx file and its
+//                                                  external data files; unsupported operators fail here
+//   {id, type: 'npy', file: File}              -> {array: {dtype, shape, data: ArrayBuffer}}
+//   {id, type: 'run', inputs: [{name, dtype, shape, data: ArrayBuffer}]}
+//                                              -> {outputs: [{name, dtype, shape, data: ArrayBuffer}], ms}
+//   {id, type: 'npy-bytes', array: {dtype, shape, data}} -> {bytes: ArrayBuffer}   a .npy to download
+//   failures                                   -> {id, type: 'error', message, fatal}
+// Array buffers are transferred both ways, never copied by postMessage.
+import init, { EngineSession, npyRead, npyWrite } from './pkg/torchpeek_engine.js';
+
+const ready = init({ module_or_path: new URL('./pkg/torchpeek_engine_bg.wasm', import.meta.url) });
+let session = null;
+
+const bytesOf = (file) => new Uint8Array(new FileReaderSync().readAsArrayBuffer(file));
+const view = (data) => (data instanceof Uint8Array ? data : new Uint8Array(data.buffer ?? data, data.byteOffset ?? 0, data.byteLength));
+
+/** A wasm array `{dtype, shape, data: Uint8Array}` as a message part with its buffer listed to transfer. */
+function plain(a, transfer) {
+  const data = a.data.buffer.byteLength === a.data.byteLength ? a.data.buffer : a.data.slice().buffer;
+  transfer.push(data);
+  return { name: a.name, dtype: a.dtype, shape: a.shape, data };
+}
+
+function handle(msg, transfer) {
+  switch (msg.type) {
+    case 'load': {
+      const t0 = performance.now();
+      const onnx = msg.files.find((f) => /\.onnx$/i.test(f.name)) ?? msg.files[0];
+      const external = msg.files.filter((f) => f !== onnx).map((f) => ({ name: f.name, bytes: bytesOf(f) }));
+      session?.free();
+      session = null;
+      session = EngineSession.load(bytesOf(onnx), external);
+      return { io: JSON.parse(session.ioJson()), ms: performance.now() - t0 };
+    }
+    case 'npy':
+      return { array: plain(npyRead(msg.file.name, bytesOf(msg.file)), transfer) };
+    case 'run': {
+      if (!session) throw new Error('no model is loaded');
+      const t0 = performance.now();
+      const outputs = session.run(msg.inputs.map((i) => ({ ...i, data: view(i.data) })));
+      const ms = performance.now() - t0;
+      return { outputs: outputs.map((o) => plain(o, transfer)), ms };
+    }
+    case 'npy-bytes': {
+      const bytes = npyWrite(msg.array.dtype, Uint32Array.from(msg.array.shape), view(msg.array.data));
+      transfer.push(bytes.buffer);
+      return { bytes: bytes.buffer };
+    }
+    default:
+      throw new Error(`unknown request ${msg.type}`);
+  }
+}
+
+// One request at a time, in order.
+let queue = Promise.resolve();
+self.onmessage = (event) => {
+  const msg = event.data;
+  queue = queue.then(async () => {
+    try {
+      await ready;
+      const transfer = [];
+      const result = handle(msg, transfer);
+      postMessage({ id: msg.id, type: 'result', result }, transfer);
+    } catch (err) {
+      // A trap (a Rust panic, out of memory) leaves the instance unusable: the page starts a new worker.
+      const fatal = err instanceof WebAssembly.RuntimeError;
+      postMessage({ id: msg.id, type: 'error', message: String(err?.message ?? err), fatal });
+    }
+  });
+};
