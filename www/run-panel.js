@@ -40,10 +40,11 @@ class Engine {
       if (!p) return;
       this.pending.delete(msg.id);
       if (msg.type === 'result') p.resolve(msg.result);
-      else {
-        p.reject(new Error(msg.message));
-        if (msg.fatal) this.stop();
-      }
+      else if (msg.fatal) {
+        // A trap leaves the wasm instance unusable: the next request starts a fresh worker.
+        p.reject(new Error(`the engine crashed (${msg.message}). An input outside what the model accepts, such as a token id beyond its vocabulary, can do this; the engine restarts on the next run`));
+        this.stop();
+      } else p.reject(new Error(msg.message));
     };
     this.worker.onerror = (e) => {
       e.preventDefault?.();
@@ -57,6 +58,7 @@ class Engine {
   stop() {
     this.worker?.terminate();
     this.worker = null;
+    this.onStop?.();
   }
 
   request(type, payload = {}, transfer = []) {
@@ -117,8 +119,8 @@ class InputEditor {
     this.layout = h('select', { 'aria-label': 'Layout' }, h('option', { value: 'nchw', selected: !nhwc }, 'NCHW'), h('option', { value: 'nhwc', selected: nhwc }, 'NHWC'));
     this.mean = h('input', { type: 'text', value: '0.485, 0.456, 0.406', class: 'wide', spellcheck: 'false' });
     this.std = h('input', { type: 'text', value: '0.229, 0.224, 0.225', class: 'wide', spellcheck: 'false' });
-    this.tokens = h('textarea', { rows: 2, spellcheck: 'false', 'aria-label': `Token ids for ${info.name}`, placeholder: '101, 7592, 2088, 102' });
-    this.tokens.value = '101, 7592, 2088, 102';
+    this.tokens = h('textarea', { rows: 2, spellcheck: 'false', 'aria-label': `Token ids for ${info.name}`, placeholder: '1, 5, 9, 2' });
+    this.tokens.value = '1, 5, 9, 2';
     this.parts = {
       normal: [field('seed', this.seed)],
       uniform: [field('seed', this.seed), field('low', this.low), field('high', this.high)],
@@ -287,6 +289,9 @@ export class RunPanel {
     this.files = files;
     this.idPrefix = `${modelId}-run`;
     this.engine = new Engine();
+    this.engine.onStop = () => {
+      this.loaded = null; // the model is loaded again into the next worker
+    };
     this.loaded = null; // promise of the engine's {io, ms}
     this.editors = [];
     this.symbols = new Map(); // name -> <input>
@@ -362,7 +367,7 @@ export class RunPanel {
       const log = (window.__torchpeek ??= {});
       (log.runs ??= []).push({ ms: r.ms, outputs: r.outputs.map(({ name, dtype, shape }) => ({ name, dtype, shape })) });
     } catch (e) {
-      if (this.loaded) this.setStatus(e.message, true);
+      if (this.loaded || /crashed/.test(e.message)) this.setStatus(e.message, true);
     } finally {
       this.runButton.disabled = false;
     }

@@ -651,6 +651,7 @@ pub struct RunReport {
 }
 
 /// A file name for an output: its name with path separators and odd characters replaced.
+#[cfg(not(target_arch = "wasm32"))]
 fn file_name_for(name: &str) -> String {
     let s: String = name
         .chars()

@@ -135,6 +135,12 @@ test('random, token and image inputs; screenshots light and dark', async () => {
   await model.locator('[role=tab][data-section="run"]').click();
   const panel = model.locator('.run-panel');
   assert.equal(await panel.locator('select[data-input="input_ids"]').inputValue(), 'tokens');
+  // A token id beyond the vocabulary traps in the engine: a clear error, then a fresh engine.
+  const ids = panel.locator('textarea');
+  await ids.fill('1, 5, 100000');
+  await panel.locator('.run-button').click();
+  await panel.locator('.run-status.error-text', { hasText: 'crashed' }).waitFor({ timeout: 60_000 });
+  await ids.fill('1, 5, 9, 2');
   await panel.locator('input[data-symbol="batch"]').fill('2');
   const runs = await page.evaluate(() => window.__torchpeek.runs?.length ?? 0);
   await panel.locator('.run-button').click();
