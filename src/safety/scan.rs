@@ -45,8 +45,8 @@ fn unreadable(member: &str, e: &Error) -> Finding {
     finding(Verdict::Dangerous, member, 0, format!("cannot be scanned ({e}): what loading it would run cannot be checked"))
 }
 
-/// Every `.pkl` member of the archive, and the zips stored in it (torch.save files inside a
-/// `.pt2`); `note` marks a zip torch.load does not read.
+/// Every `.pkl` member of the archive, and for an archive that is not a torch.save file the zips
+/// stored in it (torch.save files inside a `.pt2`); `note` marks a zip torch.load does not read.
 fn scan_zip(src: &dyn Source, note: Option<&str>, depth: usize, out: &mut Vec<Finding>) {
     match Archive::read(src) {
         Ok(archive) => scan_archive(src, &archive, note, depth, out),
@@ -76,7 +76,11 @@ pub fn scan_archive(src: &dyn Source, archive: &Archive, note: Option<&str>, dep
         .min_by_key(|e| e.name.len())
         .and_then(|e| archive.find(&e.name))
         .map(|e| e.header_offset);
-    for e in archive.entries.iter().filter(|e| !e.name.ends_with(".pkl") && e.method == zip::Method::Stored && e.size >= 4) {
+    // torch.load never loads a zip stored in a torch.save archive; torch.export.load does (sample
+    // inputs, pickled payloads). Probing every member of a torch.save file would cost a read each
+    // (hundreds of slow reads in the browser for a big checkpoint), so only other archives are probed.
+    let nested = archive.entries.iter().filter(|e| main.is_none() && !e.name.ends_with(".pkl") && e.method == zip::Method::Stored && e.size >= 4);
+    for e in nested {
         let inner = Window { inner: src, name: format!("{}/{}", src.name(), e.name), offset: e.data_offset, len: e.size };
         if inner.read_vec(0, 4).is_ok_and(|h| zip::is_zip(&h)) {
             if depth + 1 >= limits::MAX_NESTED_PICKLES {
