@@ -295,7 +295,6 @@ fn external_data_is_a_range_of_the_data_file() {
 }
 
 #[test]
-#[ignore = "container::detect rejects the external data file (raw bytes) before onnx::read sees it"]
 fn open_reads_external_data_with_its_model() {
     let sources: Vec<Box<dyn Source>> = vec![
         Box::new(MemSource::new("m.onnx", external_model("m.onnx.data"))),

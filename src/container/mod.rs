@@ -67,15 +67,19 @@ pub fn detect(src: &dyn Source) -> Result<Detected> {
 
 /// Opens `sources` as one model: a sharded set when an index names the others, else the first.
 pub fn open(sources: &[Box<dyn Source>]) -> Result<Document> {
-    let kinds = sources.iter().map(|s| detect(s.as_ref())).collect::<Result<Vec<_>>>()?;
+    let detected: Vec<Result<Detected>> = sources.iter().map(|s| detect(s.as_ref())).collect();
+    // An ONNX model's external data files are raw bytes no detector knows: the model names them.
+    if detected.iter().any(|k| matches!(k, Ok(Detected::Onnx))) {
+        return crate::onnx::read(sources);
+    }
+    let kinds = detected.into_iter().collect::<Result<Vec<_>>>()?;
     if let Some(i) = kinds.iter().position(|&k| k == Detected::Json) {
         return sharded::read(sources, i);
     }
-    match kinds[0] {
-        Detected::Onnx => crate::onnx::read(sources),
-        _ if sources.len() > 1 && kinds.iter().all(|&k| k != Detected::Onnx) => sharded::read_shards(sources, None),
-        _ => open_one(sources, 0, kinds[0]),
+    if sources.len() > 1 {
+        return sharded::read_shards(sources, None);
     }
+    open_one(sources, 0, kinds[0])
 }
 
 /// Opens source `index` alone; its storages refer to that source index.
