@@ -14,7 +14,8 @@ pub fn llama_file() -> PathBuf {
     let path = dir.join("llama-7b-bf16.pt");
     if !path.exists() {
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/make_llama.py");
-        let partial = dir.join("llama-7b-bf16.pt.partial");
+        // A name of this process's own: two runs (a test and the bench) may generate at once.
+        let partial = dir.join(format!("llama-7b-bf16.pt.{}.partial", std::process::id()));
         let status = std::process::Command::new("python3").arg(&script).arg(&partial).status().expect("python3 runs");
         assert!(status.success(), "make_llama.py failed");
         std::fs::rename(&partial, &path).unwrap();
