@@ -103,6 +103,50 @@ pub struct Tensor {
     pub storage_index: usize,
 }
 
+impl Tensor {
+    /// The tensor at `path` viewing `storage` (entry `storage_index` of `Document::storages`) from
+    /// its first element: strided, not quantized, no grad, not a parameter, no statistics. Readers
+    /// that know more set it with struct update syntax (`Tensor { requires_grad, ..Tensor::new(..) }`).
+    pub fn new(
+        path: Vec<String>,
+        dtype: DType,
+        shape: Vec<u64>,
+        stride: Vec<i64>,
+        numel: u64,
+        storage_index: usize,
+        storage: &Storage,
+    ) -> Self {
+        Tensor {
+            path,
+            dtype,
+            shape,
+            stride,
+            storage_offset: 0,
+            storage: storage.key.clone(),
+            storage_bytes: storage.bytes,
+            layout: Layout::Strided,
+            quantization: None,
+            requires_grad: false,
+            is_parameter: false,
+            numel,
+            shares_storage_with: Vec::new(),
+            stats: None,
+            storage_index,
+        }
+    }
+}
+
+/// Row-major strides of a shape, as torch gives a contiguous tensor (a size-0 dimension counts as 1).
+pub fn contiguous_strides(shape: &[u64]) -> Vec<i64> {
+    let mut stride = vec![0i64; shape.len()];
+    let mut acc: i64 = 1;
+    for i in (0..shape.len()).rev() {
+        stride[i] = acc;
+        acc = acc.saturating_mul(shape[i].max(1) as i64);
+    }
+    stride
+}
+
 /// Where a storage's bytes are.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StorageData {

@@ -91,22 +91,11 @@ impl Model {
                     Error::corrupt(Location::member("quantizer"), format!("no storage {key} for the quantization parameters"))
                 })?;
                 let numel = d.shape.iter().product::<u64>();
+                let storage = &self.document.storages[storage_index];
                 let t = Tensor {
-                    path: vec!["quantizer".into()],
-                    dtype: d.dtype,
-                    shape: d.shape.clone(),
-                    stride: d.stride.clone(),
                     storage_offset: d.storage_offset,
-                    storage: key.to_string(),
-                    storage_bytes: self.document.storages[storage_index].bytes,
                     layout: d.layout,
-                    quantization: None,
-                    requires_grad: false,
-                    is_parameter: false,
-                    numel,
-                    shares_storage_with: Vec::new(),
-                    stats: None,
-                    storage_index,
+                    ..Tensor::new(vec!["quantizer".into()], d.dtype, d.shape.clone(), d.stride.clone(), numel, storage_index, storage)
                 };
                 stats::values_of(self, &t, numel.min(1 << 20) as usize)
             };

@@ -6,7 +6,7 @@
 
 use super::torch_zip::entry_data;
 use super::zip::Archive;
-use crate::document::{Document, FileInfo, Format, Kind, Layout, Problem, StateDictEntry, Storage, Tensor};
+use crate::document::{Document, FileInfo, Format, Kind, Problem, StateDictEntry, Storage, Tensor};
 use crate::dtype::DType;
 use crate::error::{Error, Location, Result};
 use crate::limits;
@@ -140,22 +140,12 @@ fn payload_tensor(
         doc.storages.len() - 1
     });
     let i = doc.tensors.len();
-    doc.tensors.push(Tensor {
-        path: vec![name.to_string()],
-        dtype,
-        shape,
-        stride,
+    let tensor = Tensor {
         storage_offset: offset,
-        storage: path.to_string(),
-        storage_bytes: entry.size,
-        layout: Layout::Strided,
-        quantization: None,
         requires_grad: tm.get("requires_grad").and_then(Json::as_bool).unwrap_or(false),
         is_parameter: meta.get("is_param").and_then(Json::as_bool).unwrap_or(false),
-        numel,
-        shares_storage_with: Vec::new(),
-        stats: None,
-        storage_index,
-    });
+        ..Tensor::new(vec![name.to_string()], dtype, shape, stride, numel, storage_index, &doc.storages[storage_index])
+    };
+    doc.tensors.push(tensor);
     Ok(i)
 }

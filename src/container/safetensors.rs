@@ -1,7 +1,7 @@
 //! safetensors: an 8-byte little-endian header length, a JSON header naming each tensor's dtype,
 //! shape and byte range, then the bytes. Nothing in it can run code.
 
-use crate::document::{Document, FileInfo, Format, Kind, Layout, StateDictEntry, Storage, StorageData, Tensor};
+use crate::document::{contiguous_strides, Document, FileInfo, Format, Kind, StateDictEntry, Storage, StorageData, Tensor};
 use crate::dtype::DType;
 use crate::error::{Error, Location, Result};
 use crate::limits;
@@ -15,17 +15,6 @@ pub fn looks_like(head: &[u8], len: u64) -> bool {
     }
     let n = u64::from_le_bytes(head[..8].try_into().unwrap());
     n >= 2 && n.checked_add(8).is_some_and(|end| end <= len) && head[8] == b'{'
-}
-
-/// Contiguous strides of a shape.
-pub fn contiguous_strides(shape: &[u64]) -> Vec<i64> {
-    let mut stride = vec![0i64; shape.len()];
-    let mut acc: i64 = 1;
-    for i in (0..shape.len()).rev() {
-        stride[i] = acc;
-        acc = acc.saturating_mul(shape[i].max(1) as i64);
-    }
-    stride
 }
 
 /// Reads a safetensors file from source `index`.
@@ -81,23 +70,8 @@ pub fn read(sources: &[Box<dyn Source>], index: usize) -> Result<Document> {
             member: format!("{}/{name}", src.name()),
             data: StorageData::Range { source: index, offset: data_start + begin, len: end - begin },
         });
-        doc.tensors.push(Tensor {
-            path: vec![name.clone()],
-            dtype,
-            stride: contiguous_strides(&shape),
-            shape,
-            storage_offset: 0,
-            storage: i.to_string(),
-            storage_bytes: end - begin,
-            layout: Layout::Strided,
-            quantization: None,
-            requires_grad: false,
-            is_parameter: false,
-            numel,
-            shares_storage_with: Vec::new(),
-            stats: None,
-            storage_index: i,
-        });
+        let stride = contiguous_strides(&shape);
+        doc.tensors.push(Tensor::new(vec![name.clone()], dtype, shape, stride, numel, i, &doc.storages[i]));
         doc.state_dict.push(StateDictEntry { key: name.clone(), tensor: i });
         items.push(json!([name, {"$tensor": i}]));
     }

@@ -13,7 +13,7 @@ pub mod view;
 #[cfg(feature = "engine")]
 pub mod engine;
 
-use crate::document::{Document, FileInfo, Format, Kind, Layout, Problem, StateDictEntry, Storage, StorageData, Tensor};
+use crate::document::{contiguous_strides, Document, FileInfo, Format, Kind, Problem, StateDictEntry, Storage, StorageData, Tensor};
 use crate::error::{Error, Location, Result};
 use crate::source::Source;
 use graph::{dtype_of, elem_type_name, model_inputs, op_types, value_info_json, ModelInfo, TensorInfo};
@@ -165,33 +165,12 @@ fn build(doc: &mut Document, info: &ModelInfo, sources: &[Box<dyn Source>], mode
             }
         };
         let storage_index = doc.storages.len();
-        let key = storage_index.to_string();
-        doc.storages.push(Storage { key: key.clone(), dtype, bytes, member, data });
+        doc.storages.push(Storage { key: storage_index.to_string(), dtype, bytes, member, data });
         let shape: Vec<u64> = init.dims.iter().map(|&d| d as u64).collect();
-        let mut stride = vec![0i64; shape.len()];
-        let mut acc: i64 = 1;
-        for i in (0..shape.len()).rev() {
-            stride[i] = acc;
-            acc = acc.saturating_mul(shape[i] as i64);
-        }
+        let stride = contiguous_strides(&shape);
         let index = doc.tensors.len();
-        doc.tensors.push(Tensor {
-            path: vec![init.name.clone()],
-            dtype,
-            shape,
-            stride,
-            storage_offset: 0,
-            storage: key,
-            storage_bytes: bytes,
-            layout: Layout::Strided,
-            quantization: None,
-            requires_grad: false,
-            is_parameter: false,
-            numel,
-            shares_storage_with: Vec::new(),
-            stats: None,
-            storage_index,
-        });
+        let tensor = Tensor::new(vec![init.name.clone()], dtype, shape, stride, numel, storage_index, &doc.storages[storage_index]);
+        doc.tensors.push(tensor);
         doc.state_dict.push(StateDictEntry { key: init.name.clone(), tensor: index });
         tree.push(json!([init.name, { "$tensor": index }]));
     }

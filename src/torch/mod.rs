@@ -72,11 +72,8 @@ impl<'a> Interpreter<'a> {
 
     /// Adds a tensor at the current path.
     fn add_tensor(&mut self, id: Id, desc: TensorDesc) -> usize {
-        let (storage_index, key, bytes) = match &desc.storage {
-            Some(r) => {
-                let i = self.storage_index(r);
-                (i, self.doc.storages[i].key.clone(), self.doc.storages[i].bytes)
-            }
+        let storage_index = match &desc.storage {
+            Some(r) => self.storage_index(r),
             None => {
                 let i = self.doc.storages.len();
                 self.doc.storages.push(Storage {
@@ -86,9 +83,10 @@ impl<'a> Interpreter<'a> {
                     member: String::new(),
                     data: StorageData::Missing { reason: "a meta tensor has no data".into() },
                 });
-                (i, format!("meta{i}"), 0)
+                i
             }
         };
+        let bytes = self.doc.storages[storage_index].bytes;
         let numel = desc.shape.iter().try_fold(1u64, |a, &d| a.checked_mul(d));
         let numel = match numel {
             Some(n) => n,
@@ -101,23 +99,16 @@ impl<'a> Interpreter<'a> {
             self.problem(msg);
         }
         let index = self.doc.tensors.len();
-        self.doc.tensors.push(Tensor {
-            path: self.path.clone(),
-            dtype: desc.dtype,
-            shape: desc.shape.clone(),
-            stride: desc.stride.clone(),
+        let storage = &self.doc.storages[storage_index];
+        let tensor = Tensor {
             storage_offset: desc.storage_offset,
-            storage: key,
-            storage_bytes: bytes,
             layout: desc.layout,
             quantization: desc.quantization.clone(),
             requires_grad: desc.requires_grad,
             is_parameter: desc.is_parameter,
-            numel,
-            shares_storage_with: Vec::new(),
-            stats: None,
-            storage_index,
-        });
+            ..Tensor::new(self.path.clone(), desc.dtype, desc.shape.clone(), desc.stride.clone(), numel, storage_index, storage)
+        };
+        self.doc.tensors.push(tensor);
         if let Some((scales, zps)) = desc.qparam_tensors {
             for d in [&scales, &zps] {
                 if let Some(r) = &d.storage {
