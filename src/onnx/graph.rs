@@ -2,7 +2,7 @@
 //! ValueInfoProto, TypeProto and TensorProto, parsed from the wire with byte offsets (see `proto`).
 //! Initializers keep where their bytes are (`raw_data` offset, external data entries), never the bytes.
 
-use super::proto::{Reader, FIXED32, LEN, VARINT};
+use super::proto::{Field, Reader, FIXED32, LEN, VARINT};
 use crate::document::float_json;
 use crate::dtype::DType;
 use crate::error::{Error, Location, Result};
@@ -295,64 +295,60 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
+    /// Reads the fields of the message `what` that ends at `end`, each with `on`.
+    fn fields(&mut self, what: &'static str, end: u64, mut on: impl FnMut(&mut Self, Field) -> Result<()>) -> Result<()> {
+        while self.r.pos < end {
+            let f = self.r.field(what, end)?;
+            on(self, f)?;
+        }
+        Ok(())
+    }
+
+    /// An embedded message field, read by `read` up to its end.
+    fn message<T>(&mut self, f: Field, read: impl FnOnce(&mut Self, u64) -> Result<T>) -> Result<T> {
+        let stop = self.r.len_field(f)?;
+        read(self, stop)
+    }
+
+    /// A subgraph field (an If branch, a Loop body) as an attribute value; the values it takes from
+    /// enclosing scopes are added to `outer`.
+    fn subgraph(&mut self, f: Field, outer: &mut Vec<String>) -> Result<Json> {
+        let sub = self.message(f, Self::graph)?;
+        outer.extend(outer_names(&sub));
+        Ok(subgraph_json(&sub))
+    }
+
+    /// A repeated float or double field (`size` 4 or 8) of typed tensor data, within the budget.
+    fn typed_fixed(&mut self, f: Field, size: u64, out: &mut Vec<u8>) -> Result<()> {
+        let before = out.len();
+        self.r.repeated_fixed(f.wire, size, f.end, out)?;
+        self.budget((out.len() - before) as u64)
+    }
+
     /// Parses the whole file as a ModelProto.
     pub fn model(&mut self) -> Result<ModelInfo> {
-        let end = self.r.len();
         let mut m = ModelInfo::default();
         let mut saw_ir = false;
-        while self.r.pos < end {
-            let tag_at = self.r.pos;
-            let (f, w) = self.r.tag(end)?;
-            let what = "ModelProto";
-            match f {
+        let end = self.r.len();
+        self.fields("ModelProto", end, |p, f| {
+            match f.num {
                 1 => {
-                    self.r.expect(what, f, w, VARINT, tag_at)?;
-                    m.ir_version = self.r.varint(end)? as i64;
+                    m.ir_version = p.r.varint_field(f)? as i64;
                     saw_ir = true;
                 }
-                2 => {
-                    self.r.expect(what, f, w, LEN, tag_at)?;
-                    m.producer_name = self.r.string(end)?;
-                }
-                3 => {
-                    self.r.expect(what, f, w, LEN, tag_at)?;
-                    m.producer_version = self.r.string(end)?;
-                }
-                4 => {
-                    self.r.expect(what, f, w, LEN, tag_at)?;
-                    m.domain = self.r.string(end)?;
-                }
-                5 => {
-                    self.r.expect(what, f, w, VARINT, tag_at)?;
-                    m.model_version = self.r.varint(end)? as i64;
-                }
-                6 => {
-                    self.r.expect(what, f, w, LEN, tag_at)?;
-                    m.doc_string = self.r.string(end)?;
-                }
-                7 => {
-                    self.r.expect(what, f, w, LEN, tag_at)?;
-                    let stop = self.r.len_delim(end)?;
-                    m.graph = Some(self.graph(stop)?);
-                }
-                8 => {
-                    self.r.expect(what, f, w, LEN, tag_at)?;
-                    let stop = self.r.len_delim(end)?;
-                    m.opsets.push(self.opset(stop)?);
-                }
-                14 => {
-                    self.r.expect(what, f, w, LEN, tag_at)?;
-                    let stop = self.r.len_delim(end)?;
-                    m.metadata_props.push(self.string_pair(stop)?);
-                }
-                25 => {
-                    self.r.expect(what, f, w, LEN, tag_at)?;
-                    let stop = self.r.len_delim(end)?;
-                    m.functions.push(self.function(stop)?);
-                }
-                _ => self.r.skip(w, end)?,
+                2 => m.producer_name = p.r.string_field(f)?,
+                3 => m.producer_version = p.r.string_field(f)?,
+                4 => m.domain = p.r.string_field(f)?,
+                5 => m.model_version = p.r.varint_field(f)? as i64,
+                6 => m.doc_string = p.r.string_field(f)?,
+                7 => m.graph = Some(p.message(f, Self::graph)?),
+                8 => m.opsets.push(p.message(f, Self::opset)?),
+                14 => m.metadata_props.push(p.message(f, Self::string_pair)?),
+                25 => m.functions.push(p.message(f, Self::function)?),
+                _ => p.r.skip_field(f)?,
             }
-        }
+            Ok(())
+        })?;
         if !saw_ir {
             return Err(self.r.corrupt(0, "not an ONNX model: no ir_version"));
         }
@@ -360,96 +356,51 @@ impl<'a> Parser<'a> {
     }
 
     fn opset(&mut self, end: u64) -> Result<(String, i64)> {
-        let mut domain = String::new();
-        let mut version = 0;
-        while self.r.pos < end {
-            let tag_at = self.r.pos;
-            let (f, w) = self.r.tag(end)?;
-            match f {
-                1 => {
-                    self.r.expect("OperatorSetIdProto", f, w, LEN, tag_at)?;
-                    domain = self.r.string(end)?;
-                }
-                2 => {
-                    self.r.expect("OperatorSetIdProto", f, w, VARINT, tag_at)?;
-                    version = self.r.varint(end)? as i64;
-                }
-                _ => self.r.skip(w, end)?,
+        let (mut domain, mut version) = (String::new(), 0);
+        self.fields("OperatorSetIdProto", end, |p, f| {
+            match f.num {
+                1 => domain = p.r.string_field(f)?,
+                2 => version = p.r.varint_field(f)? as i64,
+                _ => p.r.skip_field(f)?,
             }
-        }
+            Ok(())
+        })?;
         Ok((domain, version))
     }
 
     fn string_pair(&mut self, end: u64) -> Result<(String, String)> {
-        let mut k = String::new();
-        let mut v = String::new();
-        while self.r.pos < end {
-            let tag_at = self.r.pos;
-            let (f, w) = self.r.tag(end)?;
-            match f {
-                1 => {
-                    self.r.expect("StringStringEntryProto", f, w, LEN, tag_at)?;
-                    k = self.r.string(end)?;
-                }
-                2 => {
-                    self.r.expect("StringStringEntryProto", f, w, LEN, tag_at)?;
-                    v = self.r.string(end)?;
-                }
-                _ => self.r.skip(w, end)?,
+        let (mut k, mut v) = (String::new(), String::new());
+        self.fields("StringStringEntryProto", end, |p, f| {
+            match f.num {
+                1 => k = p.r.string_field(f)?,
+                2 => v = p.r.string_field(f)?,
+                _ => p.r.skip_field(f)?,
             }
-        }
+            Ok(())
+        })?;
         Ok((k, v))
     }
 
     pub fn graph(&mut self, end: u64) -> Result<GraphInfo> {
         self.enter()?;
         let mut g = GraphInfo::default();
-        let what = "GraphProto";
-        while self.r.pos < end {
-            let tag_at = self.r.pos;
-            let (f, w) = self.r.tag(end)?;
-            match f {
-                1 => {
-                    self.r.expect(what, f, w, LEN, tag_at)?;
-                    let stop = self.r.len_delim(end)?;
-                    g.nodes.push(self.node(stop)?);
-                }
-                2 => {
-                    self.r.expect(what, f, w, LEN, tag_at)?;
-                    g.name = self.r.string(end)?;
-                }
-                5 => {
-                    self.r.expect(what, f, w, LEN, tag_at)?;
-                    let stop = self.r.len_delim(end)?;
-                    g.initializers.push(self.tensor(stop)?);
-                }
-                10 => {
-                    self.r.expect(what, f, w, LEN, tag_at)?;
-                    g.doc_string = self.r.string(end)?;
-                }
-                11 | 12 => {
-                    self.r.expect(what, f, w, LEN, tag_at)?;
-                    let stop = self.r.len_delim(end)?;
-                    let v = self.value_info(stop)?;
-                    if f == 11 {
-                        g.inputs.push(v)
-                    } else {
-                        g.outputs.push(v)
-                    }
-                }
-                13 => {
-                    self.r.expect(what, f, w, LEN, tag_at)?;
-                    let stop = self.r.len_delim(end)?;
-                    g.value_info.push(self.value_info(stop)?);
-                }
+        self.fields("GraphProto", end, |p, f| {
+            match f.num {
+                1 => g.nodes.push(p.message(f, Self::node)?),
+                2 => g.name = p.r.string_field(f)?,
+                5 => g.initializers.push(p.message(f, Self::tensor)?),
+                10 => g.doc_string = p.r.string_field(f)?,
+                11 => g.inputs.push(p.message(f, Self::value_info)?),
+                12 => g.outputs.push(p.message(f, Self::value_info)?),
+                13 => g.value_info.push(p.message(f, Self::value_info)?),
                 15 => {
-                    self.r.expect(what, f, w, LEN, tag_at)?;
-                    self.r.skip(w, end)?;
+                    p.r.pos = p.r.len_field(f)?;
                     g.sparse_initializers += 1;
                 }
-                _ => self.r.skip(w, end)?,
+                _ => p.r.skip_field(f)?,
             }
-        }
+            Ok(())
+        })?;
         self.leave();
         Ok(g)
     }
@@ -457,35 +408,17 @@ impl<'a> Parser<'a> {
     fn function(&mut self, end: u64) -> Result<FunctionInfo> {
         self.enter()?;
         let mut fun = FunctionInfo::default();
-        let what = "FunctionProto";
-        while self.r.pos < end {
-            let tag_at = self.r.pos;
-            let (f, w) = self.r.tag(end)?;
-            match f {
-                1 => {
-                    self.r.expect(what, f, w, LEN, tag_at)?;
-                    fun.name = self.r.string(end)?;
-                }
-                4 => {
-                    self.r.expect(what, f, w, LEN, tag_at)?;
-                    fun.inputs.push(self.r.string(end)?);
-                }
-                5 => {
-                    self.r.expect(what, f, w, LEN, tag_at)?;
-                    fun.outputs.push(self.r.string(end)?);
-                }
-                7 => {
-                    self.r.expect(what, f, w, LEN, tag_at)?;
-                    let stop = self.r.len_delim(end)?;
-                    fun.nodes.push(self.node(stop)?);
-                }
-                10 => {
-                    self.r.expect(what, f, w, LEN, tag_at)?;
-                    fun.domain = self.r.string(end)?;
-                }
-                _ => self.r.skip(w, end)?,
+        self.fields("FunctionProto", end, |p, f| {
+            match f.num {
+                1 => fun.name = p.r.string_field(f)?,
+                4 => fun.inputs.push(p.r.string_field(f)?),
+                5 => fun.outputs.push(p.r.string_field(f)?),
+                7 => fun.nodes.push(p.message(f, Self::node)?),
+                10 => fun.domain = p.r.string_field(f)?,
+                _ => p.r.skip_field(f)?,
             }
-        }
+            Ok(())
+        })?;
         self.leave();
         Ok(fun)
     }
@@ -493,41 +426,22 @@ impl<'a> Parser<'a> {
     fn node(&mut self, end: u64) -> Result<NodeInfo> {
         self.enter()?;
         let mut n = NodeInfo::default();
-        let what = "NodeProto";
-        while self.r.pos < end {
-            let tag_at = self.r.pos;
-            let (f, w) = self.r.tag(end)?;
-            match f {
-                1 => {
-                    self.r.expect(what, f, w, LEN, tag_at)?;
-                    n.inputs.push(self.r.string(end)?);
-                }
-                2 => {
-                    self.r.expect(what, f, w, LEN, tag_at)?;
-                    n.outputs.push(self.r.string(end)?);
-                }
-                3 => {
-                    self.r.expect(what, f, w, LEN, tag_at)?;
-                    n.name = self.r.string(end)?;
-                }
-                4 => {
-                    self.r.expect(what, f, w, LEN, tag_at)?;
-                    n.op_type = self.r.string(end)?;
-                }
+        self.fields("NodeProto", end, |p, f| {
+            match f.num {
+                1 => n.inputs.push(p.r.string_field(f)?),
+                2 => n.outputs.push(p.r.string_field(f)?),
+                3 => n.name = p.r.string_field(f)?,
+                4 => n.op_type = p.r.string_field(f)?,
                 5 => {
-                    self.r.expect(what, f, w, LEN, tag_at)?;
-                    let stop = self.r.len_delim(end)?;
-                    let (name, value, outer) = self.attribute(stop)?;
+                    let (name, value, outer) = p.message(f, Self::attribute)?;
                     n.attributes.push((name, value));
                     n.outer_inputs.extend(outer);
                 }
-                7 => {
-                    self.r.expect(what, f, w, LEN, tag_at)?;
-                    n.domain = self.r.string(end)?;
-                }
-                _ => self.r.skip(w, end)?,
+                7 => n.domain = p.r.string_field(f)?,
+                _ => p.r.skip_field(f)?,
             }
-        }
+            Ok(())
+        })?;
         self.leave();
         // Two subgraphs (then and else branches) often take the same outer values.
         let mut seen = std::collections::HashSet::new();
@@ -538,7 +452,6 @@ impl<'a> Parser<'a> {
     /// An attribute as (name, value summary, values its subgraphs take from enclosing scopes).
     fn attribute(&mut self, end: u64) -> Result<(String, Json, Vec<String>)> {
         self.enter()?;
-        let what = "AttributeProto";
         let mut name = String::new();
         let mut ty: Option<u64> = None;
         let mut f32v: Option<f32> = None;
@@ -555,49 +468,21 @@ impl<'a> Parser<'a> {
         let mut ref_attr: Option<String> = None;
         let mut outer: Vec<String> = Vec::new();
         let max = limits::MAX_ONNX_ATTR_ITEMS;
-        while self.r.pos < end {
-            let tag_at = self.r.pos;
-            let (f, w) = self.r.tag(end)?;
-            match f {
-                1 => {
-                    self.r.expect(what, f, w, LEN, tag_at)?;
-                    name = self.r.string(end)?;
-                }
+        self.fields("AttributeProto", end, |p, f| {
+            match f.num {
+                1 => name = p.r.string_field(f)?,
                 2 => {
-                    self.r.expect(what, f, w, FIXED32, tag_at)?;
-                    f32v = Some(f32::from_bits(self.r.fixed32(end)?));
+                    p.r.expect(f, FIXED32)?;
+                    f32v = Some(f32::from_bits(p.r.fixed32(f.end)?));
                 }
-                3 => {
-                    self.r.expect(what, f, w, VARINT, tag_at)?;
-                    i64v = Some(self.r.varint(end)? as i64);
-                }
-                4 => {
-                    self.r.expect(what, f, w, LEN, tag_at)?;
-                    s = Some(self.r.bytes(end)?);
-                }
-                5 => {
-                    self.r.expect(what, f, w, LEN, tag_at)?;
-                    let stop = self.r.len_delim(end)?;
-                    let tensor = self.tensor(stop)?;
-                    t = Some(tensor.summary(&mut self.r));
-                }
-                6 => {
-                    self.r.expect(what, f, w, LEN, tag_at)?;
-                    let stop = self.r.len_delim(end)?;
-                    let sub = self.graph(stop)?;
-                    outer.extend(outer_names(&sub));
-                    g = Some(subgraph_json(&sub));
-                }
-                7 => {
-                    if floats.len() / 4 < max {
-                        self.r.repeated_fixed(w, 4, end, &mut floats)?;
-                    } else {
-                        self.r.skip(w, end)?;
-                    }
-                }
+                3 => i64v = Some(p.r.varint_field(f)? as i64),
+                4 => s = Some(p.r.bytes_field(f)?),
+                5 => t = Some(p.message(f, Self::tensor)?.summary(&mut p.r)),
+                6 => g = Some(p.subgraph(f, &mut outer)?),
+                7 if floats.len() / 4 < max => p.r.repeated_fixed(f.wire, 4, f.end, &mut floats)?,
                 8 => {
                     let mut vals = Vec::new();
-                    self.r.repeated_varint(w, end, |v| {
+                    p.r.repeated_varint(f.wire, f.end, |v| {
                         if ints.len() + vals.len() < max {
                             vals.push(Json::from(v as i64))
                         }
@@ -605,54 +490,49 @@ impl<'a> Parser<'a> {
                     ints.extend(vals);
                 }
                 9 => {
-                    self.r.expect(what, f, w, LEN, tag_at)?;
-                    let b = self.r.bytes(end)?;
+                    let b = p.r.bytes_field(f)?;
                     if strings.len() < max {
                         strings.push(Json::from(short_string(&b)));
                     }
                 }
                 10 => {
-                    self.r.expect(what, f, w, LEN, tag_at)?;
-                    let stop = self.r.len_delim(end)?;
-                    let tensor = self.tensor(stop)?;
+                    let tensor = p.message(f, Self::tensor)?;
                     if tensors.len() < max {
-                        tensors.push(tensor.summary(&mut self.r));
+                        tensors.push(tensor.summary(&mut p.r));
                     }
                 }
-                11 => {
-                    self.r.expect(what, f, w, LEN, tag_at)?;
-                    let stop = self.r.len_delim(end)?;
-                    let sub = self.graph(stop)?;
-                    outer.extend(outer_names(&sub));
-                    graphs.push(subgraph_json(&sub));
-                }
+                11 => graphs.push(p.subgraph(f, &mut outer)?),
                 14 | 15 => {
                     other = Some("type_proto");
-                    self.r.skip(w, end)?;
+                    p.r.skip_field(f)?;
                 }
                 22 | 23 => {
                     other = Some("sparse_tensor");
-                    self.r.skip(w, end)?;
+                    p.r.skip_field(f)?;
                 }
-                20 => {
-                    self.r.expect(what, f, w, VARINT, tag_at)?;
-                    ty = Some(self.r.varint(end)?);
-                }
-                21 => {
-                    self.r.expect(what, f, w, LEN, tag_at)?;
-                    ref_attr = Some(self.r.string(end)?);
-                }
-                _ => self.r.skip(w, end)?,
+                20 => ty = Some(p.r.varint_field(f)?),
+                21 => ref_attr = Some(p.r.string_field(f)?),
+                _ => p.r.skip_field(f)?,
             }
-        }
+            Ok(())
+        })?;
         self.leave();
-        let float_list = || -> Json {
-            Json::from(
-                floats
-                    .chunks_exact(4)
-                    .map(|c| float_json(f32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64))
-                    .collect::<Vec<_>>(),
-            )
+        // No type (IR < 3) or an unknown one: the type of the first field that is set.
+        let set = [
+            f32v.is_some(),
+            i64v.is_some(),
+            s.is_some(),
+            t.is_some(),
+            g.is_some(),
+            !floats.is_empty(),
+            !ints.is_empty(),
+            !strings.is_empty(),
+            !tensors.is_empty(),
+            !graphs.is_empty(),
+        ];
+        let ty = match ty {
+            Some(ty @ 1..=14) => Some(ty),
+            _ => set.iter().position(|&x| x).map(|i| i as u64 + 1),
         };
         let value = if let Some(r) = ref_attr {
             json!({ "ref": r })
@@ -663,41 +543,19 @@ impl<'a> Parser<'a> {
                 Some(3) => s.as_deref().map(|b| Json::from(short_string(b))).unwrap_or(Json::Null),
                 Some(4) => t.unwrap_or(Json::Null),
                 Some(5) => g.unwrap_or(Json::Null),
-                Some(6) => float_list(),
+                Some(6) => Json::from(
+                    floats
+                        .chunks_exact(4)
+                        .map(|c| float_json(f32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64))
+                        .collect::<Vec<_>>(),
+                ),
                 Some(7) => Json::from(ints),
                 Some(8) => Json::from(strings),
                 Some(9) => Json::from(tensors),
                 Some(10) => Json::from(graphs),
-                Some(11) | Some(12) => Json::from("<sparse tensor>"),
-                Some(13) | Some(14) => Json::from("<type proto>"),
-                // No type (IR < 3) or an unknown one: whichever field is set.
-                _ => {
-                    if let Some(v) = f32v {
-                        float_json(v as f64)
-                    } else if let Some(v) = i64v {
-                        Json::from(v)
-                    } else if let Some(b) = s {
-                        Json::from(short_string(&b))
-                    } else if let Some(t) = t {
-                        t
-                    } else if let Some(g) = g {
-                        g
-                    } else if !floats.is_empty() {
-                        float_list()
-                    } else if !ints.is_empty() {
-                        Json::from(ints)
-                    } else if !strings.is_empty() {
-                        Json::from(strings)
-                    } else if !tensors.is_empty() {
-                        Json::from(tensors)
-                    } else if !graphs.is_empty() {
-                        Json::from(graphs)
-                    } else if let Some(o) = other {
-                        Json::from(format!("<{o}>"))
-                    } else {
-                        Json::Null
-                    }
-                }
+                Some(11 | 12) => Json::from("<sparse tensor>"),
+                Some(13 | 14) => Json::from("<type proto>"),
+                _ => other.map(|o| Json::from(format!("<{o}>"))).unwrap_or(Json::Null),
             }
         };
         Ok((name, value, outer))
@@ -705,24 +563,14 @@ impl<'a> Parser<'a> {
 
     fn value_info(&mut self, end: u64) -> Result<ValueInfo> {
         let mut v = ValueInfo { shape: Json::Null, elem_type: "UNDEFINED".into(), ..Default::default() };
-        while self.r.pos < end {
-            let tag_at = self.r.pos;
-            let (f, w) = self.r.tag(end)?;
-            match f {
-                1 => {
-                    self.r.expect("ValueInfoProto", f, w, LEN, tag_at)?;
-                    v.name = self.r.string(end)?;
-                }
-                2 => {
-                    self.r.expect("ValueInfoProto", f, w, LEN, tag_at)?;
-                    let stop = self.r.len_delim(end)?;
-                    let (t, s) = self.type_proto(stop)?;
-                    v.elem_type = t;
-                    v.shape = s;
-                }
-                _ => self.r.skip(w, end)?,
+        self.fields("ValueInfoProto", end, |p, f| {
+            match f.num {
+                1 => v.name = p.r.string_field(f)?,
+                2 => (v.elem_type, v.shape) = p.message(f, Self::type_proto)?,
+                _ => p.r.skip_field(f)?,
             }
-        }
+            Ok(())
+        })?;
         Ok(v)
     }
 
@@ -730,55 +578,47 @@ impl<'a> Parser<'a> {
     fn type_proto(&mut self, end: u64) -> Result<(String, Json)> {
         self.enter()?;
         let mut out = ("UNDEFINED".to_string(), Json::Null);
-        while self.r.pos < end {
-            let tag_at = self.r.pos;
-            let (f, w) = self.r.tag(end)?;
-            match f {
+        self.fields("TypeProto", end, |p, f| {
+            match f.num {
                 // tensor_type, sparse_tensor_type: {elem_type, shape}
                 1 | 8 => {
-                    self.r.expect("TypeProto", f, w, LEN, tag_at)?;
-                    let stop = self.r.len_delim(end)?;
-                    let (t, s) = self.tensor_type(stop)?;
-                    out = (if f == 8 { format!("sparse({t})") } else { t }, s);
+                    let (t, s) = p.message(f, Self::tensor_type)?;
+                    out = (if f.num == 8 { format!("sparse({t})") } else { t }, s);
                 }
                 // sequence_type, optional_type: {elem_type: TypeProto}
                 4 | 9 => {
-                    self.r.expect("TypeProto", f, w, LEN, tag_at)?;
-                    let stop = self.r.len_delim(end)?;
                     let mut inner = "UNDEFINED".to_string();
-                    while self.r.pos < stop {
-                        let (g, w2) = self.r.tag(stop)?;
-                        if g == 1 && w2 == LEN {
-                            let s2 = self.r.len_delim(stop)?;
-                            inner = self.type_proto(s2)?.0;
-                        } else {
-                            self.r.skip(w2, stop)?;
-                        }
-                    }
-                    out = (format!("{}({inner})", if f == 4 { "sequence" } else { "optional" }), Json::Null);
+                    p.message(f, |p, stop| {
+                        p.fields("TypeProto", stop, |p, f| {
+                            match f.num {
+                                1 if f.wire == LEN => inner = p.message(f, Self::type_proto)?.0,
+                                _ => p.r.skip_field(f)?,
+                            }
+                            Ok(())
+                        })
+                    })?;
+                    out = (format!("{}({inner})", if f.num == 4 { "sequence" } else { "optional" }), Json::Null);
                 }
                 // map_type: {key_type, value_type}
                 5 => {
-                    self.r.expect("TypeProto", f, w, LEN, tag_at)?;
-                    let stop = self.r.len_delim(end)?;
                     let mut key = "UNDEFINED".to_string();
                     let mut val = "UNDEFINED".to_string();
-                    while self.r.pos < stop {
-                        let (g, w2) = self.r.tag(stop)?;
-                        if g == 1 && w2 == VARINT {
-                            key = elem_type_name(self.r.varint(stop)? as i64);
-                        } else if g == 2 && w2 == LEN {
-                            let s2 = self.r.len_delim(stop)?;
-                            val = self.type_proto(s2)?.0;
-                        } else {
-                            self.r.skip(w2, stop)?;
-                        }
-                    }
+                    p.message(f, |p, stop| {
+                        p.fields("TypeProto", stop, |p, f| {
+                            match f.num {
+                                1 if f.wire == VARINT => key = elem_type_name(p.r.varint(f.end)? as i64),
+                                2 if f.wire == LEN => val = p.message(f, Self::type_proto)?.0,
+                                _ => p.r.skip_field(f)?,
+                            }
+                            Ok(())
+                        })
+                    })?;
                     out = (format!("map({key},{val})"), Json::Null);
                 }
-                _ => self.r.skip(w, end)?,
+                _ => p.r.skip_field(f)?,
             }
-        }
+            Ok(())
+        })?;
         self.leave();
         Ok(out)
     }
@@ -786,71 +626,54 @@ impl<'a> Parser<'a> {
     fn tensor_type(&mut self, end: u64) -> Result<(String, Json)> {
         let mut elem = "UNDEFINED".to_string();
         let mut shape = Json::Null;
-        while self.r.pos < end {
-            let tag_at = self.r.pos;
-            let (f, w) = self.r.tag(end)?;
-            match f {
-                1 => {
-                    self.r.expect("TypeProto.Tensor", f, w, VARINT, tag_at)?;
-                    elem = elem_type_name(self.r.varint(end)? as i64);
-                }
-                2 => {
-                    self.r.expect("TypeProto.Tensor", f, w, LEN, tag_at)?;
-                    let stop = self.r.len_delim(end)?;
-                    let mut dims = Vec::new();
-                    while self.r.pos < stop {
-                        let tag_at = self.r.pos;
-                        let (g, w2) = self.r.tag(stop)?;
-                        if g == 1 {
-                            self.r.expect("TensorShapeProto", g, w2, LEN, tag_at)?;
-                            let s2 = self.r.len_delim(stop)?;
-                            dims.push(self.dimension(s2)?);
-                        } else {
-                            self.r.skip(w2, stop)?;
-                        }
-                    }
-                    shape = Json::from(dims);
-                }
-                _ => self.r.skip(w, end)?,
+        self.fields("TypeProto.Tensor", end, |p, f| {
+            match f.num {
+                1 => elem = elem_type_name(p.r.varint_field(f)? as i64),
+                2 => shape = p.message(f, Self::shape)?,
+                _ => p.r.skip_field(f)?,
             }
-        }
+            Ok(())
+        })?;
         Ok((elem, shape))
+    }
+
+    /// A TensorShapeProto as an array of dimensions.
+    fn shape(&mut self, end: u64) -> Result<Json> {
+        let mut dims = Vec::new();
+        self.fields("TensorShapeProto", end, |p, f| {
+            match f.num {
+                1 => dims.push(p.message(f, Self::dimension)?),
+                _ => p.r.skip_field(f)?,
+            }
+            Ok(())
+        })?;
+        Ok(Json::from(dims))
     }
 
     fn dimension(&mut self, end: u64) -> Result<Json> {
         let mut d = Json::Null;
-        while self.r.pos < end {
-            let tag_at = self.r.pos;
-            let (f, w) = self.r.tag(end)?;
-            match f {
-                1 => {
-                    self.r.expect("Dimension", f, w, VARINT, tag_at)?;
-                    d = Json::from(self.r.varint(end)? as i64);
-                }
-                2 => {
-                    self.r.expect("Dimension", f, w, LEN, tag_at)?;
-                    d = Json::from(self.r.string(end)?);
-                }
-                _ => self.r.skip(w, end)?,
+        self.fields("Dimension", end, |p, f| {
+            match f.num {
+                1 => d = Json::from(p.r.varint_field(f)? as i64),
+                2 => d = Json::from(p.r.string_field(f)?),
+                _ => p.r.skip_field(f)?,
             }
-        }
+            Ok(())
+        })?;
         Ok(d)
     }
 
     /// A TensorProto: everything but its bytes, whose place is recorded.
     pub fn tensor(&mut self, end: u64) -> Result<TensorInfo> {
-        let what = "TensorProto";
         let mut t = TensorInfo { at: self.r.pos, ..Default::default() };
-        while self.r.pos < end {
-            let tag_at = self.r.pos;
-            let (f, w) = self.r.tag(end)?;
-            match f {
+        self.fields("TensorProto", end, |p, f| {
+            match f.num {
                 1 => {
                     let mut dims = std::mem::take(&mut t.dims);
-                    self.r.repeated_varint(w, end, |v| dims.push(v as i64))?;
+                    p.r.repeated_varint(f.wire, f.end, |v| dims.push(v as i64))?;
                     if dims.len() > limits::MAX_RANK {
                         return Err(Error::Limit {
-                            at: self.r.at(tag_at),
+                            at: p.r.at(f.tag_at),
                             what: "ONNX tensor rank",
                             found: dims.len() as u64,
                             limit: limits::MAX_RANK as u64,
@@ -858,65 +681,43 @@ impl<'a> Parser<'a> {
                     }
                     t.dims = dims;
                 }
-                2 => {
-                    self.r.expect(what, f, w, VARINT, tag_at)?;
-                    t.data_type = self.r.varint(end)? as i32;
-                }
-                4 => {
-                    let before = t.typed.floats.len();
-                    self.r.repeated_fixed(w, 4, end, &mut t.typed.floats)?;
-                    self.budget((t.typed.floats.len() - before) as u64)?;
-                }
-                10 => {
-                    let before = t.typed.doubles.len();
-                    self.r.repeated_fixed(w, 8, end, &mut t.typed.doubles)?;
-                    self.budget((t.typed.doubles.len() - before) as u64)?;
-                }
+                2 => t.data_type = p.r.varint_field(f)? as i32,
+                4 => p.typed_fixed(f, 4, &mut t.typed.floats)?,
+                10 => p.typed_fixed(f, 8, &mut t.typed.doubles)?,
                 5 | 7 | 11 => {
                     let mut vals: Vec<u64> = Vec::new();
                     let mut n = 0u64;
-                    let limit_left = limits::MAX_ONNX_INLINE_BYTES.saturating_sub(self.inline_bytes) / 8;
-                    self.r.repeated_varint(w, end, |v| {
+                    let limit_left = limits::MAX_ONNX_INLINE_BYTES.saturating_sub(p.inline_bytes) / 8;
+                    p.r.repeated_varint(f.wire, f.end, |v| {
                         n += 1;
                         if n <= limit_left {
                             vals.push(v)
                         }
                     })?;
-                    let size = if f == 5 { 4 } else { 8 };
-                    self.budget(n * size)?;
-                    match f {
+                    let size = if f.num == 5 { 4 } else { 8 };
+                    p.budget(n * size)?;
+                    match f.num {
                         5 => t.typed.int32.extend(vals.iter().map(|&v| v as i32)),
                         7 => t.typed.int64.extend(vals.iter().map(|&v| v as i64)),
                         _ => t.typed.uint64.extend(vals),
                     }
                 }
                 6 => {
-                    self.r.expect(what, f, w, LEN, tag_at)?;
-                    self.r.skip(w, end)?;
+                    p.r.pos = p.r.len_field(f)?;
                     t.string_count += 1;
                 }
-                8 => {
-                    self.r.expect(what, f, w, LEN, tag_at)?;
-                    t.name = self.r.string(end)?;
-                }
+                8 => t.name = p.r.string_field(f)?,
                 9 => {
-                    self.r.expect(what, f, w, LEN, tag_at)?;
-                    let stop = self.r.len_delim(end)?;
-                    t.raw = Some((self.r.pos, stop - self.r.pos));
-                    self.r.pos = stop;
+                    let stop = p.r.len_field(f)?;
+                    t.raw = Some((p.r.pos, stop - p.r.pos));
+                    p.r.pos = stop;
                 }
-                13 => {
-                    self.r.expect(what, f, w, LEN, tag_at)?;
-                    let stop = self.r.len_delim(end)?;
-                    t.external.push(self.string_pair(stop)?);
-                }
-                14 => {
-                    self.r.expect(what, f, w, VARINT, tag_at)?;
-                    t.data_location = self.r.varint(end)? as i64;
-                }
-                _ => self.r.skip(w, end)?,
+                13 => t.external.push(p.message(f, Self::string_pair)?),
+                14 => t.data_location = p.r.varint_field(f)? as i64,
+                _ => p.r.skip_field(f)?,
             }
-        }
+            Ok(())
+        })?;
         Ok(t)
     }
 }

@@ -15,6 +15,17 @@ pub const FIXED64: u8 = 1;
 pub const LEN: u8 = 2;
 pub const FIXED32: u8 = 5;
 
+/// A field's tag as read: its number and wire type, where the tag stands, and the message that
+/// holds the field (its name, for errors, and its end).
+#[derive(Debug, Clone, Copy)]
+pub struct Field {
+    pub what: &'static str,
+    pub num: u32,
+    pub wire: u8,
+    pub tag_at: u64,
+    pub end: u64,
+}
+
 /// A cursor over one source, with a read-ahead window.
 pub struct Reader<'a> {
     src: &'a dyn Source,
@@ -198,13 +209,49 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
+    /// The next field of the message `what` that ends at `end`.
+    pub fn field(&mut self, what: &'static str, end: u64) -> Result<Field> {
+        let tag_at = self.pos;
+        let (num, wire) = self.tag(end)?;
+        Ok(Field { what, num, wire, tag_at, end })
+    }
+
     /// Checks that a known field has the wire type the schema gives it.
-    pub fn expect(&self, what: &str, field: u32, wire: u8, want: u8, tag_at: u64) -> Result<()> {
-        if wire == want {
+    pub fn expect(&self, f: Field, want: u8) -> Result<()> {
+        if f.wire == want {
             Ok(())
         } else {
-            Err(self.corrupt(tag_at, format!("{what} field {field} has wire type {wire}, expected {want}")))
+            Err(self.corrupt(f.tag_at, format!("{} field {} has wire type {}, expected {want}", f.what, f.num, f.wire)))
         }
+    }
+
+    /// A string field's value.
+    pub fn string_field(&mut self, f: Field) -> Result<String> {
+        self.expect(f, LEN)?;
+        self.string(f.end)
+    }
+
+    /// A bytes field's value.
+    pub fn bytes_field(&mut self, f: Field) -> Result<Vec<u8>> {
+        self.expect(f, LEN)?;
+        self.bytes(f.end)
+    }
+
+    /// A varint field's value.
+    pub fn varint_field(&mut self, f: Field) -> Result<u64> {
+        self.expect(f, VARINT)?;
+        self.varint(f.end)
+    }
+
+    /// A length-delimited field (a message, bytes): its end; its first byte is at the cursor.
+    pub fn len_field(&mut self, f: Field) -> Result<u64> {
+        self.expect(f, LEN)?;
+        self.len_delim(f.end)
+    }
+
+    /// Skips a field's value.
+    pub fn skip_field(&mut self, f: Field) -> Result<()> {
+        self.skip(f.wire, f.end)
     }
 
     /// A repeated varint field, packed (wire type 2) or not (0): calls `f` for each value.
