@@ -10,17 +10,9 @@ import { start, openFiles, fixture, FIXTURES, OUT } from './harness.mjs';
 
 let h;
 let page;
-const outside = [];
 
 before(async () => {
-  h = await start();
-  const origin = new URL(h.url).origin;
-  await h.context.route('**/*', (route) => {
-    const u = new URL(route.request().url());
-    if (u.origin === origin || u.protocol === 'blob:' || u.protocol === 'data:') return route.continue();
-    outside.push(u.href);
-    return route.abort();
-  });
+  h = await start({ guard: true });
   page = await h.newPage();
 });
 
@@ -181,6 +173,6 @@ test('random, token and image inputs; screenshots light and dark', async () => {
 });
 
 test('no request left 127.0.0.1, and no page errors', () => {
-  assert.deepEqual(outside, []);
+  assert.deepEqual(h.foreign(), []);
   assert.deepEqual(h.errors, []);
 });
