@@ -179,6 +179,21 @@ impl<'a> Machine<'a> {
         Ok(self.stack.split_off(mark))
     }
 
+    /// The memo key a PUT or GET opcode names: a text line (PUT, GET), one byte (BINPUT, BINGET),
+    /// four bytes (LONG_BINPUT, LONG_BINGET), or the memo's size (MEMOIZE).
+    fn memo_key(&mut self, op: u8) -> Result<u64> {
+        Ok(match op {
+            b'p' | b'g' => {
+                let line = self.line()?;
+                let opcode = if op == b'p' { "PUT" } else { "GET" };
+                line.trim().parse::<u64>().map_err(|_| self.err(format!("bad {opcode} argument {line:?}")))?
+            }
+            b'q' | b'h' => self.u8()? as u64,
+            b'r' | b'j' => self.u32()? as u64,
+            _ => self.memo.len() as u64,
+        })
+    }
+
     fn memo_put(&mut self, key: u64) -> Result<()> {
         let id = self.top()?;
         if self.memo.len() >= limits::MAX_MEMO_ENTRIES && !self.memo.contains_key(&key) {
@@ -493,34 +508,12 @@ impl<'a> Machine<'a> {
                     self.set_items(target, items)?
                 }
                 // Memo.
-                b'p' => {
-                    let line = self.line()?;
-                    let k = line.trim().parse::<u64>().map_err(|_| self.err(format!("bad PUT argument {line:?}")))?;
+                b'p' | b'q' | b'r' | 0x94 => {
+                    let k = self.memo_key(op)?;
                     self.memo_put(k)?
                 }
-                b'q' => {
-                    let k = self.u8()? as u64;
-                    self.memo_put(k)?
-                }
-                b'r' => {
-                    let k = self.u32()? as u64;
-                    self.memo_put(k)?
-                }
-                0x94 => {
-                    let k = self.memo.len() as u64;
-                    self.memo_put(k)?
-                }
-                b'g' => {
-                    let line = self.line()?;
-                    let k = line.trim().parse::<u64>().map_err(|_| self.err(format!("bad GET argument {line:?}")))?;
-                    self.memo_get(k)?
-                }
-                b'h' => {
-                    let k = self.u8()? as u64;
-                    self.memo_get(k)?
-                }
-                b'j' => {
-                    let k = self.u32()? as u64;
+                b'g' | b'h' | b'j' => {
+                    let k = self.memo_key(op)?;
                     self.memo_get(k)?
                 }
                 // Globals and calls: names and descriptions only.
