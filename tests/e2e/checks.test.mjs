@@ -1,25 +1,17 @@
 // The page's checks, end to end in headless Debian chromium through the real file input: the
 // health checklist, the comparison of two models, and the safety scan of a file that cannot open.
-import { test, before, after } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { start, openFiles, OUT } from './harness.mjs';
 import { writeSafetensors, writeSparseSafetensors, ramp } from './make-safetensors.mjs';
 
-let h;
-let page;
 const DIR = path.join(OUT, 'checks');
-
-before(async () => {
-  fs.mkdirSync(DIR, { recursive: true });
-  h = await start({ guard: true });
-  page = await h.newPage();
-});
-
-after(async () => {
-  await h?.close();
-});
+fs.mkdirSync(DIR, { recursive: true });
+const h = await start({ guard: true });
+const page = await h.newPage();
+after(() => h.close());
 
 /** Screenshots in light and dark. */
 async function shoot(name) {

@@ -1,7 +1,7 @@
 // The ONNX graph in the page, end to end in headless Debian chromium: every ONNX fixture drawn with
 // its node count, search, keyboard, node details with attributes and weights, a 3,600-node model
 // drawn in time, a 5,400-node model shown as the node list, screenshots in light and dark.
-import { test, before, after } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -9,17 +9,11 @@ import path from 'node:path';
 import { start, openFiles, manifest, FIXTURES, OUT } from './harness.mjs';
 import { transformerOnnx, nodelessOnnx, ifOnnx, cycleOnnx } from './make-onnx.mjs';
 
-let h;
-let page;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torchpeek-graph-'));
-
-before(async () => {
-  h = await start({ guard: true });
-  page = await h.newPage();
-});
-
+const h = await start({ guard: true });
+const page = await h.newPage();
 after(async () => {
-  await h?.close();
+  await h.close();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 

@@ -2,23 +2,15 @@
 // its reference inputs (given through the .npy input editor), and each output, downloaded as .npy,
 // matches onnxruntime's reference within 1e-4. The engine is not fetched until a model is run, an
 // unsupported operator is named before any run, and nothing leaves 127.0.0.1.
-import { test, before, after } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { start, openFiles, fixture, FIXTURES, OUT } from './harness.mjs';
 
-let h;
-let page;
-
-before(async () => {
-  h = await start({ guard: true });
-  page = await h.newPage();
-});
-
-after(async () => {
-  await h?.close();
-});
+const h = await start({ guard: true });
+const page = await h.newPage();
+after(() => h.close());
 
 /** A float32 or int64 .npy file (C order, little-endian) as {shape, values}. */
 function readNpy(file) {

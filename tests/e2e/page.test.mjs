@@ -1,23 +1,15 @@
 // The page, end to end, in headless Debian chromium: real fixtures through the real file input.
-import { test, before, after } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { start, openFiles, findRow, manifest, fixture, close, OUT } from './harness.mjs';
 
-let h;
-let page;
-
-before(async () => {
-  // Anything not for our server is refused and remembered (the test at the end fails on it).
-  h = await start({ guard: true });
-  page = await h.newPage();
-});
-
-after(async () => {
-  await h?.close();
-});
+// Anything not for our server is refused and remembered (the test at the end fails on it).
+const h = await start({ guard: true });
+const page = await h.newPage();
+after(() => h.close());
 
 const current = () => page.locator('#models > article:not([hidden])');
 const shapeText = (s) => `[${s.join(', ')}]`;
