@@ -42,13 +42,13 @@ pub struct Entry {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub b: Option<Side>,
     /// max |a - b| (NaN in one side only counts as infinite; NaN in both as equal).
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_f64")]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "crate::document::json_f64_opt")]
     pub max_abs_diff: Option<f64>,
     /// ‖a − b‖ / ‖a‖ (infinite when a is zero and b is not).
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_f64")]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "crate::document::json_f64_opt")]
     pub relative_change: Option<f64>,
     /// a·b / (‖a‖ ‖b‖); 1 when the tensors are equal (both zero too).
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_f64")]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "crate::document::json_f64_opt")]
     pub cosine: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -76,10 +76,6 @@ impl Entry {
             transposed: false,
         }
     }
-}
-
-fn opt_f64<S: serde::Serializer>(v: &Option<f64>, s: S) -> std::result::Result<S::Ok, S::Error> {
-    crate::document::float_json(v.unwrap_or(f64::NAN)).serialize(s)
 }
 
 /// The whole comparison, entries sorted by how much they changed (most first).

@@ -285,7 +285,8 @@ fn json_f64<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
     float_json(*v).serialize(s)
 }
 
-fn json_f64_opt<S: serde::Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+/// Serializes an optional float as `float_json` does (serde's `serialize_with`).
+pub(crate) fn json_f64_opt<S: serde::Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
     match v {
         Some(v) => float_json(*v).serialize(s),
         None => s.serialize_none(),
