@@ -21,6 +21,9 @@ pub const MAX_HEADER_BYTES: u64 = 100 << 20;
 pub const MAX_TEXT_BYTES: u64 = 16 << 20;
 /// Bytes read per slice when streaming over tensor data (statistics, export).
 pub const STREAM_CHUNK: usize = 4 << 20;
+/// Bytes read per slice when reducing tensor data (statistics, histograms, health): bigger than
+/// `STREAM_CHUNK` because in a browser every `FileReaderSync` read has a fixed cost of milliseconds.
+pub const STATS_CHUNK: usize = 16 << 20;
 /// Largest slice of tensor data one call gives (an export's caller asks for `STREAM_CHUNK`-sized ones).
 pub const MAX_SLICE_BYTES: u64 = 256 << 20;
 /// Deepest nesting followed when turning a pickle's values into the document tree.

@@ -12,22 +12,26 @@ use serde::Serialize;
 /// Called with (bytes done, bytes total); returning false cancels.
 pub type Progress<'a> = &'a mut dyn FnMut(u64, u64) -> bool;
 
-/// Calls `f` with runs of element bytes in row-major order of the view (slices of
-/// `limits::STREAM_CHUNK` bytes), and the logical index of each run's first element.
-fn visit(model: &Model, t: &Tensor, progress: Progress, mut f: impl FnMut(&[u8], u64)) -> Result<()> {
+/// Calls `f` with runs of element bytes in row-major order of the view for elements
+/// `first..first + count` (slices of `limits::STATS_CHUNK` bytes), and the logical index of each
+/// run's first element; progress counts the range's bytes.
+fn visit(model: &Model, t: &Tensor, (first, count): (u64, u64), progress: Progress, mut f: impl FnMut(&[u8], u64)) -> Result<()> {
     let item = t.dtype.itemsize();
     view::check_view(model, t)?;
-    let step = export::chunk_elements(item);
-    let total = t.numel.saturating_mul(item);
+    let end = first.checked_add(count).filter(|&e| e <= t.numel).ok_or_else(|| {
+        Error::corrupt(Location::member(t.path.join(".")), format!("elements {first}+{count} outside its {}", t.numel))
+    })?;
+    let step = (crate::limits::STATS_CHUNK as u64 / item).max(1);
+    let total = count.saturating_mul(item);
     let mut buf = Vec::new();
-    let mut first = 0u64;
-    while first < t.numel {
-        let n = step.min(t.numel - first);
+    let mut at = first;
+    while at < end {
+        let n = step.min(end - at);
         buf.resize((n * item) as usize, 0);
-        read_elements(model, t, first, &mut buf)?;
-        f(&buf, first);
-        first += n;
-        if !progress(first * item, total) {
+        read_elements(model, t, at, &mut buf)?;
+        f(&buf, at);
+        at += n;
+        if !progress((at - first) * item, total) {
             return Err(Error::Cancelled);
         }
     }
@@ -204,10 +208,73 @@ impl Accum {
         rest.iter().for_each(|&x| self.push(x as f64));
     }
 
-    fn finish(self, count: u64) -> Stats {
+    fn moments(self, imag: f64) -> Moments {
+        let m2 = if self.n > 0 { self.s2 - self.s1 * self.s1 / self.n as f64 } else { 0.0 };
+        Moments { n: self.n, sum: self.sum, abs_sum: self.abs_sum, min: self.min, max: self.max, m2, nan: self.nan, inf: self.inf, zero: self.zero, imag }
+    }
+}
+
+/// The statistics of part of a tensor, merged with other parts' into the whole's (workers of a pool
+/// each read a part): counts, sums, min and max, and the sum of squared deviations from the part's
+/// mean (`m2`), merged by Chan's formula.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Moments {
+    pub n: u64,
+    pub sum: f64,
+    pub abs_sum: f64,
+    pub min: f64,
+    pub max: f64,
+    pub m2: f64,
+    pub nan: u64,
+    pub inf: u64,
+    pub zero: u64,
+    /// The sum of finite imaginary parts (complex dtypes).
+    pub imag: f64,
+}
+
+impl Moments {
+    /// How many numbers `to_array` gives.
+    pub const LEN: usize = 10;
+
+    /// The fields as numbers, in declaration order (counts are exact below 2^53).
+    pub fn to_array(&self) -> [f64; Self::LEN] {
+        let m = self;
+        [m.n as f64, m.sum, m.abs_sum, m.min, m.max, m.m2, m.nan as f64, m.inf as f64, m.zero as f64, m.imag]
+    }
+
+    /// The inverse of `to_array`.
+    pub fn from_array(a: &[f64; Self::LEN]) -> Moments {
+        Moments { n: a[0] as u64, sum: a[1], abs_sum: a[2], min: a[3], max: a[4], m2: a[5], nan: a[6] as u64, inf: a[7] as u64, zero: a[8] as u64, imag: a[9] }
+    }
+
+    /// The moments of both parts together.
+    pub fn merge(self, b: Moments) -> Moments {
+        let a = self;
+        let (mut m, n) = (a, a.n + b.n);
+        if b.n == 0 || a.n == 0 {
+            m = if a.n == 0 { b } else { a };
+        } else {
+            let delta = b.sum / b.n as f64 - a.sum / a.n as f64;
+            m.n = n;
+            m.sum = a.sum + b.sum;
+            m.abs_sum = a.abs_sum + b.abs_sum;
+            m.min = a.min.min(b.min);
+            m.max = a.max.max(b.max);
+            m.m2 = a.m2 + b.m2 + delta * delta * (a.n as f64 * b.n as f64 / n as f64);
+            m.zero = a.zero + b.zero;
+        }
+        m.nan = a.nan + b.nan;
+        m.inf = a.inf + b.inf;
+        m.imag = a.imag + b.imag;
+        m
+    }
+
+    /// The statistics of a tensor of `count` elements of `dtype` whose parts merged into these.
+    pub fn finish(self, count: u64, dtype: DType) -> Stats {
         let n = self.n as f64;
         let has = self.n > 0;
-        let var = (self.n > 1).then(|| ((self.s2 - self.s1 * self.s1 / n) / (n - 1.0)).max(0.0));
+        let var = (self.n > 1).then(|| (self.m2 / (n - 1.0)).max(0.0));
+        let complex = dtype.is_complex();
         Stats {
             count,
             min: has.then_some(self.min),
@@ -219,8 +286,8 @@ impl Accum {
             nan_count: self.nan,
             inf_count: self.inf,
             zero_count: self.zero,
-            sum_real: None,
-            sum_imag: None,
+            sum_real: complex.then_some(self.sum),
+            sum_imag: complex.then_some(self.imag),
         }
     }
 }
@@ -233,11 +300,18 @@ pub fn tensor_stats(model: &Model, index: usize) -> Result<Stats> {
 /// `tensor_stats` with progress reports and cancellation.
 pub fn tensor_stats_with(model: &Model, index: usize, progress: Progress) -> Result<Stats> {
     let t = tensor(model, index)?;
+    Ok(stats_part(model, index, 0, t.numel, progress)?.finish(t.numel, t.dtype))
+}
+
+/// The moments of elements `first..first + count` of tensor `index` (row-major through its view):
+/// one part of `tensor_stats`, for a pool of workers each reading a part.
+pub fn stats_part(model: &Model, index: usize, first: u64, count: u64, progress: Progress) -> Result<Moments> {
+    let t = tensor(model, index)?;
     let dq = Dequant::new(t)?;
     let mut acc = Accum::default();
     let mut imag = 0.0;
     let dtype = t.dtype;
-    visit(model, t, progress, |run, first| {
+    visit(model, t, (first, count), progress, |run, first| {
         if dq.is_some() || !float_blocks(dtype, run, |xs| acc.push_floats(xs)) {
             decode_run(dtype, dq.as_ref(), run, first, |x| acc.push(x));
         }
@@ -245,12 +319,7 @@ pub fn tensor_stats_with(model: &Model, index: usize, progress: Progress) -> Res
             imag += run.chunks_exact(dtype.itemsize() as usize).map(|b| dtype.decode_imag(b)).filter(|v| v.is_finite()).sum::<f64>();
         }
     })?;
-    let mut s = acc.finish(t.numel);
-    if dtype.is_complex() {
-        s.sum_real = Some(s.sum);
-        s.sum_imag = Some(imag);
-    }
-    Ok(s)
+    Ok(acc.moments(imag))
 }
 
 /// Counts of finite values in equal-width bins over [min, max].
@@ -263,14 +332,21 @@ pub struct Histogram {
 
 /// A histogram of tensor `index` with `bins` bins (a second pass after the statistics).
 pub fn histogram(model: &Model, index: usize, bins: usize, progress: Progress) -> Result<Histogram> {
-    let bins = bins.clamp(1, 4096);
     let s = tensor_stats_with(model, index, progress)?;
     let (min, max) = (s.min.unwrap_or(0.0), s.max.unwrap_or(0.0));
+    let numel = tensor(model, index)?.numel;
+    Ok(Histogram { min, max, counts: histogram_part(model, index, bins, (min, max), (0, numel), &mut |_, _| true)? })
+}
+
+/// The counts of finite values of elements `first..first + count` of tensor `index` in `bins`
+/// equal-width bins over [min, max] (the tensor's): one part of `histogram`; parts' counts add up.
+pub fn histogram_part(model: &Model, index: usize, bins: usize, (min, max): (f64, f64), range: (u64, u64), progress: Progress) -> Result<Vec<u64>> {
+    let bins = bins.clamp(1, 4096);
     let mut counts = vec![0u64; bins];
     let t = tensor(model, index)?;
     let dq = Dequant::new(t)?;
     let width = (max - min) / bins as f64;
-    visit(model, t, &mut |_, _| true, |run, first| {
+    visit(model, t, range, progress, |run, first| {
         decode_run(t.dtype, dq.as_ref(), run, first, |x| {
             if x.is_finite() {
                 let b = if width > 0.0 { (((x - min) / width) as usize).min(bins - 1) } else { 0 };
@@ -278,7 +354,7 @@ pub fn histogram(model: &Model, index: usize, bins: usize, progress: Progress) -
             }
         })
     })?;
-    Ok(Histogram { min, max, counts })
+    Ok(counts)
 }
 
 /// The first `limit` values of tensor `index`, row-major through its view (real parts for complex).
@@ -303,7 +379,7 @@ pub fn values_of(model: &Model, t: &Tensor, limit: usize) -> Result<Vec<f64>> {
     shown.numel = shown.shape.iter().try_fold(1u64, |a, &b| a.checked_mul(b)).unwrap_or(0);
     let dq = Dequant::new(t)?;
     let mut out = Vec::with_capacity(limit as usize);
-    visit(model, &shown, &mut |_, _| true, |run, first| {
+    visit(model, &shown, (0, shown.numel), &mut |_, _| true, |run, first| {
         decode_run(t.dtype, dq.as_ref(), run, first, |x| {
             if (out.len() as u64) < limit {
                 out.push(x)
@@ -318,7 +394,7 @@ pub fn values_of(model: &Model, t: &Tensor, limit: usize) -> Result<Vec<f64>> {
 pub fn for_each_value(model: &Model, index: usize, progress: Progress, mut f: impl FnMut(f64)) -> Result<()> {
     let t = tensor(model, index)?;
     let dq = Dequant::new(t)?;
-    visit(model, t, progress, |run, first| decode_run(t.dtype, dq.as_ref(), run, first, &mut f))
+    visit(model, t, (0, t.numel), progress, |run, first| decode_run(t.dtype, dq.as_ref(), run, first, &mut f))
 }
 
 /// Values `start..start + count` of a tensor of the model's document (row-major through its view),
@@ -356,6 +432,29 @@ pub fn fill_all(model: &mut Model) {
 mod tests {
     use super::*;
 
+    /// Parts accumulated apart and merged (Chan's formula) give the statistics of the whole.
+    #[test]
+    fn merged_parts_match_the_whole() {
+        let values: Vec<f32> = (0..10_000).map(|i| ((i * 7919) % 1000) as f32 * 0.37 - 120.0 + if i % 997 == 0 { f32::NAN } else { 0.0 }).collect();
+        let whole = {
+            let mut a = Accum::default();
+            values.chunks(BLOCK).for_each(|b| a.push_floats(b));
+            a.moments(0.0).finish(values.len() as u64, DType::Float32)
+        };
+        let parts = [0..0, 0..1, 1..3000, 3000..3001, 3001..10_000];
+        let merged = parts.iter().map(|r| {
+            let mut a = Accum::default();
+            values[r.clone()].chunks(BLOCK).for_each(|b| a.push_floats(b));
+            Moments::from_array(&a.moments(0.0).to_array())
+        });
+        let m = merged.fold(Moments::default(), Moments::merge).finish(values.len() as u64, DType::Float32);
+        assert_eq!((m.nan_count, m.inf_count, m.zero_count, m.min, m.max), (whole.nan_count, whole.inf_count, whole.zero_count, whole.min, whole.max));
+        assert_eq!(m.nan_count, 11);
+        for (a, b) in [(m.sum, whole.sum), (m.abs_sum, whole.abs_sum), (m.mean.unwrap(), whole.mean.unwrap()), (m.std.unwrap(), whole.std.unwrap())] {
+            assert!((a - b).abs() <= 1e-12 * b.abs(), "{a} vs {b}");
+        }
+    }
+
     /// The lanes of `push_floats` give what `push` gives one element at a time.
     #[test]
     fn float_fast_path_matches_one_by_one() {
@@ -373,7 +472,8 @@ mod tests {
         let (mut fast, mut slow) = (Accum::default(), Accum::default());
         values.chunks(BLOCK).for_each(|b| fast.push_floats(b));
         values.iter().for_each(|&v| slow.push(v as f64));
-        let (f, s) = (fast.finish(values.len() as u64), slow.finish(values.len() as u64));
+        let n = values.len() as u64;
+        let (f, s) = (fast.moments(0.0).finish(n, DType::Float32), slow.moments(0.0).finish(n, DType::Float32));
         assert_eq!((f.nan_count, f.inf_count, f.zero_count, f.min, f.max), (s.nan_count, s.inf_count, s.zero_count, s.min, s.max));
         assert_eq!((f.nan_count, f.inf_count, f.zero_count), (1, 2, 2));
         for (a, b) in [(f.sum, s.sum), (f.abs_sum, s.abs_sum), (f.mean.unwrap(), s.mean.unwrap()), (f.std.unwrap(), s.std.unwrap())] {

@@ -208,6 +208,44 @@ impl WasmModel {
         serde_json::to_string(&h).map_err(|e| JsError::new(&e.to_string()))
     }
 
+    /// Tensor `index`'s element count and element size in bytes, `[numel, itemsize]`: how to split
+    /// it into `statsPart` ranges.
+    #[wasm_bindgen(js_name = tensorSize)]
+    pub fn tensor_size(&self, index: usize) -> Result<Vec<f64>, JsError> {
+        let t = crate::stats::tensor(&self.model, index).map_err(js_err)?;
+        Ok(vec![t.numel as f64, t.dtype.itemsize() as f64])
+    }
+
+    /// The moments of elements `first..first + count` of tensor `index` (`stats::Moments::to_array`):
+    /// one worker's part of the statistics; `mergeStats` joins the parts.
+    #[wasm_bindgen(js_name = statsPart)]
+    pub fn stats_part(&self, index: usize, first: f64, count: f64, on_progress: Option<Function>) -> Result<Vec<f64>, JsError> {
+        let m = crate::stats::stats_part(&self.model, index, first as u64, count as u64, &mut progress_to_js(on_progress)).map_err(js_err)?;
+        Ok(m.to_array().to_vec())
+    }
+
+    /// The statistics of tensor `index` (JSON, as `tensorStats`) from its parts' `statsPart` arrays,
+    /// laid end to end.
+    #[wasm_bindgen(js_name = mergeStats)]
+    pub fn merge_stats(&self, index: usize, parts: Vec<f64>) -> Result<String, JsError> {
+        let t = crate::stats::tensor(&self.model, index).map_err(js_err)?;
+        let merged = parts
+            .chunks_exact(crate::stats::Moments::LEN)
+            .map(|p| crate::stats::Moments::from_array(p.try_into().expect("chunks_exact")))
+            .fold(crate::stats::Moments::default(), crate::stats::Moments::merge);
+        to_json(&merged.finish(t.numel, t.dtype))
+    }
+
+    /// Histogram counts of elements `first..first + count` of tensor `index` in `bins` bins over
+    /// [min, max] (the whole tensor's): one worker's part; parts' counts add up.
+    #[wasm_bindgen(js_name = histogramPart)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn histogram_part(&self, index: usize, bins: usize, min: f64, max: f64, first: f64, count: f64, on_progress: Option<Function>) -> Result<Vec<f64>, JsError> {
+        let range = (first as u64, count as u64);
+        let counts = crate::stats::histogram_part(&self.model, index, bins, (min, max), range, &mut progress_to_js(on_progress)).map_err(js_err)?;
+        Ok(counts.into_iter().map(|c| c as f64).collect())
+    }
+
     /// Elements `first..first + count` of tensor `index` in row-major order of its view, as its
     /// storage holds them (its own dtype): a `.safetensors` export's data, slice by slice.
     #[wasm_bindgen(js_name = tensorBytes)]

@@ -11,6 +11,7 @@
 //   failures                                   -> {id, type: 'error', message, fatal}
 // Array buffers are transferred both ways, never copied by postMessage.
 import init, { EngineSession, npyRead, npyWrite } from './pkg/torchpeek_engine.js';
+import { serveRequests } from './serve-requests.js';
 
 const ready = init({ module_or_path: new URL('./pkg/torchpeek_engine_bg.wasm', import.meta.url) });
 let session = null;
@@ -55,20 +56,4 @@ function handle(msg, transfer) {
   }
 }
 
-// One request at a time, in order.
-let queue = Promise.resolve();
-self.onmessage = (event) => {
-  const msg = event.data;
-  queue = queue.then(async () => {
-    try {
-      await ready;
-      const transfer = [];
-      const result = handle(msg, transfer);
-      postMessage({ id: msg.id, type: 'result', result }, transfer);
-    } catch (err) {
-      // A trap (a Rust panic, out of memory) leaves the instance unusable: the page starts a new worker.
-      const fatal = err instanceof WebAssembly.RuntimeError;
-      postMessage({ id: msg.id, type: 'error', message: String(err?.message ?? err), fatal });
-    }
-  });
-};
+serveRequests(handle, ready);

@@ -130,7 +130,7 @@ export class TensorPanel {
     try {
       const result = await promise;
       this.cache.set(key, result);
-      window.__torchpeek?.stats?.push({ tensor: index, bytes, ms: result.ms, histogramMs: result.histogramMs, memory: result.memory });
+      window.__torchpeek?.stats?.push({ tensor: index, bytes, ms: result.ms, histogramMs: result.histogramMs, memory: result.memory, poolMemory: result.poolMemory, stats: result.stats, histogram: result.histogram });
       if (gen !== this.generation) return;
       this.renderStats(t, result);
       if (big) announce(`Statistics ready in ${fmt.ms(result.ms + result.histogramMs)}`);

@@ -5,7 +5,9 @@
 //   {id, type: 'open', model, files: [File]}           -> {id, type: 'result', result: {json, ms, memory}}
 //   {id, type: 'tensor-values', model, tensor, limit}  -> {id, type: 'result', result: {values}}
 //   {id, type: 'stats', model, tensor, bins}           -> {id, type: 'progress', phase, done, total}*
-//                                                         then {id, type: 'result', result: {stats, histogram, ms}}
+//                                                         then {id, type: 'result', result: {stats, histogram,
+//                                                         ms, histogramMs, memory, poolMemory}} (big tensors
+//                                                         are read by a pool of workers: stats-pool.js)
 //   {id, type: 'onnx-graph', model}                     -> {id, type: 'result', result: {view, layout, ms}}
 //                                                         (view: WasmModel.onnxGraph; layout: graph-layout.js)
 //   {id, type: 'health', model}                         -> {id, type: 'progress', phase, done, total}* (bytes)
@@ -24,12 +26,36 @@
 import init, { WasmModel, checkSafety } from './pkg/torchpeek.js';
 import { diagram } from './graph-layout.js';
 import { exportNpy, exportSafetensors } from './export.js';
+import { serveRequests } from './serve-requests.js';
+import { StatsPool } from './stats-pool.js';
+
+/** Tensors of at least this many bytes are read by the statistics pool, smaller ones here. */
+const POOL_MIN_BYTES = 32 << 20;
+/**
+ * Statistics workers: one per core, at least 4 (a worker waits for each slice it reads, so even on
+ * 2 cores 4 readers beat 2: README, web numbers), at most 8 (each holds about 17 MiB of wasm memory).
+ */
+const POOL_MIN = 4;
+const POOL_MAX = 8;
 
 let wasm = null;
-const ready = init({ module_or_path: new URL('./pkg/torchpeek_bg.wasm', import.meta.url) }).then((w) => {
-  wasm = w;
+let pool = null;
+// Compiled here once: the statistics pool's workers instantiate the same module.
+const ready = compile(new URL('./pkg/torchpeek_bg.wasm', import.meta.url)).then(async (module) => {
+  wasm = await init({ module_or_path: module });
+  pool = new StatsPool(module, Math.min(POOL_MAX, Math.max(POOL_MIN, navigator.hardwareConcurrency || 0)));
 });
 const models = new Map();
+const filesOf = new Map();
+
+async function compile(url) {
+  const res = await fetch(url);
+  try {
+    return await WebAssembly.compileStreaming(res.clone());
+  } catch {
+    return WebAssembly.compile(await res.arrayBuffer()); // a host that does not send application/wasm
+  }
+}
 
 const memory = () => (wasm ? wasm.memory.buffer.byteLength : 0);
 
@@ -48,21 +74,16 @@ async function handle(msg) {
       const json = m.documentJson();
       models.get(msg.model)?.free();
       models.set(msg.model, m);
+      filesOf.set(msg.model, msg.files);
+      pool.close(msg.model);
       return { json, ms: performance.now() - t0, memory: memory() };
     }
     case 'tensor-values': {
       const values = modelOf(msg).tensorValues(msg.tensor, msg.limit);
       return { values };
     }
-    case 'stats': {
-      const m = modelOf(msg);
-      const t0 = performance.now();
-      const stats = JSON.parse(m.tensorStats(msg.tensor, progress('stats')));
-      const t1 = performance.now();
-      let histogram = null;
-      if (msg.bins > 0) histogram = JSON.parse(m.histogram(msg.tensor, msg.bins, progress('histogram')));
-      return { stats, histogram, ms: t1 - t0, histogramMs: performance.now() - t1, memory: memory() };
-    }
+    case 'stats':
+      return stats(modelOf(msg), msg, progress);
     case 'onnx-graph': {
       const t0 = performance.now();
       const view = JSON.parse(modelOf(msg).onnxGraph());
@@ -88,6 +109,8 @@ async function handle(msg) {
     case 'close': {
       models.get(msg.model)?.free();
       models.delete(msg.model);
+      filesOf.delete(msg.model);
+      pool.close(msg.model);
       return null;
     }
     case 'memory':
@@ -97,19 +120,41 @@ async function handle(msg) {
   }
 }
 
-// One request at a time, in order.
-let queue = Promise.resolve();
-self.onmessage = (event) => {
-  const msg = event.data;
-  queue = queue.then(async () => {
-    try {
-      await ready;
-      const result = await handle(msg);
-      postMessage({ id: msg.id, type: 'result', result });
-    } catch (err) {
-      // A trap (a Rust panic, out of memory) leaves the instance unusable: the page restarts us.
-      const fatal = err instanceof WebAssembly.RuntimeError;
-      postMessage({ id: msg.id, type: 'error', message: String(err?.message ?? err), fatal });
+/**
+ * Statistics, then a histogram over the range they give: big tensors by the pool (parts read in
+ * parallel and merged), small ones here; the same wasm code reduces each part.
+ */
+async function stats(m, msg, progress) {
+  const [numel, itemsize] = m.tensorSize(msg.tensor);
+  const pooled = numel * itemsize >= POOL_MIN_BYTES;
+  const part = { model: msg.model, files: filesOf.get(msg.model), tensor: msg.tensor };
+  const t0 = performance.now();
+  let stats;
+  if (pooled) {
+    const onProgress = progress('stats');
+    const parts = await pool.map({ ...part, type: 'stats-part' }, numel, itemsize, (done) => onProgress(done, numel * itemsize));
+    const flat = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
+    parts.reduce((at, p) => (flat.set(p, at), at + p.length), 0);
+    stats = JSON.parse(m.mergeStats(msg.tensor, flat));
+  } else {
+    stats = JSON.parse(m.tensorStats(msg.tensor, progress('stats')));
+  }
+  const t1 = performance.now();
+  let histogram = null;
+  if (msg.bins > 0) {
+    const range = { min: stats.min ?? 0, max: stats.max ?? 0 };
+    let counts;
+    if (pooled) {
+      const onProgress = progress('histogram');
+      const parts = await pool.map({ ...part, type: 'histogram-part', bins: msg.bins, ...range }, numel, itemsize, (done) => onProgress(done, numel * itemsize));
+      counts = parts.reduce((sum, p) => sum.map((c, i) => c + p[i]));
+    } else {
+      counts = m.histogramPart(msg.tensor, msg.bins, range.min, range.max, 0, numel, progress('histogram'));
     }
-  });
-};
+    histogram = { ...range, counts: Array.from(counts) };
+  }
+  const histogramMs = performance.now() - t1;
+  return { stats, histogram, ms: t1 - t0, histogramMs, memory: memory(), poolMemory: pooled ? await pool.memory() : 0 };
+}
+
+serveRequests(handle, ready);

@@ -26,13 +26,15 @@ function head(header) {
   return bytes;
 }
 
-/** A big all-zero float32 file that is a hole on disk: {name: element count}. */
-export function writeSparseSafetensors(file, counts) {
+/** A big all-zero float32 file that is a hole on disk: {name: element count, or shape}. */
+export function writeSparseSafetensors(file, sizes) {
   const header = {};
   let offset = 0;
-  for (const [name, n] of Object.entries(counts)) {
-    header[name] = { dtype: 'F32', shape: [n], data_offsets: [offset, offset + 4 * n] };
-    offset += 4 * n;
+  for (const [name, size] of Object.entries(sizes)) {
+    const shape = [].concat(size);
+    const bytes = 4 * shape.reduce((a, b) => a * b, 1);
+    header[name] = { dtype: 'F32', shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
   }
   const bytes = head(header);
   fs.writeFileSync(file, bytes);

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { ROOT, fixture, manifest, close, start } from './harness.mjs';
 import { open, fileSource, diff, check } from '../../npm/node.js';
-import { safetensors, ramp } from './make-safetensors.mjs';
+import { safetensors, writeSparseSafetensors, ramp } from './make-safetensors.mjs';
 
 const num = (v) => (v === 'nan' ? NaN : v === 'inf' ? Infinity : v === '-inf' ? -Infinity : v);
 
@@ -34,15 +34,7 @@ test('Node: open a checkpoint by path; statistics and values match torch', async
 test('Node: files are read lazily, never whole', async () => {
   // A 1 GiB safetensors file, sparse on disk: opening reads its header, statistics stream.
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torchpeek-lazy-'));
-  const file = path.join(tmp, 'big.safetensors');
-  const bytes = 1 << 30;
-  let header = JSON.stringify({ w: { dtype: 'F32', shape: [16384, 16384], data_offsets: [0, bytes] } });
-  header += ' '.repeat((8 - (header.length % 8)) % 8);
-  const head = Buffer.alloc(8 + header.length);
-  head.writeBigUInt64LE(BigInt(header.length));
-  head.write(header, 8);
-  fs.writeFileSync(file, head);
-  fs.truncateSync(file, head.length + bytes);
+  const file = writeSparseSafetensors(path.join(tmp, 'big.safetensors'), { w: [16384, 16384] });
   const src = fileSource(file);
   let read = 0;
   const counting = { ...src, read: (o, n) => ((read += n), src.read(o, n)) };
