@@ -1,0 +1,26 @@
+// Screenshots of the page for a look by eye, light and dark: a checkpoint with a tensor selected
+// (statistics and histogram), its checkpoint sections, and an ONNX graph. Writes tests/e2e/out/shot-*.png.
+// Usage: node scripts/screenshots.mjs   (after scripts/build-web.sh)
+import path from 'node:path';
+import { start, openFiles, findRow, OUT } from '../tests/e2e/harness.mjs';
+
+const h = await start();
+try {
+  for (const colorScheme of ['light', 'dark']) {
+    const page = await h.newPage({ colorScheme });
+    await openFiles(page, 'cnn_checkpoint_adam.pt');
+    await (await findRow(page, 'conv1.weight')).click();
+    await page.locator('#models > article:not([hidden]) .hist').waitFor();
+    await page.screenshot({ path: path.join(OUT, `shot-tensor-${colorScheme}.png`) });
+    await page.screenshot({ path: path.join(OUT, `shot-tensor-full-${colorScheme}.png`), fullPage: true });
+    await openFiles(page, 'bert_tiny.onnx');
+    await page.locator('#models > article:not([hidden]) svg.graph, #models > article:not([hidden]) .graph-canvas').first().waitFor({ timeout: 30_000 });
+    await page.waitForTimeout(500);
+    await page.screenshot({ path: path.join(OUT, `shot-onnx-${colorScheme}.png`) });
+    await page.screenshot({ path: path.join(OUT, `shot-onnx-full-${colorScheme}.png`), fullPage: true });
+    await page.close();
+  }
+  console.log(`screenshots in ${OUT}`);
+} finally {
+  await h.close();
+}
