@@ -56,8 +56,8 @@ cp "$pkg/torchpeek.js" "$pkg/torchpeek_bg.wasm" npm/pkg/
 raw=$(stat -c %s dist/pkg/torchpeek_bg.wasm)
 gz=$(gzip -9 -c dist/pkg/torchpeek_bg.wasm | wc -c)
 # The first download: everything but the engine (its worker and wasm load when a model is run).
-first=$(find dist -type f ! -name 'engine-worker.js' ! -name 'torchpeek_engine*' -print0 | sort -z | xargs -0 cat | gzip -9 | wc -c)
+first=$(find dist -type f ! -name 'engine-*.js' ! -name 'torchpeek_engine*' -print0 | sort -z | xargs -0 cat | gzip -9 | wc -c)
 engine_raw=$(stat -c %s dist/pkg/torchpeek_engine_bg.wasm)
-engine_gz=$(cat dist/engine-worker.js dist/pkg/torchpeek_engine.js dist/pkg/torchpeek_engine_bg.wasm | gzip -9 | wc -c)
+engine_gz=$(cat dist/engine-*.js dist/pkg/torchpeek_engine.js dist/pkg/torchpeek_engine_bg.wasm | gzip -9 | wc -c)
 echo "build-web: dist/ ready; wasm $raw bytes ($gz gzip); first download $first bytes gzip;" \
   "engine (on run) wasm $engine_raw bytes, $engine_gz bytes gzip with its worker" >&2

@@ -22,6 +22,21 @@ use wasm_bindgen::JsCast;
 #[cfg(feature = "engine")]
 mod engine;
 
+extern "C" {
+    /// The static constructors the linker gathers (tract registers its kernels with `inventory`).
+    fn __wasm_call_ctors();
+}
+
+/// Runs the static constructors once, when the module starts. Without an export that calls them,
+/// wasm-ld links the module "command style" and runs every constructor again at the top of every
+/// exported function: with tract's hundreds of kernel registrations that was half the time of a
+/// small model's run, and it taxed every value crossing between JS and wasm.
+#[wasm_bindgen(start)]
+fn start() {
+    // SAFETY: called once, before any other export; inventory's constructors are idempotent anyway.
+    unsafe { __wasm_call_ctors() }
+}
+
 /// Reads shorter than this are served from one cached block (zip headers, pickle slices).
 /// In Chromium every `FileReaderSync` read costs about a millisecond however small, and bytes then
 /// come at a few hundred MB/s: the block is small, as zip local headers are far apart.

@@ -780,6 +780,20 @@ mod engine {
     }
 
     #[test]
+    fn token_id_past_the_vocabulary_is_refused_before_the_run() {
+        let mut s = Session::load(&std::fs::read(fixtures().join("bert_tiny.onnx")).unwrap(), &[]).unwrap();
+        let mut inputs = fixture_inputs(&s, "bert_tiny");
+        let ids = inputs.iter_mut().find(|a| a.name == "input_ids").unwrap();
+        assert_eq!(ids.dtype, torchpeek::dtype::DType::Int64);
+        ids.data[8..16].copy_from_slice(&1_000_000i64.to_le_bytes());
+        let e = s.run(inputs.clone()).err().unwrap().to_string();
+        assert!(e.contains("input_ids") && e.contains("1000000 at position 1") && e.contains("Gather"), "{e}");
+        // In range again, the same session runs.
+        inputs.iter_mut().find(|a| a.name == "input_ids").unwrap().data[8..16].copy_from_slice(&(-1i64).to_le_bytes());
+        assert!(s.run(inputs).is_ok());
+    }
+
+    #[test]
     fn wrong_shape_is_an_error() {
         let mut s = Session::load(&std::fs::read(fixtures().join("cnn.onnx")).unwrap(), &[]).unwrap();
         let x = NamedArray {

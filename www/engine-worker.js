@@ -11,6 +11,7 @@
 //   failures                                   -> {id, type: 'error', message, fatal}
 // Array buffers are transferred both ways, never copied by postMessage.
 import init, { EngineSession, npyRead, npyWrite } from './pkg/torchpeek_engine.js';
+import { runSession } from './engine-run.js';
 import { serveRequests } from './serve-requests.js';
 
 const ready = init({ module_or_path: new URL('./pkg/torchpeek_engine_bg.wasm', import.meta.url) });
@@ -42,7 +43,7 @@ function handle(msg, transfer) {
     case 'run': {
       if (!session) throw new Error('no model is loaded');
       const t0 = performance.now();
-      const outputs = session.run(msg.inputs.map((i) => ({ ...i, data: view(i.data) })));
+      const outputs = runSession(session, msg.inputs.map((i) => ({ ...i, data: view(i.data) })));
       const ms = performance.now() - t0;
       return { outputs: outputs.map((o) => plain(o, transfer)), ms };
     }

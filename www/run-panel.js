@@ -42,7 +42,7 @@ class Engine {
       if (msg.type === 'result') p.resolve(msg.result);
       else if (msg.fatal) {
         // A trap leaves the wasm instance unusable: the next request starts a fresh worker.
-        p.reject(new Error(`the engine crashed (${msg.message}). An input outside what the model accepts, such as a token id beyond its vocabulary, can do this; the engine restarts on the next run`));
+        p.reject(new Error(`the engine crashed (${msg.message}); the engine restarts on the next run`));
         this.stop();
       } else p.reject(new Error(msg.message));
     };

@@ -10,9 +10,10 @@ use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::source::{check_range, Source};
 use serde::Serialize;
-use std::sync::Arc;
 use tract_onnx::pb;
 use tract_onnx::prelude::*;
+/// tract's tensor, as `run_tensors` and `input_tensor` take and give it.
+pub use tract_onnx::prelude::Tensor;
 
 /// One dimension of a model input or output as declared in the model.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -88,21 +89,34 @@ impl Source for Borrowed<'_> {
 
 /// A model prepared to run.
 pub struct Session {
-    plan: Arc<TypedRunnableModel>,
-    state: TypedSimpleState,
     inputs: Vec<IoInfo>,
     outputs: Vec<IoInfo>,
     /// For each plan input (in the plan's order): its name and datum type.
     plan_inputs: Vec<(String, DatumType)>,
     /// For each plan output: its name and the dtype the model declares.
     plan_outputs: Vec<(String, Option<DType>)>,
-    /// The decluttered model, kept when some input dimension is symbolic: a plan specialised to
-    /// the shapes actually given runs faster than the generic one (kernels chosen for known sizes).
+    /// The decluttered model, kept when some input dimension is symbolic: runs use plans
+    /// specialised to the shapes actually given, which run faster than one optimised for every
+    /// shape (kernels chosen for known sizes, weights packed once).
     generic: Option<TypedModel>,
+    /// The plan optimised for every shape: built at load when no input dimension is symbolic,
+    /// otherwise only if specialising fails or is turned off (optimising is most of a load).
+    general: Option<TypedSimpleState>,
     /// Plans specialised to input shapes, most recent last (None: specialising failed, use the
-    /// generic plan for these shapes).
+    /// general plan for these shapes).
     specialized: Vec<(Vec<Vec<usize>>, Option<TypedSimpleState>)>,
     specialize: bool,
+    /// Inputs used as Gather indices (token ids into an embedding): checked before a run, since
+    /// tract indexes without a bound check and an id past the table would abort the engine.
+    index_limits: Vec<IndexLimit>,
+}
+
+/// A model input that a Gather node uses as indices into a table of `rows` entries.
+#[derive(Debug, Clone)]
+struct IndexLimit {
+    input: String,
+    rows: u64,
+    node: String,
 }
 
 /// How many specialised plans a session keeps.
@@ -278,13 +292,12 @@ impl Session {
             .into_typed()
             .and_then(|m| m.into_decluttered())
             .map_err(|e| engine_err("cannot prepare the model", e))?;
+        let index_limits = index_limits(&typed).map_err(|e| engine_err("model inputs", e))?;
         let mut symbolic = false;
         for outlet in typed.input_outlets().map_err(|e| engine_err("model inputs", e))? {
             let fact = typed.outlet_fact(*outlet).map_err(|e| engine_err("model inputs", e))?;
             symbolic |= fact.shape.iter().any(|d| d.to_i64().is_err());
         }
-        let generic = if symbolic { Some(typed.clone()) } else { None };
-        let typed = typed.into_optimized().map_err(|e| engine_err("cannot prepare the model", e))?;
         let mut plan_inputs = Vec::new();
         for outlet in typed.input_outlets().map_err(|e| engine_err("model inputs", e))? {
             let name = typed.node(outlet.node).name.clone();
@@ -301,18 +314,21 @@ impl Session {
             let declared = outputs.iter().find(|o| o.name == name).and_then(|o| o.dtype);
             plan_outputs.push((name, declared));
         }
-        let plan = typed.into_runnable().map_err(|e| engine_err("cannot plan the model", e))?;
-        let state = TypedSimpleState::new(&plan).map_err(|e| engine_err("cannot plan the model", e))?;
+        let (generic, general) = if symbolic {
+            (Some(typed), None)
+        } else {
+            (None, Some(general_plan(typed).map_err(|e| engine_err("cannot prepare the model", e))?))
+        };
         Ok(Session {
-            plan,
-            state,
             inputs,
             outputs,
             plan_inputs,
             plan_outputs,
             generic,
+            general,
             specialized: Vec::new(),
             specialize: true,
+            index_limits,
         })
     }
 
@@ -373,11 +389,12 @@ impl Session {
                 return Err(Error::engine(format!("input {name:?} was not given")));
             };
             self.check_shape(name, t.shape())?;
+            self.check_indices(name, &t)?;
             values.push(cast_input(name, t, *dt)?.into());
         }
         let outs = match self.specialized_state(&values) {
             Some(state) => state.run(values),
-            None => self.state.run(values),
+            None => self.general_state()?.run(values),
         }
         .map_err(|e| engine_err("running the model failed", e))?;
         let mut result = Vec::with_capacity(outs.len());
@@ -390,9 +407,18 @@ impl Session {
     }
 
     /// Whether runs use plans specialised to the input shapes given (default: yes). Without, every
-    /// run uses the one plan optimised at load with symbolic dimensions.
+    /// run uses the one plan optimised with symbolic dimensions.
     pub fn set_specialize(&mut self, on: bool) {
         self.specialize = on;
+    }
+
+    /// The state of the plan optimised for every shape, built on first use.
+    fn general_state(&mut self) -> Result<&mut TypedSimpleState> {
+        if self.general.is_none() {
+            let model = self.generic.clone().ok_or_else(|| Error::engine("the model has no plan"))?;
+            self.general = Some(general_plan(model).map_err(|e| engine_err("cannot prepare the model", e))?);
+        }
+        Ok(self.general.as_mut().expect("built above"))
     }
 
     /// The state of a plan specialised to these inputs' shapes, built on first use.
@@ -425,10 +451,57 @@ impl Session {
         Ok(())
     }
 
-    /// The optimised plan (for diagnostics).
-    pub fn plan(&self) -> &Arc<TypedRunnableModel> {
-        &self.plan
+    /// Checks the values of an input used as Gather indices against the table they index.
+    fn check_indices(&self, name: &str, t: &Tensor) -> Result<()> {
+        for limit in self.index_limits.iter().filter(|l| l.input == name) {
+            let rows = limit.rows as i64;
+            let outside = |&(_, v): &(usize, i64)| v < -rows || v >= rows;
+            let bad = match t.datum_type() {
+                DatumType::I64 => t.to_plain_array_view::<i64>().map(|s| s.iter().copied().enumerate().find(outside)),
+                DatumType::I32 => t.to_plain_array_view::<i32>().map(|s| s.iter().map(|&v| v as i64).enumerate().find(outside)),
+                _ => continue,
+            }
+            .map_err(|e| engine_err(&format!("input {name:?}"), e))?;
+            if let Some((at, v)) = bad {
+                return Err(Error::engine(format!(
+                    "input {name:?}: value {v} at position {at} is out of range: node {:?} (Gather) uses it to index a table of {rows} rows (valid: 0..{rows}, or negative from the end)",
+                    limit.node
+                )));
+            }
+        }
+        Ok(())
     }
+
+}
+
+/// Model inputs that Gather nodes take as indices (directly or through casts), with the number of
+/// rows of the table each indexes where that is a known number.
+fn index_limits(model: &TypedModel) -> TractResult<Vec<IndexLimit>> {
+    use tract_onnx::tract_core::ops::array::Gather;
+    use tract_onnx::tract_core::ops::cast::Cast;
+    let mut limits = Vec::new();
+    for node in model.nodes() {
+        let Some(gather) = node.op_as::<Gather>() else { continue };
+        let (Some(data), Some(indices)) = (node.inputs.first(), node.inputs.get(1)) else { continue };
+        let Ok(rows) = model.outlet_fact(*data)?.shape[gather.axis].to_i64() else { continue };
+        let mut source = *indices;
+        while let Some(cast) = model.node(source.node).op_as::<Cast>().map(|_| model.node(source.node)) {
+            match cast.inputs.first() {
+                Some(i) => source = *i,
+                None => break,
+            }
+        }
+        if model.input_outlets()?.contains(&source) {
+            let input = model.node(source.node).name.clone();
+            limits.push(IndexLimit { input, rows: rows as u64, node: node.name.clone() });
+        }
+    }
+    Ok(limits)
+}
+
+/// The plan of `model` optimised as it is (symbolic dimensions left symbolic).
+fn general_plan(model: TypedModel) -> TractResult<TypedSimpleState> {
+    TypedSimpleState::new(&model.into_optimized()?.into_runnable()?)
 }
 
 /// A plan for `model` with its symbolic input dimensions set from `shapes`.

@@ -2,15 +2,17 @@
 //! the page loads only when a model is run): a session over `onnx::engine::Session` for the engine
 //! worker (`www/engine-worker.js`), and `.npy` reading and writing for its input and output editors.
 //!
-//! Tensors cross as `{name, dtype, shape, data}` with `dtype` torch's name (`float32`, `int64` ...)
-//! and `data` a `Uint8Array` of little-endian bytes: input bytes are copied once, straight from the
-//! JS array into the engine's tensor; output bytes once, into a new `Uint8Array`.
+//! A run's arrays cross as a JSON description `[{name, dtype, shape}]` (`dtype` torch's name:
+//! `float32`, `int64` ...) and their little-endian bytes apart: input bytes are copied once, straight
+//! from the JS array into the engine's tensor; output bytes once, into a new `Uint8Array`.
+//! `www/engine-run.js` puts the two back together as `{name, dtype, shape, data}`.
 
 use super::{get, js_err};
 use crate::dtype::DType;
 use crate::error::Error;
 use crate::onnx::engine::{self, npy, NamedArray, Session};
 use js_sys::{Array, Object, Reflect, Uint8Array};
+use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -21,18 +23,6 @@ fn set(obj: &Object, key: &str, value: &JsValue) {
 
 fn dtype_named(name: &str) -> Result<DType, JsError> {
     DType::from_torch_name(name).ok_or_else(|| JsError::new(&format!("unknown dtype {name:?}")))
-}
-
-fn shape_of(v: &JsValue, what: &str) -> Result<Vec<usize>, JsError> {
-    let dims: Array = v.clone().dyn_into().map_err(|_| JsError::new(&format!("{what}: shape is not an array")))?;
-    dims.iter()
-        .map(|d| {
-            d.as_f64()
-                .filter(|d| *d >= 0.0 && d.fract() == 0.0 && *d <= u32::MAX as f64)
-                .map(|d| d as usize)
-                .ok_or_else(|| JsError::new(&format!("{what}: dimension {d:?} is not a non-negative integer")))
-        })
-        .collect()
 }
 
 /// `{name, dtype, shape, data: Uint8Array}` for an output or a decoded `.npy`.
@@ -47,10 +37,21 @@ fn array_to_js(name: &str, dtype: DType, shape: &[usize], bytes: &[u8]) -> JsVal
     obj.into()
 }
 
+/// One array of a run, as `run` takes it and gives it back: the bytes cross apart.
+#[derive(Deserialize, Serialize)]
+struct ArraySpec {
+    name: String,
+    /// torch's name: `float32`, `int64` ...
+    dtype: String,
+    shape: Vec<usize>,
+}
+
 /// A model loaded into the engine, ready to run.
 #[wasm_bindgen]
 pub struct EngineSession {
     session: Session,
+    /// The last run's outputs, until read with `output`.
+    outputs: Vec<(String, DType, engine::Tensor)>,
 }
 
 #[wasm_bindgen]
@@ -67,7 +68,7 @@ impl EngineSession {
             files.push((name, bytes.to_vec()));
         }
         let session = Session::load(model, &files).map_err(js_err)?;
-        Ok(EngineSession { session })
+        Ok(EngineSession { session, outputs: Vec::new() })
     }
 
     /// The model's inputs and outputs as declared, as JSON: `{inputs: [IoInfo], outputs: [IoInfo]}`.
@@ -77,33 +78,50 @@ impl EngineSession {
         serde_json::to_string(&io).map_err(|e| JsError::new(&e.to_string()))
     }
 
-    /// Runs the model once on `[{name, dtype, shape, data: Uint8Array}]`; returns the outputs in
-    /// the same form.
-    pub fn run(&mut self, inputs: Array) -> Result<Array, JsError> {
-        let mut tensors = Vec::with_capacity(inputs.length() as usize);
-        for input in inputs.iter() {
-            let name = get(&input, "name").and_then(|v| v.as_string()).ok_or_else(|| JsError::new("an input has no name"))?;
-            let dtype = dtype_named(&get(&input, "dtype").and_then(|v| v.as_string()).unwrap_or_default())?;
-            let shape = shape_of(&get(&input, "shape").unwrap_or(JsValue::UNDEFINED), &name)?;
-            let data: Uint8Array = get(&input, "data")
-                .and_then(|d| d.dyn_into().ok())
-                .ok_or_else(|| JsError::new(&format!("input {name:?}: data is not a Uint8Array")))?;
-            let t = engine::input_tensor(&name, dtype, &shape, |bytes| {
-                if bytes.len() != data.length() as usize {
+    /// Runs the model once. `spec` is JSON `[{name, dtype, shape}]`, one entry per `Uint8Array` of
+    /// `data` (little-endian bytes, copied once into the engine's tensors). Returns the outputs as
+    /// JSON `[{name, dtype, shape}]`; `output(i)` gives their bytes. Everything crosses in a handful
+    /// of calls: per-value property reads and string conversions cost more than a small model's run.
+    pub fn run(&mut self, spec: &str, data: Array) -> Result<String, JsError> {
+        self.outputs.clear();
+        let specs: Vec<ArraySpec> =
+            serde_json::from_str(spec).map_err(|e| JsError::new(&format!("run: bad input description: {e}")))?;
+        if specs.len() != data.length() as usize {
+            return Err(JsError::new(&format!("run: {} input descriptions for {} arrays", specs.len(), data.length())));
+        }
+        let mut tensors = Vec::with_capacity(specs.len());
+        for (spec, bytes) in specs.into_iter().zip(data.iter()) {
+            let ArraySpec { name, dtype, shape } = spec;
+            let dtype = dtype_named(&dtype)?;
+            let bytes: Uint8Array =
+                bytes.dyn_into().map_err(|_| JsError::new(&format!("input {name:?}: data is not a Uint8Array")))?;
+            let t = engine::input_tensor(&name, dtype, &shape, |dst| {
+                if dst.len() != bytes.length() as usize {
                     return Err(Error::engine(format!(
                         "input {name:?}: {} bytes do not make a {} tensor of shape {shape:?}",
-                        data.length(),
+                        bytes.length(),
                         dtype.name()
                     )));
                 }
-                data.copy_to(bytes);
+                bytes.copy_to(dst);
                 Ok(())
             })
             .map_err(js_err)?;
             tensors.push((name, t));
         }
-        let outputs = self.session.run_tensors(tensors).map_err(js_err)?;
-        Ok(outputs.iter().map(|(name, dtype, t)| array_to_js(name, *dtype, t.shape(), t.as_bytes())).collect())
+        self.outputs = self.session.run_tensors(tensors).map_err(js_err)?;
+        let specs: Vec<ArraySpec> = self
+            .outputs
+            .iter()
+            .map(|(name, dtype, t)| ArraySpec { name: name.clone(), dtype: dtype.name().to_string(), shape: t.shape().to_vec() })
+            .collect();
+        serde_json::to_string(&specs).map_err(|e| JsError::new(&e.to_string()))
+    }
+
+    /// The bytes of output `index` of the last run, copied once into a new `Uint8Array`.
+    pub fn output(&self, index: usize) -> Result<Uint8Array, JsError> {
+        let (_, _, t) = self.outputs.get(index).ok_or_else(|| JsError::new(&format!("no output {index}")))?;
+        Ok(Uint8Array::from(t.as_bytes()))
     }
 }
 

@@ -4,6 +4,7 @@
 // fixture's reference inputs. Load time excludes each runtime's one-time start (reported apart);
 // latency is the median of steady-state runs after warm-up.
 import init, { EngineSession, npyRead } from '/dist/pkg/torchpeek_engine.js';
+import { runSession } from '/dist/engine-run.js';
 import * as ort from '/node_modules/onnxruntime-web/dist/ort.wasm.min.mjs';
 
 ort.env.wasm.numThreads = 1;
@@ -65,11 +66,11 @@ window.benchmark = async (models) => {
     const io = JSON.parse(ours.ioJson());
     const inputs = arrays.map((a, i) => ({ name: io.inputs[i].name, dtype: a.dtype, shape: a.shape, data: a.data }));
     t0 = performance.now();
-    let outs = ours.run(inputs);
+    let outs = runSession(ours, inputs);
     const oursFirst = performance.now() - t0;
     const typed = (a) => new ARRAYS[a.dtype](a.data.buffer, a.data.byteOffset, a.data.byteLength / ARRAYS[a.dtype].BYTES_PER_ELEMENT);
     const oursErr = Math.max(...refs.map((r, i) => maxAbs(typed(outs[i]), typed(r))));
-    const oursRun = await steady(() => { outs = ours.run(inputs); });
+    const oursRun = await steady(() => { outs = runSession(ours, inputs); });
     ours.free();
 
     t0 = performance.now();
@@ -90,3 +91,26 @@ window.benchmark = async (models) => {
   return { oursStart, ortStart, rows, userAgent: navigator.userAgent };
 };
 window.benchReady = true;
+
+// For scripts/profile-onnx.mjs: one model loaded, then `profileRuns(n)` runs it n times (ms in all).
+let profiled = null;
+window.prepareProfile = async ({ file, inputs }) => {
+  await init({ module_or_path: '/dist/pkg/torchpeek_engine_bg.wasm' });
+  const session = EngineSession.load(await bytes(`/tests/fixtures/${file}`), []);
+  const io = JSON.parse(session.ioJson());
+  const arrays = [];
+  for (const f of inputs) arrays.push(npyRead(f, await bytes(`/tests/fixtures/${f}`)));
+  profiled = { file, session, inputs: arrays.map((a, i) => ({ name: io.inputs[i].name, dtype: a.dtype, shape: a.shape, data: a.data })) };
+  for (let i = 0; i < 10; i++) runSession(session, profiled.inputs);
+};
+window.profileLoads = async (n) => {
+  const model = await bytes(`/tests/fixtures/${profiled.file}`);
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) EngineSession.load(model, []).free();
+  return performance.now() - t0;
+};
+window.profileRuns = (n) => {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) runSession(profiled.session, profiled.inputs);
+  return performance.now() - t0;
+};

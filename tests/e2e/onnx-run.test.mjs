@@ -119,11 +119,13 @@ test('random, token and image inputs; screenshots light and dark', async () => {
   await model.locator('[role=tab][data-section="run"]').click();
   const panel = model.locator('.run-panel');
   assert.equal(await panel.locator('select[data-input="input_ids"]').inputValue(), 'tokens');
-  // A token id beyond the vocabulary traps in the engine: a clear error, then a fresh engine.
+  // A token id beyond the vocabulary: refused before the run, naming the input, the value and the table.
   const ids = panel.locator('textarea');
   await ids.fill('1, 5, 100000');
   await panel.locator('.run-button').click();
-  await panel.locator('.run-status.error-text', { hasText: 'crashed' }).waitFor({ timeout: 60_000 });
+  const refused = panel.locator('.run-status.error-text', { hasText: 'out of range' });
+  await refused.waitFor({ timeout: 60_000 });
+  assert.match(await refused.textContent(), /input_ids.*100000.*Gather.*rows/s);
   await ids.fill('1, 5, 9, 2');
   await panel.locator('input[data-symbol="batch"]').fill('2');
   const runs = await page.evaluate(() => window.__torchpeek.runs?.length ?? 0);

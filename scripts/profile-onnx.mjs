@@ -1,0 +1,58 @@
+// Profiles torchpeek's engine in headless Chromium: one fixture model run in a loop on the
+// benchmark page (tests/e2e/bench-onnx.html) under the DevTools sampling profiler; prints the
+// functions with the most self time, and inclusive time for the engine's entry points.
+// Usage: node scripts/profile-onnx.mjs MODEL.onnx [--runs N] [--top N] [--load]   (--load: profile N loads)
+// Build first with names kept: TORCHPEEK_NO_WASM_OPT=1 bash scripts/build-web.sh
+import fs from 'node:fs';
+import { start, FIXTURES, ROOT } from '../tests/e2e/harness.mjs';
+
+const args = process.argv.slice(2);
+const file = args.find((a) => a.endsWith('.onnx'));
+if (!file) throw new Error('usage: node scripts/profile-onnx.mjs MODEL.onnx [--runs N] [--top N]');
+const opt = (name, d) => { const i = args.indexOf(name); return i >= 0 ? Number(args[i + 1]) : d; };
+const runs = opt('--runs', 2000);
+const top = opt('--top', 40);
+const load = args.includes('--load');
+const stem = file.replace(/\.onnx$/, '');
+const inputs = fs.readdirSync(FIXTURES).filter((f) => f.startsWith(`${stem}.input`) && f.endsWith('.npy')).sort();
+
+const h = await start({ root: ROOT, page: 'tests/e2e/bench-onnx.html' });
+try {
+  const page = await h.newPage();
+  await page.waitForFunction(() => window.benchReady === true, null, { timeout: 60_000 });
+  await page.evaluate((m) => window.prepareProfile(m), { file, inputs });
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 50 });
+  await cdp.send('Profiler.start');
+  const ms = await page.evaluate(([n, l]) => (l ? window.profileLoads(n) : window.profileRuns(n)), [runs, load]);
+  const { profile } = await cdp.send('Profiler.stop');
+  if (h.errors.length) throw new Error(h.errors.join('\n'));
+
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const total = profile.nodes.reduce((s, n) => s + n.hitCount, 0);
+  const self = new Map();
+  const inclusive = new Map();
+  for (const n of profile.nodes) {
+    const name = n.callFrame.functionName || `(anonymous ${n.callFrame.url.split('/').pop()}:${n.callFrame.lineNumber})`;
+    self.set(name, (self.get(name) ?? 0) + n.hitCount);
+    // Inclusive: count the hits once per distinct function on the stack.
+    const seen = new Set();
+    for (let id = n.id; id !== undefined; id = parent.get(id)) {
+      const f = byId.get(id).callFrame.functionName;
+      if (f && !seen.has(f)) {
+        seen.add(f);
+        inclusive.set(f, (inclusive.get(f) ?? 0) + n.hitCount);
+      }
+    }
+  }
+  const pct = (v) => ((100 * v) / total).toFixed(1).padStart(5);
+  console.log(`${file}: ${runs} ${load ? 'loads' : 'runs'}, ${(ms / runs).toFixed(4)} ms each; ${total} samples\n\nself time:`);
+  for (const [name, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pct(v)}%  ${name.slice(0, 150)}`);
+  console.log('\ninclusive time:');
+  for (const [name, v] of [...inclusive].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pct(v)}%  ${name.slice(0, 150)}`);
+} finally {
+  await h.close();
+}

@@ -1,0 +1,9 @@
+// One run of an EngineSession (the engine's wasm, pkg/torchpeek_engine.js) on arrays
+// `{name, dtype, shape, data: Uint8Array}`, giving the outputs the same way. The session takes the
+// arrays' descriptions as one JSON string and their bytes apart, and gives the outputs back so:
+// a few calls across the wasm boundary per run, whatever the number of arrays.
+export function runSession(session, inputs) {
+  const spec = JSON.stringify(inputs.map(({ name, dtype, shape }) => ({ name, dtype, shape })));
+  const outputs = JSON.parse(session.run(spec, inputs.map((i) => i.data)));
+  return outputs.map((o, i) => ({ ...o, data: session.output(i) }));
+}
