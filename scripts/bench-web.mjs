@@ -44,7 +44,7 @@ try {
 
   // The first download: all of dist/ but the engine (its worker and wasm load when a model is run).
   const dist = path.join(ROOT, 'dist');
-  const files = fs.readdirSync(dist, { recursive: true }).filter((f) => fs.statSync(path.join(dist, f)).isFile() && !/(^|\/)(engine-worker\.js|torchpeek_engine)/.test(f));
+  const files = fs.readdirSync(dist, { recursive: true }).filter((f) => fs.statSync(path.join(dist, f)).isFile() && !/(^|\/)(engine-[a-z]+\.js|torchpeek_engine)/.test(f));
   let gz = 0;
   let raw = 0;
   for (const f of files) {
