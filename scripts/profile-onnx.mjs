@@ -2,7 +2,7 @@
 // benchmark page (tests/e2e/bench-onnx.html) under the DevTools sampling profiler; prints the
 // functions with the most self time, and inclusive time for the engine's entry points.
 // Usage: node scripts/profile-onnx.mjs MODEL.onnx [--runs N] [--top N] [--load]   (--load: profile N loads)
-// Build first with names kept: TORCHPEEK_NO_WASM_OPT=1 bash scripts/build-web.sh
+// Build first: bash scripts/build-web.sh (the wasm keeps its function names).
 import fs from 'node:fs';
 import { start, FIXTURES, ROOT } from '../tests/e2e/harness.mjs';
 
