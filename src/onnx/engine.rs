@@ -483,13 +483,10 @@ fn index_limits(model: &TypedModel) -> TractResult<Vec<IndexLimit>> {
     for node in model.nodes() {
         let Some(gather) = node.op_as::<Gather>() else { continue };
         let (Some(data), Some(indices)) = (node.inputs.first(), node.inputs.get(1)) else { continue };
-        let Ok(rows) = model.outlet_fact(*data)?.shape[gather.axis].to_i64() else { continue };
+        let Some(Ok(rows)) = model.outlet_fact(*data)?.shape.get(gather.axis).map(|d| d.to_i64()) else { continue };
         let mut source = *indices;
-        while let Some(cast) = model.node(source.node).op_as::<Cast>().map(|_| model.node(source.node)) {
-            match cast.inputs.first() {
-                Some(i) => source = *i,
-                None => break,
-            }
+        while let (true, Some(input)) = (model.node(source.node).op_is::<Cast>(), model.node(source.node).inputs.first()) {
+            source = *input;
         }
         if model.input_outlets()?.contains(&source) {
             let input = model.node(source.node).name.clone();
