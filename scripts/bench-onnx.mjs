@@ -3,13 +3,12 @@
 // thread, served from node_modules: never part of dist/), side by side, with the latency ratio.
 // Usage: node scripts/bench-onnx.mjs [--json]   (after scripts/build-web.sh)
 import fs from 'node:fs';
-import { start, FIXTURES, ROOT } from '../tests/e2e/harness.mjs';
+import { start, npyFixtures, FIXTURES, ROOT } from '../tests/e2e/harness.mjs';
 
 if (!fs.existsSync(`${ROOT}/node_modules/onnxruntime-web/dist/ort.wasm.min.mjs`)) throw new Error('onnxruntime-web is not installed: run npm ci');
 const models = fs.readdirSync(FIXTURES).filter((f) => f.endsWith('.onnx')).sort().map((file) => {
   const stem = file.replace(/\.onnx$/, '');
-  const list = (kind) => fs.readdirSync(FIXTURES).filter((f) => f.startsWith(`${stem}.${kind}`) && f.endsWith('.npy')).sort();
-  return { file, inputs: list('input'), outputs: list('output') };
+  return { file, inputs: npyFixtures(stem, 'input'), outputs: npyFixtures(stem, 'output') };
 }).filter((m) => m.inputs.length && m.outputs.length);
 
 const h = await start({ root: ROOT, page: 'tests/e2e/bench-onnx.html' });

@@ -3,8 +3,7 @@
 // functions with the most self time, and inclusive time for the engine's entry points.
 // Usage: node scripts/profile-onnx.mjs MODEL.onnx [--runs N] [--top N] [--load]   (--load: profile N loads)
 // Build first: bash scripts/build-web.sh (the wasm keeps its function names).
-import fs from 'node:fs';
-import { start, FIXTURES, ROOT } from '../tests/e2e/harness.mjs';
+import { start, npyFixtures, ROOT } from '../tests/e2e/harness.mjs';
 
 const args = process.argv.slice(2);
 const file = args.find((a) => a.endsWith('.onnx'));
@@ -14,7 +13,7 @@ const runs = opt('--runs', 2000);
 const top = opt('--top', 40);
 const load = args.includes('--load');
 const stem = file.replace(/\.onnx$/, '');
-const inputs = fs.readdirSync(FIXTURES).filter((f) => f.startsWith(`${stem}.input`) && f.endsWith('.npy')).sort();
+const inputs = npyFixtures(stem, 'input');
 
 const h = await start({ root: ROOT, page: 'tests/e2e/bench-onnx.html' });
 try {

@@ -54,19 +54,24 @@ impl NamedArray {
 
     /// Checks that the bytes make exactly one tensor of the dtype and shape.
     pub fn check(&self) -> Result<()> {
-        let itemsize = self.dtype.itemsize() as usize;
-        let bytes = self.shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).and_then(|n| n.checked_mul(itemsize));
-        if bytes != Some(self.data.len()) {
-            return Err(Error::engine(format!(
-                "{:?}: {} bytes do not make a {} tensor of shape {:?}",
-                self.name,
-                self.data.len(),
-                self.dtype.name(),
-                self.shape
-            )));
-        }
-        Ok(())
+        check_bytes(&self.name, self.dtype, &self.shape, self.data.len())
     }
+}
+
+/// The bytes of a tensor of `dtype` and `shape`; None when that overflows.
+fn tensor_bytes(dtype: DType, shape: &[usize]) -> Option<usize> {
+    shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).and_then(|n| n.checked_mul(dtype.itemsize() as usize))
+}
+
+/// Checks that `len` bytes make exactly one tensor of `dtype` and `shape`.
+fn check_bytes(name: &str, dtype: DType, shape: &[usize], len: usize) -> Result<()> {
+    if tensor_bytes(dtype, shape) != Some(len) {
+        return Err(Error::engine(format!(
+            "{name:?}: {len} bytes do not make a {} tensor of shape {shape:?}",
+            dtype.name()
+        )));
+    }
+    Ok(())
 }
 
 /// The model's bytes as a source, without a copy.
@@ -294,14 +299,11 @@ impl Session {
             .map_err(|e| engine_err("cannot prepare the model", e))?;
         let index_limits = index_limits(&typed).map_err(|e| engine_err("model inputs", e))?;
         let mut symbolic = false;
-        for outlet in typed.input_outlets().map_err(|e| engine_err("model inputs", e))? {
-            let fact = typed.outlet_fact(*outlet).map_err(|e| engine_err("model inputs", e))?;
-            symbolic |= fact.shape.iter().any(|d| d.to_i64().is_err());
-        }
         let mut plan_inputs = Vec::new();
         for outlet in typed.input_outlets().map_err(|e| engine_err("model inputs", e))? {
             let name = typed.node(outlet.node).name.clone();
             let fact = typed.outlet_fact(*outlet).map_err(|e| engine_err("model inputs", e))?;
+            symbolic |= fact.shape.iter().any(|d| d.to_i64().is_err());
             plan_inputs.push((name, fact.datum_type));
         }
         let mut plan_outputs = Vec::new();
@@ -531,24 +533,19 @@ fn describe_dims(dims: &[Dim]) -> String {
     format!("[{}]", parts.join(", "))
 }
 
-/// An input tensor of `dtype` and `shape` whose little-endian, row-major bytes `fill` writes: the
-/// wasm bindings copy a JS typed array straight into it.
-pub fn input_tensor(
-    name: &str,
-    dtype: DType,
-    shape: &[usize],
-    fill: impl FnOnce(&mut [u8]) -> Result<()>,
-) -> Result<Tensor> {
+/// An input tensor of `dtype` and `shape` from `len` little-endian, row-major bytes, which `fill`
+/// writes into it: the wasm bindings copy a JS typed array straight in.
+pub fn input_tensor(name: &str, dtype: DType, shape: &[usize], len: usize, fill: impl FnOnce(&mut [u8])) -> Result<Tensor> {
     let dt = datum_type(dtype)
         .ok_or_else(|| Error::engine(format!("input {name:?}: dtype {} is not supported by the engine", dtype.name())))?;
-    let numel = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
-    if numel.and_then(|n| n.checked_mul(dtype.itemsize() as usize)).is_none_or(|b| b > crate::limits::MAX_ENGINE_TENSOR_BYTES) {
+    if tensor_bytes(dtype, shape).is_none_or(|b| b > crate::limits::MAX_ENGINE_TENSOR_BYTES) {
         return Err(Error::engine(format!("input {name:?}: shape {shape:?} is too large")));
     }
+    check_bytes(name, dtype, shape, len)?;
     // Tensors of bool are filled as bytes: zeroed u8 storage, normalised to 0/1, then relabelled.
     let storage_dt = if dt == DatumType::Bool { DatumType::U8 } else { dt };
     let mut t = Tensor::zero_dt(storage_dt, shape).map_err(|e| engine_err(&format!("input {name:?}"), e))?;
-    fill(t.as_bytes_mut())?;
+    fill(t.as_bytes_mut());
     if dt == DatumType::Bool {
         for b in t.as_bytes_mut() {
             *b = (*b != 0) as u8;
@@ -561,11 +558,7 @@ pub fn input_tensor(
 
 /// A NamedArray as a tract tensor.
 fn to_tensor(a: NamedArray) -> Result<Tensor> {
-    a.check()?;
-    input_tensor(&a.name, a.dtype, &a.shape, |b| {
-        b.copy_from_slice(&a.data);
-        Ok(())
-    })
+    input_tensor(&a.name, a.dtype, &a.shape, a.data.len(), |b| b.copy_from_slice(&a.data))
 }
 
 /// An input converted to the datum type the plan takes, where it differs.

@@ -7,9 +7,8 @@
 //! from the JS array into the engine's tensor; output bytes once, into a new `Uint8Array`.
 //! `www/engine-run.js` puts the two back together as `{name, dtype, shape, data}`.
 
-use super::{get, js_err};
+use super::{get, js_err, to_json};
 use crate::dtype::DType;
-use crate::error::Error;
 use crate::onnx::engine::{self, npy, NamedArray, Session};
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use serde::{Deserialize, Serialize};
@@ -74,8 +73,7 @@ impl EngineSession {
     /// The model's inputs and outputs as declared, as JSON: `{inputs: [IoInfo], outputs: [IoInfo]}`.
     #[wasm_bindgen(js_name = ioJson)]
     pub fn io_json(&self) -> Result<String, JsError> {
-        let io = serde_json::json!({ "inputs": self.session.inputs(), "outputs": self.session.outputs() });
-        serde_json::to_string(&io).map_err(|e| JsError::new(&e.to_string()))
+        to_json(&serde_json::json!({ "inputs": self.session.inputs(), "outputs": self.session.outputs() }))
     }
 
     /// Runs the model once. `spec` is JSON `[{name, dtype, shape}]`, one entry per `Uint8Array` of
@@ -95,18 +93,8 @@ impl EngineSession {
             let dtype = dtype_named(&dtype)?;
             let bytes: Uint8Array =
                 bytes.dyn_into().map_err(|_| JsError::new(&format!("input {name:?}: data is not a Uint8Array")))?;
-            let t = engine::input_tensor(&name, dtype, &shape, |dst| {
-                if dst.len() != bytes.length() as usize {
-                    return Err(Error::engine(format!(
-                        "input {name:?}: {} bytes do not make a {} tensor of shape {shape:?}",
-                        bytes.length(),
-                        dtype.name()
-                    )));
-                }
-                bytes.copy_to(dst);
-                Ok(())
-            })
-            .map_err(js_err)?;
+            let t = engine::input_tensor(&name, dtype, &shape, bytes.length() as usize, |dst| bytes.copy_to(dst))
+                .map_err(js_err)?;
             tensors.push((name, t));
         }
         self.outputs = self.session.run_tensors(tensors).map_err(js_err)?;
@@ -115,7 +103,7 @@ impl EngineSession {
             .iter()
             .map(|(name, dtype, t)| ArraySpec { name: name.clone(), dtype: dtype.name().to_string(), shape: t.shape().to_vec() })
             .collect();
-        serde_json::to_string(&specs).map_err(|e| JsError::new(&e.to_string()))
+        to_json(&specs)
     }
 
     /// The bytes of output `index` of the last run, copied once into a new `Uint8Array`.

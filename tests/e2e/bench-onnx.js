@@ -15,6 +15,13 @@ const ORT_TYPES = { float32: 'float32', int64: 'int64', int32: 'int32', float64:
 const ARRAYS = { float32: Float32Array, int64: BigInt64Array, int32: Int32Array, float64: Float64Array, uint8: Uint8Array, int8: Int8Array, bool: Uint8Array };
 
 const bytes = async (url) => new Uint8Array(await (await fetch(url)).arrayBuffer());
+/** Fixture `.npy` files decoded: `[{name, dtype, shape, data}]`. */
+const readArrays = async (files) => Promise.all(files.map(async (f) => npyRead(f, await bytes(`/tests/fixtures/${f}`))));
+/** Arrays named, in order, as the session's inputs: what `runSession` takes. */
+const asInputs = (session, arrays) => {
+  const io = JSON.parse(session.ioJson());
+  return arrays.map((a, i) => ({ name: io.inputs[i].name, dtype: a.dtype, shape: a.shape, data: a.data }));
+};
 
 /** Median time (ms) per call of `fn` after warm-up. The page's clock is coarse (0.1 ms), so calls are
  * timed in batches of at least 10 ms: the median over about `budgetMs` of batches, per call. */
@@ -55,16 +62,13 @@ window.benchmark = async (models) => {
   const rows = [];
   for (const m of models) {
     const model = await bytes(`/tests/fixtures/${m.file}`);
-    const arrays = [];
-    for (const f of m.inputs) arrays.push(npyRead(f, await bytes(`/tests/fixtures/${f}`)));
-    const refs = [];
-    for (const f of m.outputs) refs.push(npyRead(f, await bytes(`/tests/fixtures/${f}`)));
+    const arrays = await readArrays(m.inputs);
+    const refs = await readArrays(m.outputs);
 
     t0 = performance.now();
     const ours = EngineSession.load(model, []);
     const oursLoad = performance.now() - t0;
-    const io = JSON.parse(ours.ioJson());
-    const inputs = arrays.map((a, i) => ({ name: io.inputs[i].name, dtype: a.dtype, shape: a.shape, data: a.data }));
+    const inputs = asInputs(ours, arrays);
     t0 = performance.now();
     let outs = runSession(ours, inputs);
     const oursFirst = performance.now() - t0;
@@ -97,10 +101,7 @@ let profiled = null;
 window.prepareProfile = async ({ file, inputs }) => {
   await init({ module_or_path: '/dist/pkg/torchpeek_engine_bg.wasm' });
   const session = EngineSession.load(await bytes(`/tests/fixtures/${file}`), []);
-  const io = JSON.parse(session.ioJson());
-  const arrays = [];
-  for (const f of inputs) arrays.push(npyRead(f, await bytes(`/tests/fixtures/${f}`)));
-  profiled = { file, session, inputs: arrays.map((a, i) => ({ name: io.inputs[i].name, dtype: a.dtype, shape: a.shape, data: a.data })) };
+  profiled = { file, session, inputs: asInputs(session, await readArrays(inputs)) };
   for (let i = 0; i < 10; i++) runSession(session, profiled.inputs);
 };
 window.profileLoads = async (n) => {

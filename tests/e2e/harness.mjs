@@ -12,6 +12,9 @@ export const FIXTURES = path.join(ROOT, 'tests/fixtures');
 export const OUT = path.join(ROOT, 'tests/e2e/out');
 
 export const fixture = (name) => path.join(FIXTURES, name);
+/** An ONNX fixture's reference arrays, `STEM.input0.npy ...` or `STEM.output0.npy ...` (kind), in order. */
+export const npyFixtures = (stem, kind) =>
+  fs.readdirSync(FIXTURES).filter((f) => f.startsWith(`${stem}.${kind}`) && f.endsWith('.npy')).sort();
 /** A fixture's manifest; Python's NaN / Infinity become "nan" / "inf" / "-inf". */
 export const manifest = (name) =>
   JSON.parse(

@@ -6,7 +6,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { start, openFiles, fixture, FIXTURES, OUT } from './harness.mjs';
+import { start, openFiles, fixture, npyFixtures, FIXTURES, OUT } from './harness.mjs';
 
 const h = await start({ guard: true });
 const page = await h.newPage();
@@ -59,7 +59,7 @@ for (const name of onnxFixtures) {
     await panel.locator('.run-button').click();
     await page.waitForFunction((k) => (window.__torchpeek.runs?.length ?? 0) > k, runsBefore, { timeout: 120_000 });
     const outputs = panel.locator('.run-output');
-    const refs = fs.readdirSync(FIXTURES).filter((f) => f.startsWith(`${stem}.output`) && f.endsWith('.npy')).sort();
+    const refs = npyFixtures(stem, 'output');
     assert.equal(await outputs.count(), refs.length, 'one view per reference output');
     for (let j = 0; j < refs.length; j++) {
       const [download] = await Promise.all([page.waitForEvent('download'), outputs.nth(j).getByRole('button', { name: /Download/ }).click()]);
