@@ -6,7 +6,7 @@
 import { start, npyFixtures, ROOT } from '../tests/e2e/harness.mjs';
 
 const args = process.argv.slice(2);
-const file = args.find((a) => a.endsWith('.onnx'));
+const file = args.find((a) => a.endsWith('.onnx'))?.split('/').pop(); // a fixture's name or its path
 if (!file) throw new Error('usage: node scripts/profile-onnx.mjs MODEL.onnx [--runs N] [--top N]');
 const opt = (name, d) => { const i = args.indexOf(name); return i >= 0 ? Number(args[i + 1]) : d; };
 const runs = opt('--runs', 2000);

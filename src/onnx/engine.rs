@@ -498,8 +498,10 @@ fn index_limits(model: &TypedModel) -> TractResult<Vec<IndexLimit>> {
     Ok(limits)
 }
 
-/// The plan of `model` optimised as it is (symbolic dimensions left symbolic).
-fn general_plan(model: TypedModel) -> TractResult<TypedSimpleState> {
+/// The plan of `model`: our kernels swapped in where its shapes are concrete (see
+/// `onnx::kernels`), then optimised by tract (symbolic dimensions left symbolic).
+fn general_plan(mut model: TypedModel) -> TractResult<TypedSimpleState> {
+    super::kernels::swap_in(&mut model)?;
     TypedSimpleState::new(&model.into_optimized()?.into_runnable()?)
 }
 
@@ -517,8 +519,7 @@ fn specialize(model: &TypedModel, shapes: &[Vec<usize>]) -> TractResult<TypedSim
             }
         }
     }
-    let plan = model.set_symbols(&subs)?.into_optimized()?.into_runnable()?;
-    TypedSimpleState::new(&plan)
+    general_plan(model.set_symbols(&subs)?)
 }
 
 fn describe_dims(dims: &[Dim]) -> String {

@@ -1,0 +1,193 @@
+//! A direct 2-D convolution for NCHW float models with few channels (`DirectConv`).
+//!
+//! The output is computed in tiles of 8 output channels by 4 output pixels (`tile::sums`: 32
+//! accumulators that stay in registers, eight 128-bit vectors in wasm), fed per kernel tap by 8
+//! packed weights and 4 input values. The input is read where it lies (copied once into a
+//! zero-bordered plane when the convolution pads), through a table of tap offsets, so there is no
+//! im2col copy. Weights are packed when the model is prepared; bias and a fused ReLU are applied
+//! as each tile is stored.
+
+use super::tile::{self, Taps};
+use super::{nchw_f32, Window};
+use tract_onnx::prelude::*;
+use tract_onnx::tract_core::internal::*;
+use tract_onnx::tract_core::ops::cnn::conv::KernelFormat;
+use tract_onnx::tract_core::ops::cnn::Conv;
+
+/// Output channels per tile, in vectors of 4.
+const CO_VECTORS: usize = 2;
+const CO: usize = 4 * CO_VECTORS;
+/// Output pixels per tile.
+const PX: usize = 4;
+/// Largest kernel (input channels × kernel height × kernel width) taken: the packed weights of
+/// one tile (`k × 8` floats) must stay in the first-level cache.
+const MAX_TAPS: usize = 1152;
+/// Most output channels taken: wider layers are matrix products tract does well.
+const MAX_OUTPUT_CHANNELS: usize = 256;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DirectConv {
+    input: [usize; 4],
+    output_channels: usize,
+    window: Window,
+    /// The input plane with its padding: `[rows, columns]`.
+    padded: [usize; 2],
+    /// Offset of each tap (input channel, kernel row, kernel column) in the padded input.
+    taps: Taps,
+    /// Weights by tile of 8 output channels: `[tile][tap][8]`, zero past the last channel.
+    weights: Vec<f32>,
+    /// Bias by tile: `[tile][8]`.
+    bias: Vec<f32>,
+    /// Clamp the output at zero (a ReLU that followed the convolution).
+    pub relu: bool,
+}
+
+impl DirectConv {
+    /// Our op for tract's `conv` at `node`, or None when it is not one we take: float NCHW,
+    /// one group, OIHW constant weights, a constant bias, concrete shapes, a kernel small enough.
+    pub fn for_node(model: &TypedModel, node: &TypedNode, conv: &Conv) -> TractResult<Option<DirectConv>> {
+        if conv.q_params.is_some() || conv.group != 1 || conv.kernel_fmt != KernelFormat::OIHW || node.inputs.len() != 3 {
+            return Ok(None);
+        }
+        let Some(input) = nchw_f32(model, node.inputs[0], &conv.pool_spec)? else { return Ok(None) };
+        let [_, c, h, w] = input;
+        let (Some(kernel), Some(bias)) =
+            (model.outlet_fact(node.inputs[1])?.konst.clone(), model.outlet_fact(node.inputs[2])?.konst.clone())
+        else {
+            return Ok(None);
+        };
+        let Some(window) = Window::of(&conv.pool_spec, [h, w]) else { return Ok(None) };
+        let co = conv.pool_spec.output_channels;
+        let [kh, kw] = window.kernel;
+        let taps = c * kh * kw;
+        if taps > MAX_TAPS
+            || co > MAX_OUTPUT_CHANNELS
+            || c != conv.pool_spec.input_channels
+            || kernel.datum_type() != f32::datum_type()
+            || kernel.shape() != [co, c, kh, kw]
+            || bias.datum_type() != f32::datum_type()
+            || ![0, 1, co].contains(&bias.len())
+        {
+            return Ok(None);
+        }
+        let kernel = kernel.try_as_plain_ram()?.as_slice::<f32>()?.to_vec();
+        let bias = bias.try_as_plain_ram()?.as_slice::<f32>()?.to_vec();
+
+        let padded = [0, 1].map(|a| window.reach(a).max(window.pad_before[a] + [h, w][a]));
+        let mut offsets = Vec::with_capacity(taps);
+        for ci in 0..c {
+            for y in 0..kh {
+                for x in 0..kw {
+                    offsets.push((ci * padded[0] + y * window.dilation[0]) * padded[1] + x * window.dilation[1]);
+                }
+            }
+        }
+        let (weights, bias) = tile::pack(&kernel, &bias, co, taps, CO);
+        Ok(Some(DirectConv {
+            input,
+            output_channels: co,
+            window,
+            padded,
+            taps: Taps::new(offsets),
+            weights,
+            bias,
+            relu: false,
+        }))
+    }
+
+    fn output_shape(&self) -> [usize; 4] {
+        let [oh, ow] = self.window.output;
+        [self.input[0], self.output_channels, oh, ow]
+    }
+
+    /// One image: `plane` is its padded input (`[c][rows][columns]`), `out` its output
+    /// (`[co][oh][ow]`).
+    fn image(&self, plane: &[f32], out: &mut [f32]) {
+        let [oh, ow] = self.window.output;
+        let pixels = oh * ow;
+        let taps = self.taps.len();
+        // Where each output pixel's window starts in the plane; the last tile repeats the last
+        // pixel rather than reading past it.
+        let start = |p: usize| {
+            let p = p.min(pixels - 1);
+            self.window.start(0, p / ow) * self.padded[1] + self.window.start(1, p % ow)
+        };
+        for (block, (weights, bias)) in self.weights.chunks_exact(taps * CO).zip(self.bias.chunks_exact(CO)).enumerate() {
+            let lanes = (self.output_channels - block * CO).min(CO);
+            let out = &mut out[block * CO * pixels..];
+            for p0 in (0..pixels).step_by(PX) {
+                let starts: [usize; PX] = std::array::from_fn(|j| start(p0 + j));
+                let acc = tile::sums::<PX, CO_VECTORS>(plane, &self.taps, weights, &starts, bias);
+                for (j, a) in acc.iter().enumerate().take(pixels - p0) {
+                    let mut sums = [0f32; CO];
+                    tile::spill(a, &mut sums);
+                    for (lane, &v) in sums.iter().enumerate().take(lanes) {
+                        out[lane * pixels + p0 + j] = if self.relu && !(v > 0.0) { 0.0 } else { v };
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// tract compares ops to merge identical nodes; a NaN weight only makes two ops unequal, which
+/// forgoes a merge.
+impl Eq for DirectConv {}
+
+impl Op for DirectConv {
+    fn name(&self) -> StaticName {
+        "DirectConv".into()
+    }
+
+    fn info(&self) -> TractResult<Vec<String>> {
+        Ok(vec![format!("input {:?} -> {:?}, {:?}, relu: {}", self.input, self.output_shape(), self.window, self.relu)])
+    }
+
+    op_as_typed_op!();
+}
+
+impl EvalOp for DirectConv {
+    op_out_of_plan!();
+
+    fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let x = args_1!(inputs);
+        ensure!(x.shape() == self.input, "DirectConv: input shape {:?}, prepared for {:?}", x.shape(), self.input);
+        let x = x.try_as_plain_ram()?.as_slice::<f32>()?;
+        let mut output = Tensor::zero::<f32>(&self.output_shape())?;
+        let mut view = output.try_as_plain_ram_mut()?;
+        let out = view.as_slice_mut::<f32>()?;
+        let [_, c, h, w] = self.input;
+        let [pt, pl] = self.window.pad_before;
+        let unpadded = self.padded == [h, w];
+        let mut plane = if unpadded { Vec::new() } else { vec![0f32; c * self.padded[0] * self.padded[1]] };
+        let image_out = out.len() / self.input[0].max(1);
+        for (image, out) in x.chunks_exact(c * h * w).zip(out.chunks_exact_mut(image_out)) {
+            if unpadded {
+                self.image(image, out);
+                continue;
+            }
+            for (ci, channel) in image.chunks_exact(h * w).enumerate() {
+                for (y, row) in channel.chunks_exact(w).enumerate() {
+                    let at = (ci * self.padded[0] + pt + y) * self.padded[1] + pl;
+                    plane[at..at + w].copy_from_slice(row);
+                }
+            }
+            self.image(&plane, out);
+        }
+        Ok(tvec!(output.into_tvalue()))
+    }
+}
+
+impl TypedOp for DirectConv {
+    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        ensure!(inputs.len() == 1 && inputs[0].shape.as_concrete() == Some(&self.input[..]));
+        Ok(tvec!(f32::datum_type().fact(self.output_shape())))
+    }
+
+    fn cost(&self, _inputs: &[&TypedFact]) -> TractResult<TVec<(Cost, TDim)>> {
+        let macs = self.output_shape().iter().product::<usize>() * self.taps.len();
+        Ok(tvec!((Cost::FMA(f32::datum_type()), macs.to_dim())))
+    }
+
+    as_op!();
+}

@@ -1,0 +1,92 @@
+//! Four f32 lanes (`F32x4`): wasm's `v128` when the build has `simd128` (the engine's web build),
+//! otherwise an array (native builds and tests, where the compiler vectorises it as it can). The
+//! kernels are written once against this type; both forms compute the same values, rounding
+//! each product and each sum separately.
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod imp {
+    use core::arch::wasm32::*;
+
+    #[derive(Clone, Copy)]
+    pub struct F32x4(v128);
+
+    impl F32x4 {
+        #[inline(always)]
+        pub fn splat(v: f32) -> Self {
+            F32x4(f32x4_splat(v))
+        }
+
+        #[inline(always)]
+        pub fn load(s: &[f32; 4]) -> Self {
+            // SAFETY: `s` is 16 readable bytes; wasm loads need no alignment.
+            F32x4(unsafe { v128_load(s.as_ptr().cast()) })
+        }
+
+        #[inline(always)]
+        pub fn store(self, s: &mut [f32; 4]) {
+            // SAFETY: `s` is 16 writable bytes; wasm stores need no alignment.
+            unsafe { v128_store(s.as_mut_ptr().cast(), self.0) }
+        }
+
+        /// `self + a * b`, lane by lane.
+        #[inline(always)]
+        pub fn mul_add(self, a: Self, b: Self) -> Self {
+            F32x4(f32x4_add(self.0, f32x4_mul(a.0, b.0)))
+        }
+
+        /// `if self < o { o } else { self }`, lane by lane (a NaN in `o` is skipped).
+        #[inline(always)]
+        pub fn pmax(self, o: Self) -> Self {
+            F32x4(f32x4_pmax(self.0, o.0))
+        }
+    }
+}
+
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+mod imp {
+    #[derive(Clone, Copy)]
+    pub struct F32x4([f32; 4]);
+
+    impl F32x4 {
+        #[inline(always)]
+        pub fn splat(v: f32) -> Self {
+            F32x4([v; 4])
+        }
+
+        #[inline(always)]
+        pub fn load(s: &[f32; 4]) -> Self {
+            F32x4(*s)
+        }
+
+        #[inline(always)]
+        pub fn store(self, s: &mut [f32; 4]) {
+            *s = self.0
+        }
+
+        /// `self + a * b`, lane by lane.
+        #[inline(always)]
+        pub fn mul_add(self, a: Self, b: Self) -> Self {
+            F32x4(std::array::from_fn(|i| self.0[i] + a.0[i] * b.0[i]))
+        }
+
+        /// `if self < o { o } else { self }`, lane by lane (a NaN in `o` is skipped).
+        #[inline(always)]
+        pub fn pmax(self, o: Self) -> Self {
+            F32x4(std::array::from_fn(|i| if self.0[i] < o.0[i] { o.0[i] } else { self.0[i] }))
+        }
+    }
+}
+
+pub use imp::F32x4;
+
+/// The first four values of `s` as an array (`s` must hold four).
+#[inline(always)]
+pub fn quad(s: &[f32]) -> &[f32; 4] {
+    s[..4].try_into().expect("four lanes")
+}
+
+/// The first four values of `s` as a mutable array (`s` must hold four).
+#[inline(always)]
+pub fn quad_mut(s: &mut [f32]) -> &mut [f32; 4] {
+    (&mut s[..4]).try_into().expect("four lanes")
+}
