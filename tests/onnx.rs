@@ -1,5 +1,6 @@
 //! ONNX: reading every fixture against its manifest, external data, corrupt inputs, and (feature
-//! `engine`) running every fixture against onnxruntime's reference outputs.
+//! `engine`) running every fixture against onnxruntime's reference outputs, and our own kernels
+//! against tract's (`onnx/kernels.rs`).
 
 use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
@@ -618,6 +619,10 @@ fn flipped_bytes_never_panic() {
 }
 
 // ---- the engine ----
+
+#[cfg(feature = "engine")]
+#[path = "onnx/kernels.rs"]
+mod kernels;
 
 #[cfg(feature = "engine")]
 mod engine {

@@ -13,7 +13,7 @@ pub mod view;
 #[cfg(feature = "engine")]
 pub mod engine;
 #[cfg(feature = "engine")]
-mod kernels;
+pub mod kernels;
 
 use crate::document::{contiguous_strides, Document, FileInfo, Format, Kind, Problem, StateDictEntry, Storage, StorageData, Tensor};
 use crate::error::{Error, Location, Result};

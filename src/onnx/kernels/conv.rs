@@ -34,6 +34,9 @@ pub struct DirectConv {
     padded: [usize; 2],
     /// Offset of each tap (input channel, kernel row, kernel column) in the padded input.
     taps: Taps,
+    /// Where each output pixel's window starts in the padded input, padded to whole tiles by
+    /// repeating the last pixel.
+    starts: Vec<usize>,
     /// Weights by tile of 8 output channels: `[tile][tap][8]`, zero past the last channel.
     weights: Vec<f32>,
     /// Bias by tile: `[tile][8]`.
@@ -83,12 +86,21 @@ impl DirectConv {
             }
         }
         let (weights, bias) = tile::pack(&kernel, &bias, co, taps, CO);
+        let [oh, ow] = window.output;
+        let pixels = oh * ow;
+        let starts = (0..pixels.next_multiple_of(PX))
+            .map(|p| {
+                let p = p.min(pixels - 1);
+                window.start(0, p / ow) * padded[1] + window.start(1, p % ow)
+            })
+            .collect();
         Ok(Some(DirectConv {
             input,
             output_channels: co,
             window,
             padded,
             taps: Taps::new(offsets),
+            starts,
             weights,
             bias,
             relu: false,
@@ -106,23 +118,17 @@ impl DirectConv {
         let [oh, ow] = self.window.output;
         let pixels = oh * ow;
         let taps = self.taps.len();
-        // Where each output pixel's window starts in the plane; the last tile repeats the last
-        // pixel rather than reading past it.
-        let start = |p: usize| {
-            let p = p.min(pixels - 1);
-            self.window.start(0, p / ow) * self.padded[1] + self.window.start(1, p % ow)
-        };
         for (block, (weights, bias)) in self.weights.chunks_exact(taps * CO).zip(self.bias.chunks_exact(CO)).enumerate() {
             let lanes = (self.output_channels - block * CO).min(CO);
             let out = &mut out[block * CO * pixels..];
-            for p0 in (0..pixels).step_by(PX) {
-                let starts: [usize; PX] = std::array::from_fn(|j| start(p0 + j));
-                let acc = tile::sums::<PX, CO_VECTORS>(plane, &self.taps, weights, &starts, bias);
+            for (p0, starts) in (0..pixels).step_by(PX).zip(self.starts.chunks_exact(PX)) {
+                let starts = starts.try_into().expect("whole tiles");
+                let acc = tile::sums::<PX, CO_VECTORS>(plane, &self.taps, weights, starts, bias);
                 for (j, a) in acc.iter().enumerate().take(pixels - p0) {
                     let mut sums = [0f32; CO];
-                    tile::spill(a, &mut sums);
+                    tile::spill(a, self.relu, &mut sums);
                     for (lane, &v) in sums.iter().enumerate().take(lanes) {
-                        out[lane * pixels + p0 + j] = if self.relu && !(v > 0.0) { 0.0 } else { v };
+                        out[lane * pixels + p0 + j] = v;
                     }
                 }
             }

@@ -1,80 +1,102 @@
-//! Our own typed ops for the small NCHW float convolutions and max-pools of vision models.
+//! Our own typed ops for the small float convolutions, max-pools and dense layers of vision models.
 //!
 //! tract lowers a convolution to im2col and a matrix product; in wasm its im2col copy and its
 //! 2-D max-pool are scalar, and on LeNet-sized layers (few channels, 28–32 pixel images) they
 //! cost more than the arithmetic. `swap_in` replaces, in a typed model with concrete shapes and
 //! before tract optimises it, each eligible `Conv` by a [`conv::DirectConv`] (weights packed once,
-//! padding and bias and a following ReLU done in the one pass) and each eligible `MaxPool` by a
-//! [`pool::DirectMaxPool`]. Anything else (quantised, grouped, other layouts and types, symbolic
-//! shapes) stays tract's.
+//! padding and bias and a following ReLU done in the one pass), each eligible `MaxPool` by a
+//! [`pool::DirectMaxPool`], and each dense layer run on at most 4 rows by a
+//! [`dense::DirectDense`]. Anything else (quantised, grouped, other layouts and types, symbolic
+//! shapes, big batches) stays tract's. `tests/onnx/kernels.rs` checks ours against tract's on
+//! the same models.
 
 mod conv;
+mod dense;
 mod lanes;
-mod tile;
 mod pool;
+mod tile;
 
 use tract_onnx::prelude::*;
-use tract_onnx::tract_core::ops::binary::TypedBinOp;
+use tract_onnx::tract_core::ops::binary::{BinMiniOp, TypedBinOp};
 use tract_onnx::tract_core::ops::cnn::{Conv, MaxPool, PoolSpec};
-use tract_onnx::tract_core::ops::math::Max;
+use tract_onnx::tract_core::ops::einsum::EinSum;
+use tract_onnx::tract_core::ops::math::{Add, Max};
 use tract_onnx::tract_core::ops::nn::DataFormat;
 
-/// Replaces tract's `Conv` and `MaxPool` nodes by ours where [`conv::DirectConv::for_node`] and
-/// [`pool::DirectMaxPool::for_node`] take them. Returns how many nodes were replaced.
+/// Replaces tract's `Conv`, `MaxPool` and small-batch dense `EinSum` nodes by ours where
+/// [`conv::DirectConv::for_node`], [`pool::DirectMaxPool::for_node`] and
+/// [`dense::DirectDense::for_node`] take them, with the bias `Add` and the ReLU that follow
+/// folded in. Returns how many nodes were replaced.
 pub fn swap_in(model: &mut TypedModel) -> TractResult<usize> {
     let mut swapped = 0;
     for id in model.eval_order()? {
         let node = model.node(id);
-        let (op, output): (Box<dyn TypedOp>, OutletId) = if let Some(conv) = node.op_as::<Conv>() {
+        // `last`: the node whose output ours replaces; `relu`: whether a ReLU follows it.
+        let (op, last): (Box<dyn TypedOp>, usize) = if let Some(conv) = node.op_as::<Conv>() {
             let Some(mut op) = conv::DirectConv::for_node(model, node, conv)? else { continue };
-            // A ReLU that alone reads the convolution runs inside it.
-            let output = match relu_after(model, id)? {
-                Some(relu) => {
-                    op.relu = true;
-                    OutletId::new(relu, 0)
-                }
-                None => OutletId::new(id, 0),
+            let relu = relu_after(model, id)?;
+            op.relu = relu.is_some();
+            (Box::new(op), relu.unwrap_or(id))
+        } else if let Some(einsum) = node.op_as::<EinSum>() {
+            let bias = bias_after(model, id)?;
+            let Some(mut op) = dense::DirectDense::for_node(model, node, einsum, bias.as_ref().map(|b| &b.0[..]))? else {
+                continue;
             };
-            (Box::new(op), output)
+            let before_relu = bias.map_or(id, |b| b.1);
+            let relu = relu_after(model, before_relu)?;
+            op.relu = relu.is_some();
+            (Box::new(op), relu.unwrap_or(before_relu))
         } else if let Some(pool) = node.op_as::<MaxPool>() {
             let Some(op) = pool::DirectMaxPool::for_node(model, node, pool)? else { continue };
-            (Box::new(op), OutletId::new(id, 0))
+            (Box::new(op), id)
         } else {
             continue;
         };
         let mut patch = TypedModelPatch::new(format!("torchpeek {}", op.name()));
         let x = patch.tap_model(model, node.inputs[0])?;
         let wire = patch.wire_node(&node.name, op, &[x])?[0];
-        patch.shunt_outside(model, output, wire)?;
+        patch.shunt_outside(model, OutletId::new(last, 0), wire)?;
         patch.apply(model)?;
         swapped += 1;
     }
     Ok(swapped)
 }
 
-/// The node computing `max(x, 0)` of node `id`'s only output, when nothing else reads it and it
-/// is not itself a model output.
-fn relu_after(model: &TypedModel, id: usize) -> TractResult<Option<usize>> {
+/// The one node reading node `id`'s only output, when `id`'s output is not a model output and
+/// that node is the binary op `B` with a constant float operand of the same shape as what it
+/// outputs or broadcast to it: `(the node, the constant)`.
+fn binary_after<B: BinMiniOp>(model: &TypedModel, id: usize) -> TractResult<Option<(usize, Arc<Tensor>)>> {
     let node = model.node(id);
     let outlet = OutletId::new(id, 0);
     let [succ] = node.outputs[0].successors.as_slice() else { return Ok(None) };
-    if model.output_outlets()?.contains(&outlet) {
+    if node.outputs.len() != 1 || model.output_outlets()?.contains(&outlet) {
         return Ok(None);
     }
     let next = model.node(succ.node);
     let Some(bin) = next.op_as::<TypedBinOp>() else { return Ok(None) };
-    if !bin.0.is::<Max>() || bin.1.is_some() || next.inputs.len() != 2 {
+    if !bin.0.is::<B>() || bin.1.is_some() || next.inputs.len() != 2 {
         return Ok(None);
     }
-    let other = next.inputs[1 - succ.slot];
-    let zero = model.outlet_fact(other)?.konst.as_ref().is_some_and(|k| {
-        k.datum_type() == f32::datum_type()
-            && k.len() == 1
-            && k.try_as_plain_ram().ok().and_then(|v| v.as_slice::<f32>().ok().map(|s| s[0] == 0.0)) == Some(true)
-    });
+    let Some(konst) = model.outlet_fact(next.inputs[1 - succ.slot])?.konst.clone() else { return Ok(None) };
     let fact = model.outlet_fact(OutletId::new(succ.node, 0))?;
     let same_shape = fact.shape == model.outlet_fact(outlet)?.shape;
-    Ok((zero && same_shape).then_some(succ.node))
+    Ok((same_shape && konst.datum_type() == f32::datum_type()).then_some((succ.node, konst)))
+}
+
+/// The node computing `max(x, 0)` of node `id`'s output (see [`binary_after`]).
+fn relu_after(model: &TypedModel, id: usize) -> TractResult<Option<usize>> {
+    let Some((relu, zero)) = binary_after::<Max>(model, id)? else { return Ok(None) };
+    let zero = zero.len() == 1 && zero.try_as_plain_ram()?.as_slice::<f32>()? == [0.0];
+    Ok(zero.then_some(relu))
+}
+
+/// The bias added to node `id`'s `[n, o]` output, one value per output (see [`binary_after`]):
+/// `(the values, the Add node)`.
+fn bias_after(model: &TypedModel, id: usize) -> TractResult<Option<(Vec<f32>, usize)>> {
+    let Some((add, bias)) = binary_after::<Add>(model, id)? else { return Ok(None) };
+    let out = model.outlet_fact(OutletId::new(id, 0))?;
+    let per_output = out.rank() == 2 && matches!(bias.shape(), [o] | [1, o] if out.shape[1] == (*o).to_dim());
+    Ok(per_output.then(|| bias.try_as_plain_ram()?.as_slice::<f32>().map(|b| (b.to_vec(), add))).transpose()?)
 }
 
 /// The concrete `[n, c, h, w]` of an NCHW float input with no empty dimension, or None.
@@ -123,6 +145,3 @@ impl Window {
         self.start(axis, self.output[axis] - 1) + (self.kernel[axis] - 1) * self.dilation[axis] + 1
     }
 }
-
-#[cfg(test)]
-mod tests;

@@ -72,10 +72,12 @@ pub fn sums<const R: usize, const V: usize>(src: &[f32], taps: &Taps, weights: &
     acc
 }
 
-/// One source's `4·V` sums, written to `out[..4·V]`.
+/// One source's `4·V` sums, written to `out[..4·V]`; with `relu`, negatives (and NaN) as zero.
 #[inline(always)]
-pub fn spill<const V: usize>(sums: &[F32x4; V], out: &mut [f32]) {
-    for (v, s) in sums.iter().enumerate() {
+pub fn spill<const V: usize>(sums: &[F32x4; V], relu: bool, out: &mut [f32]) {
+    let zero = F32x4::splat(0.0);
+    for (v, &s) in sums.iter().enumerate() {
+        let s = if relu { zero.pmax(s) } else { s };
         s.store(quad_mut(&mut out[4 * v..]));
     }
 }

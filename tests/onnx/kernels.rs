@@ -1,11 +1,12 @@
-//! Our ops against tract's own on the same models: convolutions and max-pools over a spread of
+//! torchpeek's own kernels (`onnx::kernels`) against tract's ops on the same models: convolutions and max-pools over a spread of
 //! kernels, strides, dilations, paddings, channel and batch counts.
 
-use super::swap_in;
+use torchpeek::onnx::kernels::swap_in;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::cnn::conv::KernelFormat;
 use tract_onnx::tract_core::ops::cnn::{Conv, MaxPool, PaddingSpec, PoolSpec};
-use tract_onnx::tract_core::ops::math::max;
+use tract_onnx::tract_core::ops::einsum::EinSum;
+use tract_onnx::tract_core::ops::math::{add, max};
 use tract_onnx::tract_core::ops::nn::DataFormat;
 
 /// Deterministic values in [-1, 1).
@@ -141,6 +142,58 @@ fn max_pools_match_tract() {
     }
 }
 
+/// `x[n, k…] · W[o, k…]` as tract declutters a Gemm (`axes` names x's axes, then W's), with
+/// a bias `Add` and a ReLU after it when asked.
+fn dense_model(x_shape: &[usize], o: usize, axes: &str, bias: bool, relu: bool) -> TypedModel {
+    let mut model = TypedModel::default();
+    let x = model.add_source("x", f32::fact(x_shape)).unwrap();
+    let mut w_shape = x_shape.to_vec();
+    w_shape[0] = o;
+    let w = Tensor::from_shape(&w_shape, &values(5, w_shape.iter().product())).unwrap();
+    let w = model.add_const("w", w).unwrap();
+    let einsum = EinSum::new(axes.parse().unwrap(), f32::datum_type());
+    let mut y = model.wire_node("dense", einsum, &[x, w]).unwrap();
+    if bias {
+        let b = model.add_const("b", Tensor::from_shape(&[1, o], &values(9, o)).unwrap()).unwrap();
+        y = model.wire_node("bias", add(), &[y[0], b]).unwrap();
+    }
+    if relu {
+        let zero = model.add_const("zero", tensor2(&[[0f32]])).unwrap();
+        y = model.wire_node("relu", max(), &[y[0], zero]).unwrap();
+    }
+    model.select_output_outlets(&y).unwrap();
+    model
+}
+
+#[test]
+fn dense_layers_match_tract() {
+    let cases: Vec<(Vec<usize>, usize, &str, bool, bool)> = vec![
+        (vec![2, 16, 5, 5], 120, "nabc,oabc->no", true, true),
+        (vec![2, 120], 84, "nk,ok->no", true, true),
+        (vec![2, 84], 10, "nk,ok->no", true, false),
+        (vec![1, 16], 10, "nk,ok->no", true, false),
+        (vec![3, 33], 17, "nk,ok->no", false, true),
+        (vec![4, 7], 1, "nk,ok->no", false, false),
+    ];
+    for (i, (shape, o, axes, bias, relu)) in cases.into_iter().enumerate() {
+        let input = Tensor::from_shape(&shape, &values(3, shape.iter().product())).unwrap();
+        let (diff, swapped) = compare(dense_model(&shape, o, axes, bias, relu), input);
+        assert_eq!(swapped, 1, "case {i}: the dense layer was not swapped");
+        assert!(diff <= 1e-5, "case {i}: max abs difference {diff}");
+    }
+}
+
+#[test]
+fn other_products_stay_with_tract() {
+    // More rows than ours take; a transposed output; summed axes in different orders.
+    for (shape, axes) in [(vec![5, 8], "nk,ok->no"), (vec![2, 8], "nk,ok->on"), (vec![2, 3, 3], "nab,oba->no")] {
+        let mut model = dense_model(&shape, 6, axes, true, true);
+        assert_eq!(swap_in(&mut model).unwrap(), 0, "{axes} on {shape:?}");
+    }
+    let mut model = dense_model(&[2, 3, 3], 6, "nab,oab->no", true, true);
+    assert_eq!(swap_in(&mut model).unwrap(), 1);
+}
+
 #[test]
 fn symbolic_shapes_stay_with_tract() {
     let mut model = TypedModel::default();
@@ -150,18 +203,4 @@ fn symbolic_shapes_stay_with_tract() {
     let y = model.wire_node("pool", pool, &[x]).unwrap();
     model.select_output_outlets(&y).unwrap();
     assert_eq!(swap_in(&mut model).unwrap(), 0);
-}
-
-#[test]
-#[ignore]
-fn dump_cnn() {
-    for m in ["cnn", "bn", "bert_tiny"] {
-        let model = tract_onnx::onnx().model_for_path(format!("tests/fixtures/{m}.onnx")).unwrap();
-        let mut typed = model.into_typed().unwrap().into_decluttered().unwrap();
-        if m != "cnn" { continue; }
-        println!("{typed}");
-        swap_in(&mut typed).unwrap();
-        let opt = typed.into_optimized().unwrap();
-        println!("{opt}");
-    }
 }
