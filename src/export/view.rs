@@ -116,7 +116,7 @@ pub fn read_elements(model: &Model, t: &Tensor, first: u64, buf: &mut [u8]) -> R
     let item = t.dtype.itemsize();
     let at = || Location::member(format!("tensor {}", t.path.join(".")));
     let n = buf.len() as u64 / item;
-    if buf.len() as u64 % item != 0 {
+    if !(buf.len() as u64).is_multiple_of(item) {
         return Err(Error::corrupt(at(), format!("{} bytes is not a whole number of {}-byte elements", buf.len(), item)));
     }
     if first.checked_add(n).is_none_or(|end| end > t.numel) {

@@ -216,7 +216,6 @@ impl Session {
         let g = info.graph.as_ref().ok_or_else(|| Error::engine("the model has no graph"))?;
         let inputs: Vec<IoInfo> = graph::model_inputs(g).into_iter().map(io_info).collect();
         let outputs: Vec<IoInfo> = g.outputs.iter().map(io_info).collect();
-        drop(src);
 
         let onnx = tract_onnx::onnx();
         let mut proto = onnx

@@ -81,10 +81,15 @@ fn input(shape: [usize; 4]) -> Tensor {
     Tensor::from_shape(&shape, &values(3, shape.iter().product())).unwrap()
 }
 
+/// Input shape, output channels, kernel, stride, dilation, padding, ReLU after.
+type ConvCase = ([usize; 4], usize, [usize; 2], [usize; 2], [usize; 2], PaddingSpec, bool);
+/// Input shape, kernel, stride, padding.
+type PoolCase = ([usize; 4], [usize; 2], [usize; 2], PaddingSpec);
+
 #[test]
 fn convolutions_match_tract() {
     use PaddingSpec::*;
-    let cases: Vec<([usize; 4], usize, [usize; 2], [usize; 2], [usize; 2], PaddingSpec, bool)> = vec![
+    let cases: Vec<ConvCase> = vec![
         ([2, 3, 32, 32], 6, [5, 5], [1, 1], [1, 1], Valid, true),
         ([1, 6, 14, 14], 16, [5, 5], [1, 1], [1, 1], Valid, false),
         ([1, 1, 28, 28], 8, [3, 3], [1, 1], [1, 1], Explicit(tvec![1, 1], tvec![1, 1]), true),
@@ -121,7 +126,7 @@ fn a_relu_read_elsewhere_is_not_fused() {
 #[test]
 fn max_pools_match_tract() {
     use PaddingSpec::*;
-    let cases: Vec<([usize; 4], [usize; 2], [usize; 2], PaddingSpec)> = vec![
+    let cases: Vec<PoolCase> = vec![
         ([2, 6, 28, 28], [2, 2], [2, 2], Valid),
         ([1, 8, 28, 28], [2, 2], [2, 2], Valid),
         ([1, 3, 15, 17], [3, 3], [2, 2], Explicit(tvec![1, 1], tvec![1, 1])),

@@ -96,7 +96,7 @@ fn bias_after(model: &TypedModel, id: usize) -> TractResult<Option<(Vec<f32>, us
     let Some((add, bias)) = binary_after::<Add>(model, id)? else { return Ok(None) };
     let out = model.outlet_fact(OutletId::new(id, 0))?;
     let per_output = out.rank() == 2 && matches!(bias.shape(), [o] | [1, o] if out.shape[1] == (*o).to_dim());
-    Ok(per_output.then(|| bias.try_as_plain_ram()?.as_slice::<f32>().map(|b| (b.to_vec(), add))).transpose()?)
+    per_output.then(|| bias.try_as_plain_ram()?.as_slice::<f32>().map(|b| (b.to_vec(), add))).transpose()
 }
 
 /// The concrete `[n, c, h, w]` of an NCHW float input with no empty dimension, or None.
