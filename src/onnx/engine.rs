@@ -318,7 +318,7 @@ impl Session {
         let (generic, general) = if symbolic {
             (Some(typed), None)
         } else {
-            (None, Some(general_plan(typed).map_err(|e| engine_err("cannot prepare the model", e))?))
+            (None, Some(plan_of(typed).map_err(|e| engine_err("cannot prepare the model", e))?))
         };
         Ok(Session {
             inputs,
@@ -417,7 +417,7 @@ impl Session {
     fn general_state(&mut self) -> Result<&mut TypedSimpleState> {
         if self.general.is_none() {
             let model = self.generic.clone().ok_or_else(|| Error::engine("the model has no plan"))?;
-            self.general = Some(general_plan(model).map_err(|e| engine_err("cannot prepare the model", e))?);
+            self.general = Some(plan_of(model).map_err(|e| engine_err("cannot prepare the model", e))?);
         }
         Ok(self.general.as_mut().expect("built above"))
     }
@@ -499,7 +499,7 @@ fn index_limits(model: &TypedModel) -> TractResult<Vec<IndexLimit>> {
 
 /// The plan of `model`: our kernels swapped in where its shapes are concrete (see
 /// `onnx::kernels`), then optimised by tract (symbolic dimensions left symbolic).
-fn general_plan(mut model: TypedModel) -> TractResult<TypedSimpleState> {
+fn plan_of(mut model: TypedModel) -> TractResult<TypedSimpleState> {
     super::kernels::swap_in(&mut model)?;
     TypedSimpleState::new(&model.into_optimized()?.into_runnable()?)
 }
@@ -518,7 +518,7 @@ fn specialize(model: &TypedModel, shapes: &[Vec<usize>]) -> TractResult<TypedSim
             }
         }
     }
-    general_plan(model.set_symbols(&subs)?)
+    plan_of(model.set_symbols(&subs)?)
 }
 
 fn describe_dims(dims: &[Dim]) -> String {

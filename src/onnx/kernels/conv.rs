@@ -73,9 +73,6 @@ impl DirectConv {
         {
             return Ok(None);
         }
-        let kernel = kernel.try_as_plain_ram()?.as_slice::<f32>()?.to_vec();
-        let bias = bias.try_as_plain_ram()?.as_slice::<f32>()?.to_vec();
-
         let padded = [0, 1].map(|a| window.reach(a).max(window.pad_before[a] + [h, w][a]));
         let mut offsets = Vec::with_capacity(taps);
         for ci in 0..c {
@@ -85,7 +82,8 @@ impl DirectConv {
                 }
             }
         }
-        let (weights, bias) = tile::pack(&kernel, &bias, co, taps, CO);
+        let (weights, bias) =
+            tile::pack(kernel.try_as_plain_ram()?.as_slice::<f32>()?, bias.try_as_plain_ram()?.as_slice::<f32>()?, co, taps, CO);
         let [oh, ow] = window.output;
         let pixels = oh * ow;
         let starts = (0..pixels.next_multiple_of(PX))
@@ -110,6 +108,29 @@ impl DirectConv {
     fn output_shape(&self) -> [usize; 4] {
         let [oh, ow] = self.window.output;
         [self.input[0], self.output_channels, oh, ow]
+    }
+
+    /// Every image of `x` (`[n][c][h][w]`) into `out` (`[n][co][oh][ow]`), each copied into a
+    /// zero-bordered plane first when the convolution pads.
+    fn images(&self, x: &[f32], out: &mut [f32]) {
+        let [_, c, h, w] = self.input;
+        let [pt, pl] = self.window.pad_before;
+        let unpadded = self.padded == [h, w];
+        let mut plane = if unpadded { Vec::new() } else { vec![0f32; c * self.padded[0] * self.padded[1]] };
+        let [_, co, oh, ow] = self.output_shape();
+        for (image, out) in x.chunks_exact(c * h * w).zip(out.chunks_exact_mut(co * oh * ow)) {
+            if unpadded {
+                self.image(image, out);
+                continue;
+            }
+            for (ci, channel) in image.chunks_exact(h * w).enumerate() {
+                for (y, row) in channel.chunks_exact(w).enumerate() {
+                    let at = (ci * self.padded[0] + pt + y) * self.padded[1] + pl;
+                    plane[at..at + w].copy_from_slice(row);
+                }
+            }
+            self.image(&plane, out);
+        }
     }
 
     /// One image: `plane` is its padded input (`[c][rows][columns]`), `out` its output
@@ -156,38 +177,13 @@ impl EvalOp for DirectConv {
     op_out_of_plan!();
 
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let x = args_1!(inputs);
-        ensure!(x.shape() == self.input, "DirectConv: input shape {:?}, prepared for {:?}", x.shape(), self.input);
-        let x = x.try_as_plain_ram()?.as_slice::<f32>()?;
-        let mut output = Tensor::zero::<f32>(&self.output_shape())?;
-        let mut view = output.try_as_plain_ram_mut()?;
-        let out = view.as_slice_mut::<f32>()?;
-        let [_, c, h, w] = self.input;
-        let [pt, pl] = self.window.pad_before;
-        let unpadded = self.padded == [h, w];
-        let mut plane = if unpadded { Vec::new() } else { vec![0f32; c * self.padded[0] * self.padded[1]] };
-        let image_out = out.len() / self.input[0].max(1);
-        for (image, out) in x.chunks_exact(c * h * w).zip(out.chunks_exact_mut(image_out)) {
-            if unpadded {
-                self.image(image, out);
-                continue;
-            }
-            for (ci, channel) in image.chunks_exact(h * w).enumerate() {
-                for (y, row) in channel.chunks_exact(w).enumerate() {
-                    let at = (ci * self.padded[0] + pt + y) * self.padded[1] + pl;
-                    plane[at..at + w].copy_from_slice(row);
-                }
-            }
-            self.image(&plane, out);
-        }
-        Ok(tvec!(output.into_tvalue()))
+        super::eval_f32("DirectConv", inputs, &self.input, &self.output_shape(), |x, out| self.images(x, out))
     }
 }
 
 impl TypedOp for DirectConv {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        ensure!(inputs.len() == 1 && inputs[0].shape.as_concrete() == Some(&self.input[..]));
-        Ok(tvec!(f32::datum_type().fact(self.output_shape())))
+        super::output_fact_f32(inputs, &self.input, &self.output_shape())
     }
 
     fn cost(&self, _inputs: &[&TypedFact]) -> TractResult<TVec<(Cost, TDim)>> {

@@ -131,26 +131,18 @@ impl EvalOp for DirectDense {
     op_out_of_plan!();
 
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let x = args_1!(inputs);
-        ensure!(x.shape() == &*self.input, "DirectDense: input shape {:?}, prepared for {:?}", x.shape(), self.input);
-        let x = x.try_as_plain_ram()?.as_slice::<f32>()?;
-        let mut output = Tensor::zero::<f32>(&self.output_shape())?;
-        let mut view = output.try_as_plain_ram_mut()?;
-        let out = view.as_slice_mut::<f32>()?;
-        match self.input[0] {
+        super::eval_f32("DirectDense", inputs, &self.input, &self.output_shape(), |x, out| match self.input[0] {
             1 => self.rows::<1>(x, out),
             2 => self.rows::<2>(x, out),
             3 => self.rows::<3>(x, out),
             _ => self.rows::<MAX_ROWS>(x, out),
-        }
-        Ok(tvec!(output.into_tvalue()))
+        })
     }
 }
 
 impl TypedOp for DirectDense {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        ensure!(inputs.len() == 1 && inputs[0].shape.as_concrete() == Some(&self.input[..]));
-        Ok(tvec!(f32::datum_type().fact(self.output_shape())))
+        super::output_fact_f32(inputs, &self.input, &self.output_shape())
     }
 
     fn cost(&self, _inputs: &[&TypedFact]) -> TractResult<TVec<(Cost, TDim)>> {

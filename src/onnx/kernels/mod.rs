@@ -17,6 +17,7 @@ mod pool;
 mod tile;
 
 use tract_onnx::prelude::*;
+use tract_onnx::tract_core::internal::*;
 use tract_onnx::tract_core::ops::binary::{BinMiniOp, TypedBinOp};
 use tract_onnx::tract_core::ops::cnn::{Conv, MaxPool, PoolSpec};
 use tract_onnx::tract_core::ops::einsum::EinSum;
@@ -97,6 +98,29 @@ fn bias_after(model: &TypedModel, id: usize) -> TractResult<Option<(Vec<f32>, us
     let out = model.outlet_fact(OutletId::new(id, 0))?;
     let per_output = out.rank() == 2 && matches!(bias.shape(), [o] | [1, o] if out.shape[1] == (*o).to_dim());
     per_output.then(|| bias.try_as_plain_ram()?.as_slice::<f32>().map(|b| (b.to_vec(), add))).transpose()
+}
+
+/// The eval every kernel shares: checks the float input has the `input` shape the op was
+/// prepared for, and runs `f` on it and on a zeroed float output of `output` shape.
+fn eval_f32(
+    op: &str,
+    inputs: TVec<TValue>,
+    input: &[usize],
+    output: &[usize],
+    f: impl FnOnce(&[f32], &mut [f32]),
+) -> TractResult<TVec<TValue>> {
+    let x = args_1!(inputs);
+    ensure!(x.shape() == input, "{op}: input shape {:?}, prepared for {:?}", x.shape(), input);
+    let mut result = Tensor::zero::<f32>(output)?;
+    f(x.try_as_plain_ram()?.as_slice::<f32>()?, result.try_as_plain_ram_mut()?.as_slice_mut::<f32>()?);
+    Ok(tvec!(result.into_tvalue()))
+}
+
+/// The output fact every kernel shares: one input of the concrete `input` shape the op was
+/// prepared for, one float output of `output` shape.
+fn output_fact_f32(inputs: &[&TypedFact], input: &[usize], output: &[usize]) -> TractResult<TVec<TypedFact>> {
+    ensure!(inputs.len() == 1 && inputs[0].shape.as_concrete() == Some(input));
+    Ok(tvec!(f32::datum_type().fact(output)))
 }
 
 /// The concrete `[n, c, h, w]` of an NCHW float input with no empty dimension, or None.

@@ -57,30 +57,9 @@ impl DirectMaxPool {
     fn output_shape(&self) -> [usize; 4] {
         [self.input[0], self.input[1], self.output[0], self.output[1]]
     }
-}
 
-impl Op for DirectMaxPool {
-    fn name(&self) -> StaticName {
-        "DirectMaxPool".into()
-    }
-
-    fn info(&self) -> TractResult<Vec<String>> {
-        Ok(vec![format!("input {:?} -> {:?}", self.input, self.output_shape())])
-    }
-
-    op_as_typed_op!();
-}
-
-impl EvalOp for DirectMaxPool {
-    op_out_of_plan!();
-
-    fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let x = args_1!(inputs);
-        ensure!(x.shape() == self.input, "DirectMaxPool: input shape {:?}, prepared for {:?}", x.shape(), self.input);
-        let x = x.try_as_plain_ram()?.as_slice::<f32>()?;
-        let mut output = Tensor::zero::<f32>(&self.output_shape())?;
-        let mut view = output.try_as_plain_ram_mut()?;
-        let out = view.as_slice_mut::<f32>()?;
+    /// Every plane of `x` (`[n][c][h][w]`) pooled into `out` (`[n][c][oh][ow]`).
+    fn pool(&self, x: &[f32], out: &mut [f32]) {
         let [_, _, h, w] = self.input;
         let [oh, ow] = self.output;
         let (kw, pl) = (self.kernel_width, self.pad_left);
@@ -115,14 +94,32 @@ impl EvalOp for DirectMaxPool {
                 }
             }
         }
-        Ok(tvec!(output.into_tvalue()))
+    }
+}
+
+impl Op for DirectMaxPool {
+    fn name(&self) -> StaticName {
+        "DirectMaxPool".into()
+    }
+
+    fn info(&self) -> TractResult<Vec<String>> {
+        Ok(vec![format!("input {:?} -> {:?}", self.input, self.output_shape())])
+    }
+
+    op_as_typed_op!();
+}
+
+impl EvalOp for DirectMaxPool {
+    op_out_of_plan!();
+
+    fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        super::eval_f32("DirectMaxPool", inputs, &self.input, &self.output_shape(), |x, out| self.pool(x, out))
     }
 }
 
 impl TypedOp for DirectMaxPool {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        ensure!(inputs.len() == 1 && inputs[0].shape.as_concrete() == Some(&self.input[..]));
-        Ok(tvec!(f32::datum_type().fact(self.output_shape())))
+        super::output_fact_f32(inputs, &self.input, &self.output_shape())
     }
 
     as_op!();
