@@ -1,5 +1,5 @@
 //! The Document: the one model of an opened file that every face shows, and its JSON (the contract
-//! in `shared/spec/inspect-json.md`). Built by the container readers and `torch`, read by `stats`,
+//! in `docs/inspect-json.md`). Built by the container readers and `torch`, read by `stats`,
 //! `safety`, `export` and the faces; it holds no bytes of tensor data.
 
 use crate::dtype::DType;

@@ -26,6 +26,8 @@ pub enum DType {
     Complex128,
     Complex64,
     Complex32,
+    /// Complex numbers of two bfloat16 halves (torch 2.15).
+    BComplex32,
     QInt8,
     QUInt8,
     QInt32,
@@ -57,6 +59,7 @@ const TABLE: &[(DType, &str, u64, &str)] = &[
     (Complex128, "complex128", 16, "ComplexDoubleStorage"),
     (Complex64, "complex64", 8, "ComplexFloatStorage"),
     (Complex32, "complex32", 4, "ComplexHalfStorage"),
+    (BComplex32, "bcomplex32", 4, "BComplex32Storage"),
     (QInt8, "qint8", 1, "QInt8Storage"),
     (QUInt8, "quint8", 1, "QUInt8Storage"),
     (QInt32, "qint32", 4, "QInt32Storage"),
@@ -135,7 +138,7 @@ impl DType {
         SAFETENSORS.iter().find(|a| a.1 == self).map(|a| a.0)
     }
     pub fn is_complex(self) -> bool {
-        matches!(self, Complex128 | Complex64 | Complex32)
+        matches!(self, Complex128 | Complex64 | Complex32 | BComplex32)
     }
     pub fn is_quantized(self) -> bool {
         matches!(self, QInt8 | QUInt8 | QInt32 | QUInt4x2 | QUInt2x4)
@@ -154,7 +157,7 @@ impl DType {
             Float64 | Complex128 => f64::from_le_bytes(b[..8].try_into().unwrap()),
             Float32 | Complex64 => f32::from_le_bytes(b[..4].try_into().unwrap()) as f64,
             Float16 | Complex32 => half::f16::from_le_bytes([b[0], b[1]]).to_f64(),
-            BFloat16 => half::bf16::from_le_bytes([b[0], b[1]]).to_f64(),
+            BFloat16 | BComplex32 => half::bf16::from_le_bytes([b[0], b[1]]).to_f64(),
             Float8E4m3fn => fp8_e4m3fn(b[0]),
             Float8E4m3fnuz => fp8_fnuz(b[0], 3, 8),
             Float8E5m2 => half::f16::from_bits((b[0] as u16) << 8).to_f64(),
@@ -177,6 +180,7 @@ impl DType {
             Complex128 => f64::from_le_bytes(b[8..16].try_into().unwrap()),
             Complex64 => f32::from_le_bytes(b[4..8].try_into().unwrap()) as f64,
             Complex32 => half::f16::from_le_bytes([b[2], b[3]]).to_f64(),
+            BComplex32 => half::bf16::from_le_bytes([b[2], b[3]]).to_f64(),
             _ => 0.0,
         }
     }

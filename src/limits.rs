@@ -13,6 +13,19 @@ pub const MAX_DEPTH: usize = 1_000;
 pub const MAX_RANK: usize = 64;
 /// Largest number of entries in a zip central directory.
 pub const MAX_ZIP_ENTRIES: u64 = 1_000_000;
+/// Most bytes searched for the end of a zip record whose sizes only its data descriptor holds,
+/// when walking the local headers as a streaming reader does.
+pub const MAX_ZIP_SEARCH_BYTES: u64 = 64 << 20;
+/// Most members of a tar archive walked.
+pub const MAX_TAR_MEMBERS: usize = 100_000;
+/// Bytes the safety scan first reads of a member (zip, tar) to see whether a loader could run it;
+/// it reads on only for a pickle, an archive or an object array.
+pub const SCAN_PROBE_BYTES: u64 = 64 << 10;
+/// Most members (at any depth) the safety scan reads in one file.
+pub const MAX_SCANNED_MEMBERS: usize = 100_000;
+/// Most bytes of deflated members (at any depth) the safety scan inflates in one file: stored
+/// members are read in place, so only inflation can cost more than the file's own size.
+pub const MAX_SCANNED_INFLATED: u64 = 4 << 30;
 /// Largest zip member inflated into memory (pickles, code, JSON): storages are never inflated whole.
 pub const MAX_INFLATED_MEMBER: u64 = 512 << 20;
 /// Largest safetensors / JSON header read into memory.

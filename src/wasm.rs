@@ -195,7 +195,7 @@ impl WasmModel {
         Ok(WasmModel { model })
     }
 
-    /// The document of `shared/spec/inspect-json.md`, as a JSON string.
+    /// The document of `docs/inspect-json.md`, as a JSON string.
     #[wasm_bindgen(js_name = documentJson)]
     pub fn document_json(&self) -> Result<String, JsError> {
         // Straight to text: the same JSON as `Document::to_json`, without the Value tree in between.

@@ -1,7 +1,9 @@
 //! Safety verdicts: the hostile corpus (`tests/corpus/make_corpus.py`, plain Python) gets the
-//! verdict each file must get; the fixtures agree with what torch.load(weights_only=True) said
-//! (`weights_only.json`); and on every corpus file we are at least as strict as picklescan,
-//! fickling and modelscan (installed by `scripts/setup.sh --test`).
+//! verdict each file must get; the fixtures and the real files of `tests/real` agree with what
+//! torch 2.15's `torch.load(weights_only=True)` said of them, and none is `dangerous`; and on
+//! every corpus file we are at least as strict as picklescan, fickling and modelscan (installed
+//! by `scripts/setup.sh --test`). The peers' own samples are `tests/peers.rs`, published
+//! bypasses `tests/bypasses.rs`, what the differential run against torch found `tests/regressions.rs`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -59,6 +61,12 @@ fn every_hostile_file_gets_its_verdict_and_says_why() {
                 wrong.push(format!("{name}: no finding whose {text} contains {needle:?}: {:#?}", s.findings));
             }
         }
+        // Where torch stops on a file it refuses.
+        if let Some(needle) = want["refusal"].as_str() {
+            if !s.refusal.as_ref().is_some_and(|r| r.reason.contains(needle)) {
+                wrong.push(format!("{name}: torch's refusal should mention {needle:?}: {:?}", s.refusal));
+            }
+        }
         // Opening it as a model never panics, whatever the answer.
         let source: Box<dyn Source> = Box::new(FileSource::open(&path).unwrap());
         let _ = torchpeek::open(vec![source]);
@@ -66,28 +74,51 @@ fn every_hostile_file_gets_its_verdict_and_says_why() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
-#[test]
-fn fixtures_agree_with_torch_weights_only() {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let record: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(fixtures.join("weights_only.json")).unwrap()).unwrap();
+/// Checks every file of `dir` that torch's answers (`torch_answers`, from a subprocess running
+/// `torch.load(path, weights_only=True)`) cover: `safe` exactly when torch accepted it, never
+/// `dangerous` (these are ordinary files), and a reason named when torch refused it.
+fn agree_with_torch(dir: &Path, answers: &str, at_least: usize) {
+    let record: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join(answers)).unwrap()).unwrap();
+    assert!(record["torch"].as_str().unwrap().starts_with("2.15"), "answers from torch {}", record["torch"]);
     let files = record["files"].as_object().unwrap();
-    assert!(files.len() >= 15);
+    assert!(files.len() >= at_least, "{} files", files.len());
+    let mut wrong = Vec::new();
     for (name, said) in files {
-        let s = check(&fixtures.join(name));
-        if said["weights_only"].as_bool().unwrap() {
-            assert_eq!(s.verdict, Verdict::Safe, "{name}: torch accepted it; findings {:#?}", s.findings);
-        } else {
-            assert_ne!(s.verdict, Verdict::Safe, "{name}: torch refused it: {}", said["error"]);
-            let error = said["error"].as_str().unwrap_or("");
-            let named = if error.contains("TorchScript") {
-                s.findings.iter().any(|f| f.reason.contains("TorchScript"))
-            } else {
-                // A whole pickled module: its own classes are named.
-                s.findings.iter().any(|f| f.global.contains("MLP") || f.global.starts_with("__main__"))
-            };
-            assert!(named, "{name}: no finding names why torch refused it ({error}): {:#?}", s.findings);
+        let s = check(&dir.join(name));
+        let accepted = said["weights_only"].as_bool().unwrap();
+        let refused_for = s.refusal.as_ref().map(|r| r.reason.clone()).unwrap_or_default();
+        if s.verdict == Verdict::Dangerous {
+            wrong.push(format!("{name}: an ordinary file called dangerous: {:#?}", s.findings));
+        } else if accepted != (s.verdict == Verdict::Safe) || accepted != s.torch_loads {
+            wrong.push(format!("{name}: torch accepted it: {accepted}; we say {:?}, refusal {refused_for:?}", s.verdict));
+        } else if !accepted && refused_for.is_empty() {
+            wrong.push(format!("{name}: torch refused it ({}) and we name no reason", said["said"]));
         }
     }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn fixtures_agree_with_torch_weights_only() {
+    agree_with_torch(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"), "weights_only_2.15.json", 24);
+}
+
+/// Traced and scripted TorchScript, whole pickled models, training checkpoints, a legacy-format
+/// state dict and a `.pt2`, written by torch 2.15 (`tests/real/make_real_models.py`).
+#[test]
+fn real_torch_files_are_never_dangerous_and_agree_with_torch() {
+    agree_with_torch(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/real"), "torch_answers.json", 11);
+}
+
+#[test]
+fn the_allow_list_is_torch_2_15s() {
+    let ours: serde_json::Value = serde_json::from_str(include_str!("../src/safety/weights_only_allowed_globals.json")).unwrap();
+    let torch: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/weights_only_allowed_globals_2.15.json")).unwrap();
+    assert_eq!(ours["globals"], torch["globals"]);
+    assert_eq!(ours["torch"], "2.15.0");
+    assert!(ours["globals"].as_array().unwrap().iter().any(|g| g == "torch.bcomplex32"));
+    assert!(!ours["globals"].as_array().unwrap().iter().any(|g| g == "torch._utils._rebuild_nested_tensor"));
 }
 
 /// A public scanner's answer on one file: Some(true) flagged, Some(false) clean, None no answer

@@ -6,7 +6,7 @@ import * as fmt from './format.js';
 import { WorkerClient } from './client.js';
 import { ModelView } from './model-view.js';
 import { DiffView } from './diff-view.js';
-import { safetyReport } from './checks-view.js';
+import { safetyReport, verdictKind } from './checks-view.js';
 
 const client = new WorkerClient();
 const tabs = document.getElementById('file-tabs');
@@ -163,7 +163,7 @@ async function openGroup(files, t0) {
     entry.el = view.el;
     entry.view = view;
     entry.tabButton.classList.remove('loading');
-    entry.tabButton.classList.add(`v-${doc.safety?.verdict}`);
+    entry.tabButton.classList.add(`v-${verdictKind(doc.safety)}`);
     activate(id);
     modelsChanged();
     await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));

@@ -6,19 +6,32 @@ import * as fmt from './format.js';
 import { Cancelled } from './client.js';
 
 export const VERDICTS = {
-  safe: ['Safe', 'torch.load(weights_only=True) would accept this file.'],
-  unsafe_but_known: ['Needs trust', 'Imports classes outside torch’s weights-only allow-list, none known to run code.'],
+  safe: ['Safe', 'torch.load(weights_only=True) would accept this file, and nothing in it can run code.'],
+  unsafe_but_known: ['Needs trust', 'torch.load(weights_only=True) refuses it: it imports classes outside torch’s weights-only allow-list, none known to run code.'],
   dangerous: ['Dangerous', 'Imports that can run code when loaded with torch.load. Do not load it in Python.'],
+  refused: ['Not loadable', 'torch.load(weights_only=True) refuses this file, and nothing in it can run code.'],
 };
 
-/** The verdict's label and a sentence on it: [label, help]. */
-export function verdictText(verdict, format) {
-  if (verdict === 'safe' && (format === 'safetensors' || format === 'onnx')) return [VERDICTS.safe[0], 'Plain data: this format has no way to carry code.'];
-  return VERDICTS[verdict] ?? [verdict ?? 'unknown', ''];
+/** The badge a safety answer gets: its verdict, or `refused` when torch cannot read the file and
+ * the scan found nothing in it (the CLI's exit status 1). */
+export function verdictKind(safety) {
+  return safety?.refusal && !safety.findings?.length ? 'refused' : safety?.verdict;
 }
 
-export function verdictBadge(verdict, help) {
-  return h('span', { class: `badge verdict v-${verdict}`, title: help, dataset: { verdict } }, verdictText(verdict)[0]);
+/** The badge's label and a sentence on it: [label, help]. */
+export function verdictText(safety, format) {
+  const kind = verdictKind(safety);
+  const plain = format === 'safetensors' || format === 'onnx';
+  if (kind === 'safe' && plain) return [VERDICTS.safe[0], 'Plain data: this format has no way to carry code, and torch.load would accept it.'];
+  if (kind === 'refused' && plain) return ['Plain data', `This format has no way to carry code. torch.load does not read it: ${safety.refusal.reason}.`];
+  const [label, help] = VERDICTS[kind] ?? [kind ?? 'unknown', ''];
+  const r = safety?.refusal;
+  return [label, r && kind !== 'safe' ? `${help} torch stops at ${r.member} byte ${fmt.grouped(r.offset)}: ${r.reason}.` : help];
+}
+
+export function verdictBadge(safety, help, format) {
+  const kind = verdictKind(safety);
+  return h('span', { class: `badge verdict v-${kind}`, title: help, dataset: { verdict: safety?.verdict ?? '' } }, verdictText(safety, format)[0]);
 }
 
 /** The findings, open when dangerous: global, opcode, member, byte offset, reason. */
@@ -41,10 +54,10 @@ export function findingsPanel(safety, help) {
 export function safetyReport(checks) {
   return h('section', { class: 'safety-report', 'aria-label': 'Safety scan' },
     checks.map(({ name, safety }) => {
-      const [, help] = verdictText(safety.verdict);
-      const note = safety.findings.length ? help : 'The scan found no import in this file that could run code.';
+      const [, help] = verdictText(safety);
+      const note = safety.findings.length ? help : `The scan found no import in this file that could run code. ${help}`;
       return h('div', { class: 'safety-file', dataset: { file: name } },
-        h('p', { class: 'title-row' }, h('strong', {}, checks.length > 1 ? name : 'Safety scan'), verdictBadge(safety.verdict, help)),
+        h('p', { class: 'title-row' }, h('strong', {}, checks.length > 1 ? name : 'Safety scan'), verdictBadge(safety, help)),
         findingsPanel(safety, note));
     }));
 }

@@ -1,4 +1,4 @@
-// What the page derives from the document (shared/spec/inspect-json.md): the state_dict tree,
+// What the page derives from the document (docs/inspect-json.md): the state_dict tree,
 // parameter counts, bytes by dtype, checkpoint scalars, optimizers, the module tree.
 
 const itemsizes = {

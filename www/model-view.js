@@ -102,7 +102,7 @@ export class ModelView {
     const { doc } = this;
     const size = (doc.files ?? []).reduce((a, f) => a + f.bytes, 0) || this.files.reduce((a, f) => a + f.size, 0);
     const params = D.paramCount(doc, this.sharing);
-    const [, verdictHelp] = verdictText(doc.safety?.verdict, doc.format);
+    const [, verdictHelp] = verdictText(doc.safety, doc.format);
     const facts = [
       ['format', doc.format],
       ['kind', doc.kind.replace('_', ' ')],
@@ -125,7 +125,7 @@ export class ModelView {
     return h('header', { class: 'model-header' },
       h('div', { class: 'title-row' },
         h('h2', { class: 'model-title', title: names.join(', ') }, names.length > 2 ? `${names[0]} + ${names.length - 1} files` : names.join(' + ')),
-        verdictBadge(doc.safety?.verdict, verdictHelp),
+        verdictBadge(doc.safety, verdictHelp, doc.format),
         this.exportStatus = h('span', { class: 'export-status muted small', role: 'status' }),
         h('div', { class: 'actions' },
           h('button', { type: 'button', class: 'button', onclick: () => download(`${names[0]}.torchpeek.json`, new Blob([JSON.stringify(JSON.parse(this.json), null, 1)], { type: 'application/json' })) }, 'Export JSON'),

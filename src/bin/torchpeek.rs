@@ -1,5 +1,5 @@
 //! The native command line: `torchpeek inspect` prints the document of
-//! `shared/spec/inspect-json.md`; `torchpeek check` gives safety verdicts and health checks;
+//! `docs/inspect-json.md`; `torchpeek check` gives safety verdicts and health checks;
 //! `torchpeek diff` compares two models; `torchpeek export` writes the state_dict as .safetensors
 //! or one tensor as .npy; `torchpeek run` runs an ONNX model once.
 
@@ -132,6 +132,7 @@ fn check(files: &[PathBuf], json: bool, health: bool) -> ExitCode {
     use torchpeek::safety::Verdict;
     let mut reports = Vec::new();
     let mut worst = Verdict::Safe;
+    let mut first_error = None;
     for f in files {
         let src = match FileSource::open(f) {
             Ok(s) => s,
@@ -139,7 +140,20 @@ fn check(files: &[PathBuf], json: bool, health: bool) -> ExitCode {
         };
         let safety = torchpeek::safety::check_one(&src);
         worst = worst.max(safety.verdict);
-        let mut report = json!({"file": f.display().to_string(), "verdict": safety.verdict, "findings": safety.findings, "mirrors_torch": safety.mirrors_torch});
+        let mut report = json!({
+            "file": f.display().to_string(),
+            "verdict": safety.verdict,
+            "findings": safety.findings,
+            "mirrors_torch": safety.mirrors_torch,
+            "torch_loads": safety.torch_loads,
+            "refusal": safety.refusal,
+        });
+        if safety.is_error() {
+            let r = safety.refusal.as_ref().expect("an error has a refusal");
+            let message = format!("{} at byte {}: torch.load(weights_only=True) refuses it: {}", r.member, r.offset, r.reason);
+            report["error"] = json!(message);
+            first_error.get_or_insert(message);
+        }
         if health {
             report["health"] = match open(std::slice::from_ref(f)).and_then(|m| torchpeek::health::check(&m, &mut |_, _| true)) {
                 Ok(h) => serde_json::to_value(h).expect("JSON"),
@@ -149,11 +163,23 @@ fn check(files: &[PathBuf], json: bool, health: bool) -> ExitCode {
         reports.push(report);
     }
     let text = if json {
-        serde_json::to_string_pretty(&json!({"verdict": worst, "files": reports})).expect("JSON") + "\n"
+        let mut all = json!({"verdict": worst, "files": reports});
+        if let Some(e) = &first_error {
+            all["error"] = json!(e);
+        }
+        serde_json::to_string_pretty(&all).expect("JSON") + "\n"
     } else {
         let mut t = String::new();
         for r in &reports {
             t += &format!("{}: {}\n", r["file"].as_str().unwrap_or(""), r["verdict"].as_str().unwrap_or(""));
+            if let Some(r) = r["refusal"].as_object() {
+                t += &format!(
+                    "  torch.load(weights_only=True) refuses it: {} at {} byte {}\n",
+                    r["reason"].as_str().unwrap_or(""),
+                    r["member"].as_str().unwrap_or(""),
+                    r["offset"]
+                );
+            }
             for f in r["findings"].as_array().into_iter().flatten() {
                 let what = format!("{} {}", f["opcode"].as_str().unwrap_or(""), f["global"].as_str().unwrap_or("")).trim().to_string();
                 t += &format!(
@@ -180,10 +206,13 @@ fn check(files: &[PathBuf], json: bool, health: bool) -> ExitCode {
     if status != ExitCode::SUCCESS {
         return status;
     }
+    // `dangerous` wins over an error; an error (a file torch refuses, with nothing found in it)
+    // over `unsafe_but_known`.
     ExitCode::from(match worst {
+        Verdict::Dangerous => 3,
+        _ if first_error.is_some() => 1,
         Verdict::Safe => 0,
         Verdict::UnsafeButKnown => 2,
-        Verdict::Dangerous => 3,
     })
 }
 

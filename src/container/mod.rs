@@ -3,9 +3,11 @@
 //! parsed pickles to tree, tensors, kind and state_dict.
 
 pub mod legacy;
+pub mod npy;
 pub mod pt2;
 pub mod safetensors;
 pub mod sharded;
+pub mod tar;
 pub mod torch_zip;
 pub mod zip;
 
@@ -69,8 +71,10 @@ pub fn detect(src: &dyn Source) -> Result<Detected> {
 pub fn open(sources: &[Box<dyn Source>]) -> Result<Document> {
     let detected: Vec<Result<Detected>> = sources.iter().map(|s| detect(s.as_ref())).collect();
     // An ONNX model's external data files are raw bytes no detector knows: the model names them.
-    if detected.iter().any(|k| matches!(k, Ok(Detected::Onnx))) {
-        return crate::onnx::read(sources);
+    if let Some(i) = detected.iter().position(|k| matches!(k, Ok(Detected::Onnx))) {
+        let mut doc = crate::onnx::read(sources)?;
+        doc.safety = crate::safety::plain_data(sources[i].as_ref(), true);
+        return Ok(doc);
     }
     let kinds = detected.into_iter().collect::<Result<Vec<_>>>()?;
     if let Some(i) = kinds.iter().position(|&k| k == Detected::Json) {
@@ -88,12 +92,18 @@ pub fn open_one(sources: &[Box<dyn Source>], index: usize, kind: Detected) -> Re
     match kind {
         Detected::TorchZip => torch_zip::read(sources, index),
         Detected::Pickle => legacy::read(sources, index),
-        Detected::Safetensors => safetensors::read(sources, index),
+        Detected::Safetensors => safetensors::read(sources, index).map(|mut doc| {
+            doc.safety = crate::safety::plain_data(src, false);
+            doc
+        }),
         Detected::Tar => Err(Error::unsupported(
             Location::member(src.name()),
             "the legacy tar format of torch < 0.4 is recognised but not read yet",
         )),
-        Detected::Onnx => crate::onnx::read(&sources[index..=index]),
+        Detected::Onnx => crate::onnx::read(&sources[index..=index]).map(|mut doc| {
+            doc.safety = crate::safety::plain_data(src, true);
+            doc
+        }),
         Detected::Json => Err(Error::unsupported(
             Location::member(src.name()),
             "a JSON file: open it together with the shards it names",

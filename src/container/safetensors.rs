@@ -19,7 +19,11 @@ pub fn looks_like(head: &[u8], len: u64) -> bool {
 
 /// Reads a safetensors file from source `index`.
 pub fn read(sources: &[Box<dyn Source>], index: usize) -> Result<Document> {
-    let src = sources[index].as_ref();
+    read_source(sources[index].as_ref(), index)
+}
+
+/// Reads one safetensors source, whose tensors refer to source `index`.
+pub fn read_source(src: &dyn Source, index: usize) -> Result<Document> {
     let at = |o: u64| Location::new(format!("{} (safetensors header)", src.name()), o);
     let n = u64::from_le_bytes(src.read_vec(0, 8)?.try_into().unwrap());
     if n > limits::MAX_HEADER_BYTES {

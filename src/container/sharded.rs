@@ -83,9 +83,7 @@ pub fn read_shards(sources: &[Box<dyn Source>], skip: Option<usize>) -> Result<D
             q.tensor += t0;
             doc.pending_qparams.push(q);
         }
-        doc.safety.findings.extend(shard.safety.findings);
-        doc.safety.verdict = doc.safety.verdict.max(shard.safety.verdict);
-        doc.safety.mirrors_torch = shard.safety.mirrors_torch;
+        doc.safety.merge(shard.safety);
     }
     doc.kind = if all_state_dicts { Kind::StateDict } else { Kind::Checkpoint };
     doc.tree = json!({"$dict": tree_items});

@@ -2,6 +2,8 @@
 //! each member's local header. Written here (not the `zip` crate) because torchpeek needs byte
 //! positions of stored members for lazy reads, and must see, not normalise, what a hostile archive
 //! does: central directory and local headers that disagree, duplicate names, overlapping entries.
+//! It also walks the local headers from the first one, as a streaming reader does, and keeps the
+//! records whose data no central-directory entry describes (`Archive::local_only`).
 
 use crate::error::{Error, Location, Result};
 use crate::limits;
@@ -12,6 +14,9 @@ const EOCD64_LOCATOR_SIG: u32 = 0x0706_4b50;
 const EOCD64_SIG: u32 = 0x0606_4b50;
 const CDH_SIG: u32 = 0x0201_4b50;
 const LFH_SIG: u32 = 0x0403_4b50;
+const DESCRIPTOR_SIG: u32 = 0x0807_4b50;
+/// Flag bit 3: the sizes follow the data (a data descriptor), the local header holds zeros.
+const FLAG_DESCRIPTOR: u16 = 1 << 3;
 
 /// Compression methods torchpeek reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +36,9 @@ pub struct Entry {
     pub header_offset: u64,
     /// Where the member's bytes start (after the local header).
     pub data_offset: u64,
+    /// The central directory's general-purpose flags (bit 0 encrypted, bit 3 data descriptor,
+    /// bit 5 patched data, bit 6 strong encryption).
+    pub flags: u16,
 }
 
 /// An opened archive: its entries in central-directory order, and what looked wrong but could be read.
@@ -39,6 +47,65 @@ pub struct Archive {
     pub entries: Vec<Entry>,
     /// Quirks a scanner must report: disagreeing headers, duplicate names, data before the first entry.
     pub quirks: Vec<String>,
+    /// Disagreements that hide nothing from the scan, which reads every member whatever its name
+    /// and every record of both views: local headers naming, sizing or listing members otherwise
+    /// than the central directory, duplicate names.
+    pub notes: Vec<String>,
+    /// Records a streaming reader finds walking the local headers whose data (offset, size, method)
+    /// no central-directory entry has: named, sized and compressed as their local header says
+    /// (`size` is an upper bound, `MAX_INFLATED_MEMBER`, when a deflated record's sizes are unknown).
+    pub local_only: Vec<Entry>,
+}
+
+/// What a local header says of its record.
+#[derive(Debug, Clone)]
+struct LocalHeader {
+    name: String,
+    method: Method,
+    flags: u16,
+    compressed_size: u64,
+    size: u64,
+    data_offset: u64,
+}
+
+fn method_of(code: u16) -> Method {
+    match code {
+        0 => Method::Stored,
+        8 => Method::Deflated,
+        m => Method::Other(m),
+    }
+}
+
+fn method_code(m: Method) -> u16 {
+    match m {
+        Method::Stored => 0,
+        Method::Deflated => 8,
+        Method::Other(m) => m,
+    }
+}
+
+/// The local header at `at`, or None when there is none (no signature, or past the end).
+fn read_local(src: &dyn Source, at: u64) -> Result<Option<LocalHeader>> {
+    if at.checked_add(30).is_none_or(|end| end > src.len()) {
+        return Ok(None);
+    }
+    let h = src.read_vec(at, 30)?;
+    if u32_at(&h, 0) != LFH_SIG {
+        return Ok(None);
+    }
+    let name_len = u16_at(&h, 26) as u64;
+    let extra_len = u16_at(&h, 28) as u64;
+    let tail = src.read_vec(at + 30, name_len + extra_len)?;
+    let (mut compressed_size, mut size, mut unused_offset) = (u32_at(&h, 18) as u64, u32_at(&h, 22) as u64, 0);
+    read_zip64_extra(&tail[name_len as usize..], &mut size, &mut compressed_size, &mut unused_offset);
+    Ok(Some(LocalHeader {
+        name: String::from_utf8_lossy(&tail[..name_len as usize]).into_owned(),
+        method: method_of(u16_at(&h, 8)),
+        flags: u16_at(&h, 6),
+        compressed_size,
+        size,
+        data_offset: at + 30 + name_len + extra_len,
+    }))
 }
 
 /// True when the bytes start as torch's reader requires of a zip checkpoint.
@@ -122,7 +189,7 @@ impl Archive {
             return Err(Error::Limit { at: at(cd_offset), what: "central directory size", found: cd_size, limit: limits::MAX_HEADER_BYTES });
         }
         let cd = src.read_vec(cd_offset, cd_size)?;
-        let mut archive = Archive { entries: Vec::new(), quirks: archive_quirks };
+        let mut archive = Archive { entries: Vec::new(), quirks: archive_quirks, notes: Vec::new(), local_only: Vec::new() };
         let mut p = 0usize;
         for _ in 0..count {
             let need = |n: usize| -> Result<()> {
@@ -136,11 +203,8 @@ impl Archive {
             if u32_at(&cd, p) != CDH_SIG {
                 return Err(Error::corrupt(at(cd_offset + p as u64), "bad central directory entry signature"));
             }
-            let method = match u16_at(&cd, p + 10) {
-                0 => Method::Stored,
-                8 => Method::Deflated,
-                m => Method::Other(m),
-            };
+            let flags = u16_at(&cd, p + 8);
+            let method = method_of(u16_at(&cd, p + 10));
             let mut compressed_size = u32_at(&cd, p + 20) as u64;
             let mut size = u32_at(&cd, p + 24) as u64;
             let name_len = u16_at(&cd, p + 28) as usize;
@@ -153,51 +217,131 @@ impl Archive {
             read_zip64_extra(extra, &mut size, &mut compressed_size, &mut header_offset);
             let header_offset = header_offset.saturating_add(shift);
             p += 46 + name_len + extra_len + comment_len;
-            archive.entries.push(Entry { name, method, compressed_size, size, header_offset, data_offset: 0 });
+            archive.entries.push(Entry { name, method, compressed_size, size, header_offset, data_offset: 0, flags });
         }
+        let mut locals = Vec::with_capacity(archive.entries.len());
         for i in 0..archive.entries.len() {
-            archive.read_local_header(src, i, cd_offset)?;
+            locals.push(archive.read_local_header(src, i, cd_offset)?);
         }
         archive.check_layout(src, cd_offset)?;
+        archive.walk_local_view(src, &locals, cd_offset);
         Ok(archive)
     }
 
-    fn read_local_header(&mut self, src: &dyn Source, i: usize, cd_offset: u64) -> Result<()> {
+    fn read_local_header(&mut self, src: &dyn Source, i: usize, cd_offset: u64) -> Result<LocalHeader> {
         let e = &self.entries[i];
         let at = Location::new(format!("{} (zip member {})", src.name(), e.name), e.header_offset);
         if e.header_offset.checked_add(30).is_none_or(|end| end > cd_offset) {
             return Err(Error::corrupt(at, "local header lies outside the archive's data area"));
         }
-        let h = src.read_vec(e.header_offset, 30)?;
-        if u32_at(&h, 0) != LFH_SIG {
-            return Err(Error::corrupt(at, "bad local header signature"));
-        }
-        let name_len = u16_at(&h, 26) as u64;
-        let extra_len = u16_at(&h, 28) as u64;
-        let local_name = src.read_vec(e.header_offset + 30, name_len)?;
-        let data_offset = e.header_offset + 30 + name_len + extra_len;
+        let local = read_local(src, e.header_offset)?.ok_or_else(|| Error::corrupt(at, "bad local header signature"))?;
         let e = &mut self.entries[i];
-        if local_name != e.name.as_bytes() {
-            self.quirks.push(format!(
+        if local.name != e.name {
+            self.notes.push(format!(
                 "zip member {:?}: its local header names it {:?}; torch reads the central directory's name",
-                e.name,
-                String::from_utf8_lossy(&local_name)
+                e.name, local.name
             ));
         }
-        let method = u16_at(&h, 8);
-        let cd_method = match e.method {
-            Method::Stored => 0,
-            Method::Deflated => 8,
-            Method::Other(m) => m,
-        };
+        let (method, cd_method) = (method_code(local.method), method_code(e.method));
         if method != cd_method {
             self.quirks.push(format!(
                 "zip member {:?}: compression method {method} in its local header, {cd_method} in the central directory",
                 e.name
             ));
         }
-        e.data_offset = data_offset;
-        Ok(())
+        e.data_offset = local.data_offset;
+        Ok(local)
+    }
+
+    /// Walks the local headers from the first one as a streaming reader does (each record's data
+    /// follows its header, then a data descriptor when flag bit 3 is set), reading only headers no
+    /// central-directory entry stands at. Records whose data differs from every entry's go to
+    /// `local_only`; records one view has and the other lacks, and sizes that disagree, are quirks.
+    /// A read error ends the walk: what was walked stands.
+    fn walk_local_view(&mut self, src: &dyn Source, locals: &[LocalHeader], cd_offset: u64) {
+        let at_offset: std::collections::BTreeMap<u64, usize> =
+            self.entries.iter().enumerate().map(|(i, e)| (e.header_offset, i)).collect();
+        let mut seen = vec![false; self.entries.len()];
+        // A streaming reader starts at byte 0; a zip after other data starts at its first entry.
+        let first = at_offset.keys().next().copied().unwrap_or(0);
+        let mut pos = if first == 0 || matches!(read_local(src, 0), Ok(Some(_))) { 0 } else { first };
+        for _ in 0..limits::MAX_ZIP_ENTRIES {
+            let cd_index = at_offset.get(&pos).copied();
+            let local = match cd_index {
+                Some(i) => locals[i].clone(),
+                None if pos < cd_offset => match read_local(src, pos) {
+                    Ok(Some(l)) => l,
+                    _ => break,
+                },
+                None => break,
+            };
+            // With a descriptor the local sizes mean nothing (zeros, or 0xFFFFFFFF from some writers).
+            let unknown_size = local.flags & FLAG_DESCRIPTOR != 0;
+            let (compressed_size, size) = match (unknown_size, cd_index) {
+                (false, _) => (local.compressed_size, local.size),
+                // The sizes are in the descriptor after the data: the entry's are the ones to check
+                // (searching its data for a signature would read every storage).
+                (true, Some(i)) => (self.entries[i].compressed_size, self.entries[i].size),
+                (true, None) => match find_signature(src, local.data_offset, cd_offset) {
+                    Ok(Some(end)) => {
+                        let len = end - local.data_offset;
+                        (len, if local.method == Method::Stored { len } else { limits::MAX_INFLATED_MEMBER })
+                    }
+                    _ => {
+                        self.quirks.push(format!(
+                            "zip record {:?} (local header at byte {pos}) has no end a streaming reader can find within {} bytes",
+                            local.name,
+                            limits::MAX_ZIP_SEARCH_BYTES
+                        ));
+                        break;
+                    }
+                },
+            };
+            let record = Entry {
+                name: local.name.clone(),
+                method: local.method,
+                compressed_size,
+                size,
+                header_offset: pos,
+                data_offset: local.data_offset,
+                flags: local.flags,
+            };
+            match cd_index {
+                Some(i) => {
+                    seen[i] = true;
+                    let e = &self.entries[i];
+                    if !unknown_size && (e.compressed_size, e.size) != (compressed_size, size) {
+                        self.notes.push(format!(
+                            "zip member {:?}: its local header (named {:?}) says {compressed_size} bytes ({size} inflated), the central directory {} ({}); a streaming reader reads the local sizes",
+                            e.name, local.name, e.compressed_size, e.size
+                        ));
+                    }
+                    if (e.data_offset, e.compressed_size, e.method) != (record.data_offset, compressed_size, record.method) {
+                        self.local_only.push(record);
+                    }
+                }
+                None => {
+                    self.notes.push(format!(
+                        "zip record {:?} at byte {pos} is in the local headers only: a streaming reader reads it, the central directory does not list it",
+                        local.name
+                    ));
+                    self.local_only.push(record);
+                }
+            }
+            let Some(end) = local.data_offset.checked_add(compressed_size) else { break };
+            // No record fits before a header closer than 30 bytes: skip the descriptor unread.
+            pos = match at_offset.range(end..end.saturating_add(30)).next() {
+                Some((&next, _)) => next,
+                None if (end..end.saturating_add(30)).contains(&cd_offset) => break,
+                None => after_descriptor(src, end),
+            };
+        }
+        for (e, _) in self.entries.iter().zip(&seen).filter(|(_, seen)| !**seen) {
+            self.notes.push(format!(
+                "zip member {:?} (local header at byte {}) is in the central directory only: a streaming reader walking the local headers never reaches it",
+                e.name, e.header_offset
+            ));
+        }
     }
 
     /// Every member must lie inside the data area, and no two may share bytes.
@@ -235,7 +379,7 @@ impl Archive {
                 dups.push(format!("zip member name {:?} appears more than once; torch reads the last one", e.name));
             }
         }
-        self.quirks.extend(dups);
+        self.notes.extend(dups);
         if let Some(first) = spans.first() {
             if first.0 > 0 {
                 self.quirks.push(format!("{} bytes before the first zip member", first.0));
@@ -267,6 +411,79 @@ impl Archive {
             Method::Other(m) => Err(Error::unsupported(at, format!("zip compression method {m}"))),
         }
     }
+
+    /// The first `n` bytes of a member (fewer when it is shorter or its deflate stream ends
+    /// early), inflating only what they need: how the safety scan looks into every member.
+    pub fn read_member_prefix(&self, src: &dyn Source, e: &Entry, n: u64) -> Result<Vec<u8>> {
+        let n = n.min(e.size);
+        let at = || Location::new(format!("{} (zip member {})", src.name(), e.name), e.data_offset);
+        match e.method {
+            Method::Stored => src.read_vec(e.data_offset, n),
+            Method::Deflated => {
+                if n > limits::MAX_INFLATED_MEMBER {
+                    return Err(Error::Limit { at: at(), what: "inflated size", found: n, limit: limits::MAX_INFLATED_MEMBER });
+                }
+                let mut out = Vec::with_capacity(n as usize);
+                let mut d = flate2::Decompress::new(false);
+                let chunk = n.clamp(64 << 10, limits::STREAM_CHUNK as u64);
+                let mut read = 0u64;
+                while (out.len() as u64) < n && read < e.compressed_size {
+                    let raw = src.read_vec(e.data_offset + read, (e.compressed_size - read).min(chunk))?;
+                    read += raw.len() as u64;
+                    let start = d.total_in();
+                    loop {
+                        let (was_in, was_out) = (d.total_in(), d.total_out());
+                        let used = (d.total_in() - start) as usize;
+                        let status = d
+                            .decompress_vec(&raw[used..], &mut out, flate2::FlushDecompress::None)
+                            .map_err(|err| Error::corrupt(at(), format!("bad deflate data: {err}")))?;
+                        if status == flate2::Status::StreamEnd {
+                            out.truncate(n as usize);
+                            return Ok(out);
+                        }
+                        if out.len() == out.capacity() || (d.total_in(), d.total_out()) == (was_in, was_out) {
+                            break;
+                        }
+                    }
+                }
+                out.truncate(n as usize);
+                Ok(out)
+            }
+            Method::Other(m) => Err(Error::unsupported(at(), format!("zip compression method {m}"))),
+        }
+    }
+}
+
+/// Where the next local header is after data ending at `end`: past a data descriptor (12 or 20
+/// bytes after its signature) when one is there.
+fn after_descriptor(src: &dyn Source, end: u64) -> u64 {
+    let Ok(b) = src.read_vec(end, src.len().saturating_sub(end).min(28)) else { return end };
+    if b.len() < 4 || u32_at(&b, 0) != DESCRIPTOR_SIG {
+        return end;
+    }
+    let header_at = |k: usize| b.len() >= k + 4 && u32_at(&b, k) == LFH_SIG;
+    end + if header_at(16) || !header_at(24) { 16 } else { 24 }
+}
+
+/// The first zip signature (data descriptor, local or central header) at or after `from`, before
+/// `bound` and within `MAX_ZIP_SEARCH_BYTES`: where a streaming reader ends data of unknown size.
+fn find_signature(src: &dyn Source, from: u64, bound: u64) -> Result<Option<u64>> {
+    const CHUNK: u64 = 64 << 10;
+    let stop = bound.min(src.len()).min(from.saturating_add(limits::MAX_ZIP_SEARCH_BYTES));
+    let mut at = from;
+    while at + 4 <= stop {
+        let len = (stop - at).min(CHUNK);
+        let b = src.read_vec(at, len)?;
+        let hit = b.windows(4).position(|w| {
+            let sig = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+            sig == DESCRIPTOR_SIG || sig == LFH_SIG || sig == CDH_SIG
+        });
+        if let Some(i) = hit {
+            return Ok(Some(at + i as u64));
+        }
+        at += len.saturating_sub(3).max(1); // a signature may straddle two chunks
+    }
+    Ok(None)
 }
 
 /// zip64's extra field (id 1) replaces, in this order, whichever of the sizes and offset are 0xFFFFFFFF.
@@ -304,4 +521,92 @@ pub fn inflate(raw: &[u8], expected: u64, member: &str) -> Result<Vec<u8>> {
         return Err(Error::corrupt(at, format!("deflate data gives {} bytes, the header says {expected}", d.total_out())));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::MemSource;
+    use std::io::Write;
+
+    /// A local header: name, method, flags, and the sizes it states.
+    fn local(name: &str, method: u16, flags: u16, size: u32) -> Vec<u8> {
+        let mut h = LFH_SIG.to_le_bytes().to_vec();
+        h.extend_from_slice(&20u16.to_le_bytes());
+        h.extend_from_slice(&flags.to_le_bytes());
+        h.extend_from_slice(&method.to_le_bytes());
+        h.extend_from_slice(&[0; 8]); // time, date, crc
+        h.extend_from_slice(&size.to_le_bytes());
+        h.extend_from_slice(&size.to_le_bytes());
+        h.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        h.extend_from_slice(&0u16.to_le_bytes());
+        h.extend_from_slice(name.as_bytes());
+        h
+    }
+
+    /// Appends a central directory listing (name, method, compressed, size, offset) and the end record.
+    fn finish(mut out: Vec<u8>, listed: &[(&str, u16, u32, u32, u32)]) -> Vec<u8> {
+        let cd_offset = out.len() as u32;
+        for (name, method, compressed, size, offset) in listed {
+            out.extend_from_slice(&CDH_SIG.to_le_bytes());
+            out.extend_from_slice(&[20, 0, 20, 0, 0, 0]);
+            out.extend_from_slice(&method.to_le_bytes());
+            out.extend_from_slice(&[0; 8]);
+            out.extend_from_slice(&compressed.to_le_bytes());
+            out.extend_from_slice(&size.to_le_bytes());
+            out.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            out.extend_from_slice(&[0; 12]);
+            out.extend_from_slice(&offset.to_le_bytes());
+            out.extend_from_slice(name.as_bytes());
+        }
+        let cd_len = out.len() as u32 - cd_offset;
+        out.extend_from_slice(&EOCD_SIG.to_le_bytes());
+        out.extend_from_slice(&[0; 4]);
+        out.extend_from_slice(&(listed.len() as u16).to_le_bytes());
+        out.extend_from_slice(&(listed.len() as u16).to_le_bytes());
+        out.extend_from_slice(&cd_len.to_le_bytes());
+        out.extend_from_slice(&cd_offset.to_le_bytes());
+        out.extend_from_slice(&[0; 2]);
+        out
+    }
+
+    #[test]
+    fn the_local_walk_finds_a_record_behind_a_descriptor() {
+        // "a" is listed, with a data descriptor as torch writes; "b" follows it, unlisted, its size
+        // only in its own descriptor.
+        let mut z = local("a", 0, FLAG_DESCRIPTOR, 0);
+        z.extend_from_slice(b"hello");
+        z.extend_from_slice(&DESCRIPTOR_SIG.to_le_bytes());
+        z.extend_from_slice(&[0; 4]);
+        z.extend_from_slice(&[5, 0, 0, 0, 5, 0, 0, 0]);
+        let b_at = z.len() as u64;
+        z.extend(local("b", 0, FLAG_DESCRIPTOR, 0));
+        z.extend_from_slice(b"xyz");
+        z.extend_from_slice(&DESCRIPTOR_SIG.to_le_bytes());
+        z.extend_from_slice(&[0; 12]);
+        let z = finish(z, &[("a", 0, 5, 5, 0)]);
+        let a = Archive::read(&MemSource::new("z", z)).unwrap();
+        assert_eq!(a.local_only.len(), 1, "{:?}", a.notes);
+        let r = &a.local_only[0];
+        assert_eq!((r.name.as_str(), r.header_offset, r.compressed_size, r.size), ("b", b_at, 3, 3));
+        assert!(a.notes.iter().any(|q| q.contains("\"b\"") && q.contains("local headers only")), "{:?}", a.notes);
+    }
+
+    #[test]
+    fn a_prefix_of_a_deflated_member_inflates_only_what_it_needs() {
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(&data).unwrap();
+        let raw = enc.finish().unwrap();
+        let mut z = local("d", 8, 0, raw.len() as u32);
+        z[22..26].copy_from_slice(&(data.len() as u32).to_le_bytes());
+        z.extend_from_slice(&raw);
+        let z = finish(z, &[("d", 8, raw.len() as u32, data.len() as u32, 0)]);
+        let src = MemSource::new("z", z);
+        let a = Archive::read(&src).unwrap();
+        assert!(a.quirks.is_empty() && a.local_only.is_empty(), "{:?}", a.quirks);
+        let e = &a.entries[0];
+        assert_eq!(a.read_member_prefix(&src, e, 1000).unwrap(), &data[..1000]);
+        assert_eq!(a.read_member_prefix(&src, e, 400_000).unwrap(), data);
+    }
 }

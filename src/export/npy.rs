@@ -45,7 +45,7 @@ impl NpyForm {
             _ => "",
         };
         let dtype = match t.dtype {
-            Complex32 => Complex64,
+            Complex32 | BComplex32 => Complex64,
             d if descr(d).is_empty() => Float32,
             d => d,
         };

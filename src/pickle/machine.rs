@@ -2,7 +2,7 @@
 //! graph (`value.rs`) and the trace (`trace.rs`). Nothing is imported or called: GLOBAL pushes a
 //! name, REDUCE/NEWOBJ/INST/OBJ push a description of the call, BUILD records the state.
 
-use super::trace::{is_loader, CallUse, GlobalUse, Nested, Trace};
+use super::trace::{is_loader, Anomaly, CallUse, GlobalUse, Nested, Trace};
 use super::value::{Arena, How, Id, Object, Value};
 use crate::error::{Error, Location, Result};
 use crate::limits;
@@ -22,6 +22,7 @@ pub fn parse(data: &[u8], start: usize, member: &str) -> Result<Pickle> {
     let mut m = Machine::new(data, start, member);
     let root = m.run()?;
     m.trace.end = m.pos as u64;
+    m.check_expansion(root);
     Ok(Pickle { arena: m.arena, root, trace: m.trace })
 }
 
@@ -32,11 +33,16 @@ pub fn scan(data: &[u8], start: usize, member: &str) -> (Trace, Option<Error>) {
     let mut m = Machine::new(data, start, member);
     let result = m.run();
     m.trace.end = if result.is_ok() { m.pos } else { m.op_pos } as u64;
+    if let Ok(root) = result {
+        m.check_expansion(root);
+    }
     (m.trace, result.err())
 }
 
 struct Machine<'a> {
     data: &'a [u8],
+    /// Where this pickle starts in `data`.
+    start: usize,
     pos: usize,
     /// Offset of the opcode being run, for errors and the trace.
     op_pos: usize,
@@ -47,6 +53,8 @@ struct Machine<'a> {
     marks: Vec<usize>,
     memo: HashMap<u64, Id>,
     trace: Trace,
+    /// Where the current FRAME ends, while reading inside one.
+    frame_end: Option<usize>,
 }
 
 /// Opcodes beyond protocol 2, which torch's weights-only loader refuses.
@@ -75,6 +83,7 @@ impl<'a> Machine<'a> {
     fn new(data: &'a [u8], start: usize, member: &'a str) -> Self {
         Machine {
             data,
+            start,
             pos: start,
             op_pos: start,
             member,
@@ -83,6 +92,7 @@ impl<'a> Machine<'a> {
             marks: Vec::new(),
             memo: HashMap::new(),
             trace: Trace::default(),
+            frame_end: None,
         }
     }
 
@@ -94,7 +104,26 @@ impl<'a> Machine<'a> {
         Error::corrupt(self.at(self.op_pos), msg)
     }
 
+    fn anomaly(&mut self, offset: usize, what: impl Into<String>) {
+        if self.trace.anomalies.len() < 16 {
+            self.trace.anomalies.push(Anomaly { offset: offset as u64, what: what.into() });
+        }
+    }
+
+    /// Frames: an opcode that starts inside a FRAME must end inside it. Picklers write a big
+    /// payload, opcode and all, outside any frame; pure-Python pickle refuses a straddling opcode
+    /// and the C unpickler reads on, so the two see different opcodes after it.
+    fn frame_check(&mut self, n: usize) {
+        let Some(end) = self.frame_end else { return };
+        if self.op_pos < end && self.pos.saturating_add(n) > end {
+            self.frame_end = None;
+            let at = self.op_pos;
+            self.anomaly(at, format!("the opcode at byte {at} runs past the end of its FRAME at byte {end}: unpicklers disagree on what follows"));
+        }
+    }
+
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        self.frame_check(n);
         let data: &'a [u8] = self.data;
         if n > data.len() - self.pos {
             return Err(Error::Truncated {
@@ -134,6 +163,7 @@ impl<'a> Machine<'a> {
             needed: rest.len() as u64 + 1,
             available: rest.len() as u64,
         })?;
+        self.frame_check(n + 1);
         self.pos += n + 1;
         std::str::from_utf8(&rest[..n]).map_err(|_| self.err("text argument is not UTF-8"))
     }
@@ -175,7 +205,11 @@ impl<'a> Machine<'a> {
 
     /// Pops everything down to the last MARK, and the mark.
     fn pop_mark(&mut self) -> Result<Vec<Id>> {
-        let mark = self.marks.pop().ok_or_else(|| self.err("no MARK on the stack"))?;
+        let Some(mark) = self.marks.pop() else {
+            let at = self.op_pos;
+            self.anomaly(at, "an opcode that needs a MARK where there is none");
+            return Err(self.err("no MARK on the stack"));
+        };
         Ok(self.stack.split_off(mark))
     }
 
@@ -229,11 +263,16 @@ impl<'a> Machine<'a> {
     }
 
     fn call(&mut self, opcode: &'static str, callable: Id, args: Id, kwargs: Option<Id>, how: How) -> Result<()> {
-        let name = self.arena.global_name(callable);
+        let name = self.arena.callable_name(callable);
         if let Some(loader) = name.as_deref().filter(|n| is_loader(n)) {
             self.record_nested(loader, args);
         }
-        self.trace.calls.push(CallUse { opcode, offset: self.op_pos as u64, callable: name });
+        // A class rebuilt the standard way: `cls.__new__(cls)` with nothing passed (NEWOBJ, or
+        // INST / OBJ without arguments); its state comes by BUILD.
+        let no_args = self.arena.seq(args).is_some_and(<[Id]>::is_empty);
+        let no_kwargs = kwargs.is_none_or(|k| matches!(self.arena.get(k), Value::Dict(d) if d.is_empty()));
+        let plain = matches!(how, How::NewObj | How::Inst) && no_args && no_kwargs;
+        self.trace.calls.push(CallUse { opcode, offset: self.op_pos as u64, callable: name, plain });
         self.push(Value::Object(Object {
             callable,
             args,
@@ -270,6 +309,9 @@ impl<'a> Machine<'a> {
     }
 
     fn append(&mut self, target: Id, items: Vec<Id>) -> Result<()> {
+        if matches!(self.arena.get(target), Value::Set(_)) {
+            self.check_hashable(items.iter().copied());
+        }
         let at = self.at(self.op_pos);
         match &mut self.arena.values[target as usize] {
             Value::List(v) | Value::Set(v) => v.extend(items),
@@ -283,6 +325,14 @@ impl<'a> Machine<'a> {
         if !flat.len().is_multiple_of(2) {
             return Err(self.err("SETITEMS with an odd number of items"));
         }
+        self.check_hashable(flat.iter().step_by(2).copied());
+        if let Value::Object(o) = self.arena.get(target) {
+            let callable = self.arena.callable_name(o.callable).unwrap_or_default();
+            if callable.starts_with("torch._utils._rebuild_") || callable.starts_with("torch._tensor._rebuild") {
+                let at = self.op_pos;
+                self.anomaly(at, format!("item-setting on a tensor made by {callable} (the weights-only bypass of CVE-2026-24747)"));
+            }
+        }
         let pairs = flat.chunks(2).map(|c| (c[0], c[1]));
         let at = self.at(self.op_pos);
         match &mut self.arena.values[target as usize] {
@@ -291,6 +341,62 @@ impl<'a> Machine<'a> {
             other => return Err(Error::corrupt(at, format!("cannot set items on {}", kind_name(other)))),
         }
         Ok(())
+    }
+
+    /// Dict keys and set items must be hashable: a list, dict or set there is a crafted pickle.
+    fn check_hashable(&mut self, ids: impl Iterator<Item = Id>) {
+        let bad = ids.into_iter().find_map(|k| match self.arena.get(k) {
+            Value::List(_) | Value::Dict(_) | Value::Set(_) => Some(kind_name(self.arena.get(k))),
+            _ => None,
+        });
+        if let Some(kind) = bad {
+            let at = self.op_pos;
+            self.anomaly(at, format!("{kind} used as a dict key or set item (unhashable: no pickler writes it)"));
+        }
+    }
+
+    /// A value that would expand to many times what the pickle holds (nested repeats, billion
+    /// laughs) or that contains itself: the loader's memory, not data.
+    fn check_expansion(&mut self, root: Id) {
+        const FACTOR: u64 = 16;
+        const FLOOR: u64 = 64;
+        let n = self.arena.values.len();
+        let mut size = vec![0u64; n]; // 0: not yet seen
+        let mut on_path = vec![false; n];
+        let mut stack: Vec<(Id, bool)> = vec![(root, false)];
+        let mut cyclic = false;
+        while let Some((id, done)) = stack.pop() {
+            let i = id as usize;
+            if done {
+                on_path[i] = false;
+                let total = children(self.arena.get(id)).iter().fold(1u64, |acc, &c| acc.saturating_add(size[c as usize]));
+                size[i] = total;
+                continue;
+            }
+            if size[i] != 0 {
+                continue;
+            }
+            if on_path[i] {
+                cyclic = true;
+                continue;
+            }
+            on_path[i] = true;
+            stack.push((id, true));
+            for c in children(self.arena.get(id)) {
+                if on_path[c as usize] {
+                    cyclic = true;
+                } else if size[c as usize] == 0 {
+                    stack.push((c, false));
+                }
+            }
+        }
+        let total = size[root as usize];
+        let at = self.trace.end.saturating_sub(1) as usize;
+        if cyclic {
+            self.anomaly(at, "a value that contains itself (an unbounded structure for any loader that walks it)");
+        } else if total >= FLOOR && total / FACTOR > n as u64 {
+            self.anomaly(at, format!("the value expands to {total} nodes from {n} in the pickle (repeated references: billion laughs)"));
+        }
     }
 
     fn string_value(&mut self, bytes: &[u8]) -> Result<()> {
@@ -309,6 +415,10 @@ impl<'a> Machine<'a> {
             }
             match op {
                 0x80 => {
+                    if self.op_pos != self.start {
+                        let at = self.op_pos;
+                        self.anomaly(at, "a PROTO opcode past the start of the pickle");
+                    }
                     let v = self.u8()?;
                     if v > 5 {
                         return Err(self.err(format!("unsupported pickle protocol {v}")));
@@ -316,7 +426,15 @@ impl<'a> Machine<'a> {
                     self.trace.protocol = v;
                 }
                 0x95 => {
-                    self.u64()?; // FRAME: a length hint only.
+                    // FRAME: read on as if there were no frame, past its end too. CPython's C
+                    // unpickler refuses a frame longer than the data, but its pure-Python one
+                    // (`pickle._Unpickler`, which dill and others subclass) reads what is there.
+                    let n = self.u64()?;
+                    if self.frame_end.is_some_and(|end| self.op_pos < end) {
+                        let at = self.op_pos;
+                        self.anomaly(at, "a FRAME inside a FRAME");
+                    }
+                    self.frame_end = usize::try_from(n).ok().and_then(|n| self.pos.checked_add(n));
                 }
                 b'.' => {
                     let root = self.pop()?;
@@ -340,6 +458,8 @@ impl<'a> Machine<'a> {
                     self.pop_mark()?;
                 }
                 b'2' => {
+                    let at = self.op_pos;
+                    self.anomaly(at, "DUP, which no pickler writes (it multiplies references)");
                     let t = self.top()?;
                     self.stack.push(t);
                 }
@@ -468,6 +588,7 @@ impl<'a> Machine<'a> {
                 }
                 0x91 => {
                     let items = self.pop_mark()?;
+                    self.check_hashable(items.iter().copied());
                     self.push(Value::FrozenSet(items))?
                 }
                 b'd' => {
@@ -475,6 +596,7 @@ impl<'a> Machine<'a> {
                     if items.len() % 2 != 0 {
                         return Err(self.err("DICT with an odd number of items"));
                     }
+                    self.check_hashable(items.iter().step_by(2).copied());
                     self.push(Value::Dict(items.chunks(2).map(|c| (c[0], c[1])).collect()))?
                 }
                 0x85..=0x87 => {
@@ -527,6 +649,14 @@ impl<'a> Machine<'a> {
                     let name = self.pop()?;
                     let module = self.pop()?;
                     let (Some(module), Some(name)) = (self.arena.as_str(module), self.arena.as_str(name)) else {
+                        // Names computed at load time (by a call, say): what would be imported cannot be known.
+                        self.trace.globals.push(GlobalUse {
+                            global: "<a name computed at load time>".into(),
+                            module: String::new(),
+                            name: String::new(),
+                            opcode: "STACK_GLOBAL",
+                            offset: self.op_pos as u64,
+                        });
                         return Err(self.err("STACK_GLOBAL needs two strings"));
                     };
                     let (module, name) = (module.to_string(), name.to_string());
@@ -585,11 +715,12 @@ impl<'a> Machine<'a> {
                 b'b' => {
                     let state = self.pop()?;
                     let target = self.top()?;
-                    let callable = match self.arena.get(target) {
-                        Value::Object(o) => self.arena.global_name(o.callable),
-                        _ => None,
+                    let (callable, plain) = match self.arena.get(target) {
+                        Value::Object(o) => (self.arena.callable_name(o.callable), true),
+                        // BUILD on a global sets attributes on a class or module: a known gadget.
+                        other => (self.arena.global_name(target).or_else(|| Some(kind_name(other).to_string())), false),
                     };
-                    self.trace.calls.push(CallUse { opcode: "BUILD", offset: self.op_pos as u64, callable });
+                    self.trace.calls.push(CallUse { opcode: "BUILD", offset: self.op_pos as u64, callable, plain });
                     let at = self.at(self.op_pos);
                     match &mut self.arena.values[target as usize] {
                         Value::Object(o) => o.state = Some(state),
@@ -617,7 +748,7 @@ impl<'a> Machine<'a> {
 }
 
 /// Python's `_compat_pickle.IMPORT_MAPPING` for the modules that matter to torch files.
-fn python2_module(module: &str) -> Option<&'static str> {
+pub fn python2_module(module: &str) -> Option<&'static str> {
     Some(match module {
         "__builtin__" => "builtins",
         "copy_reg" => "copyreg",
@@ -642,6 +773,23 @@ fn python2_module(module: &str) -> Option<&'static str> {
         "repr" => "reprlib",
         _ => return None,
     })
+}
+
+/// The values a value refers to.
+fn children(v: &Value) -> Vec<Id> {
+    match v {
+        Value::List(items) | Value::Tuple(items) | Value::Set(items) | Value::FrozenSet(items) => items.clone(),
+        Value::Dict(pairs) => pairs.iter().flat_map(|&(k, v)| [k, v]).collect(),
+        Value::Object(o) => [o.callable, o.args]
+            .into_iter()
+            .chain(o.kwargs)
+            .chain(o.state)
+            .chain(o.items.iter().copied())
+            .chain(o.dict_items.iter().flat_map(|&(k, v)| [k, v]))
+            .collect(),
+        Value::PersistentId(pid) => vec![*pid],
+        _ => Vec::new(),
+    }
 }
 
 fn kind_name(v: &Value) -> &'static str {

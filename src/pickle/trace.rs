@@ -22,6 +22,9 @@ pub struct CallUse {
     pub offset: u64,
     /// The callable's global name, or `None` when the callable is not a plain global.
     pub callable: Option<String>,
+    /// NEWOBJ / INST / OBJ with no arguments (a class rebuilt the standard way), or BUILD on an
+    /// object the pickle made; `false` for every other call and a BUILD on anything else.
+    pub plain: bool,
 }
 
 /// Everything the safety scan reads of one pickle.
@@ -39,6 +42,17 @@ pub struct Trace {
     /// Bytes handed to a loader (`pickle.loads(b'...')`, `torch.load(io.BytesIO(b'...'))`): a
     /// nested pickle the scan must read too.
     pub nested: Vec<Nested>,
+    /// Shapes no pickler writes, used to attack or fool loaders and scanners: a DUP, a PROTO past
+    /// the start, an opcode straddling its FRAME's end, a MARK-less TUPLE, an unhashable key, a
+    /// value that expands to far more than the pickle holds (billion laughs, self-containment).
+    pub anomalies: Vec<Anomaly>,
+}
+
+/// One hostile shape in a pickle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Anomaly {
+    pub offset: u64,
+    pub what: String,
 }
 
 /// Bytes a call hands to something that loads data (its name ends in `load` or `loads`).
@@ -54,5 +68,5 @@ pub struct Nested {
 /// Whether a global loads data it is handed (pickle.loads, torch.load, dill.load, marshal.loads ...).
 pub fn is_loader(global: &str) -> bool {
     let name = global.rsplit('.').next().unwrap_or(global);
-    matches!(name, "load" | "loads" | "_load" | "_loads" | "Unpickler")
+    matches!(name, "load" | "loads" | "_load" | "_loads" | "Unpickler" | "_load_from_bytes")
 }

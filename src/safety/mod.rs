@@ -1,16 +1,22 @@
-//! Safety verdicts: would loading this file run code? Read from the pickle traces and the
-//! container's quirks, never by running anything.
+//! Safety verdicts: would loading this file run code, and would torch load it? Read from the
+//! pickles and the container, never by running anything.
 //!
-//! `safe` is exactly what `torch.load(weights_only=True)` of the mirrored torch version accepts
-//! (its allow-list is data: `weights_only_allowed_globals.json`, read from torch itself);
-//! `unsafe_but_known` names classes that only build objects; `dangerous` is anything that can
-//! execute code or reach the system, and any global the scanner cannot name.
+//! - `safe`: `torch.load(weights_only=True)` of the mirrored torch (2.15.0) accepts the file
+//!   (`weights_only.rs` follows its code path) and nothing in it can run code.
+//! - `unsafe_but_known`: nothing can run code, but torch refuses it: imports known to only build
+//!   data (a pickled model's own classes, TorchScript; `globals.rs` lists them), or a file torch
+//!   cannot read at all (then `refusal` says where, and `check` exits with status 1).
+//! - `dangerous`: anything else a loader could import or call, wherever it hides (`scan.rs`):
+//!   default-deny.
 
+pub mod globals;
+mod members;
 pub mod scan;
+pub mod weights_only;
 
 use crate::source::Source;
 use serde::Serialize;
-use std::sync::OnceLock;
+pub use weights_only::Refusal;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -38,103 +44,93 @@ pub struct Safety {
     pub findings: Vec<Finding>,
     /// The torch version whose `weights_only` rules `safe` mirrors.
     pub mirrors_torch: String,
+    /// Whether `torch.load(weights_only=True)` of that version accepts the file.
+    pub torch_loads: bool,
+    /// Why and where torch would refuse it; `None` when it loads.
+    pub refusal: Option<Refusal>,
 }
 
-#[derive(serde::Deserialize)]
-struct AllowList {
-    torch: String,
-    globals: Vec<String>,
+impl Safety {
+    /// True when torch refuses the file and the scan found nothing in it at all (a plain pickle,
+    /// a truncated or corrupt checkpoint, an ONNX model): `check` reports it as an error (exit
+    /// status 1) naming where torch stops, rather than as a verdict.
+    pub fn is_error(&self) -> bool {
+        self.refusal.is_some() && self.findings.is_empty()
+    }
 }
 
-fn allow_list() -> &'static AllowList {
-    static LIST: OnceLock<AllowList> = OnceLock::new();
-    LIST.get_or_init(|| {
-        serde_json::from_str(include_str!("weights_only_allowed_globals.json")).expect("the allow-list is valid JSON")
-    })
+impl Safety {
+    /// Adds another file's answer (a shard of the same model).
+    pub fn merge(&mut self, other: Safety) {
+        self.verdict = self.verdict.max(other.verdict);
+        self.findings.extend(other.findings);
+        self.mirrors_torch = other.mirrors_torch;
+        self.refusal = self.refusal.take().or(other.refusal);
+        self.torch_loads = self.refusal.is_none();
+    }
 }
 
-/// Modules whose globals can execute code or reach the system.
-const DANGEROUS_MODULES: &[&str] = &[
-    "os", "posix", "nt", "sys", "subprocess", "runpy", "importlib", "pickle", "_pickle", "cPickle", "dill", "marshal",
-    "socket", "shutil", "pip", "ctypes", "webbrowser", "code", "codeop", "pty", "commands", "popen2", "platform",
-    "multiprocessing", "threading", "asyncio", "signal", "tempfile", "pathlib", "io", "_io", "urllib", "http",
-    "requests", "ftplib", "smtplib", "telnetlib", "imp", "zipimport", "pkgutil", "site", "sysconfig", "types",
-    "operator", "functools", "inspect", "gc", "bdb", "pdb", "timeit", "trace", "profile", "cProfile", "torch.hub",
-    "numpy.testing", "joblib", "torch.jit", "torch.package", "torch._dynamo", "torch.utils.cpp_extension",
-];
-
-/// builtins that run code, reach attributes, or open files.
-const DANGEROUS_BUILTINS: &[&str] = &[
-    "eval", "exec", "compile", "open", "getattr", "setattr", "delattr", "__import__", "globals", "locals", "vars",
-    "breakpoint", "input", "memoryview", "exit", "quit", "help", "apply", "execfile", "reload", "file",
-];
-
-/// Names that are dangerous whatever their module (a loader handed nested data).
-const DANGEROUS_NAMES: &[&str] = &["load", "loads", "system", "popen", "exec", "eval", "spawn", "call", "run", "check_output"];
-
-fn module_matches(module: &str, list: &[&str]) -> bool {
-    list.iter().any(|m| module == *m || module.strip_prefix(m).is_some_and(|rest| rest.starts_with('.')))
-}
-
-/// How severe naming `module.name` is.
-pub fn classify_global(module: &str, name: &str) -> (Verdict, String) {
-    let dotted = format!("{module}.{name}");
-    if module.is_empty() {
-        return (Verdict::Dangerous, "a global the file does not name (extension registry): cannot be checked".into());
+/// The verdict on a file already read as plain data (safetensors, ONNX): nothing in it can run
+/// code, so what is left is whether torch loads it, answered from its name and format without
+/// reading it again.
+pub fn plain_data(src: &dyn Source, onnx: bool) -> Safety {
+    let reason = if onnx { Some(weights_only::NOT_TORCH_ONNX) } else { weights_only::safetensors_refusal(src.name()) };
+    let refusal = reason.map(|r| Refusal { member: src.name().to_string(), offset: 0, reason: r.to_string() });
+    Safety {
+        verdict: if refusal.is_some() { Verdict::UnsafeButKnown } else { Verdict::Safe },
+        findings: Vec::new(),
+        mirrors_torch: globals::mirrored_torch().to_string(),
+        torch_loads: refusal.is_none(),
+        refusal,
     }
-    if allow_list().globals.contains(&dotted) {
-        return (Verdict::Safe, String::new());
-    }
-    if (module == "builtins" || module == "__builtin__") && DANGEROUS_BUILTINS.contains(&name) {
-        return (Verdict::Dangerous, format!("builtins.{name} can run code or reach the system"));
-    }
-    if module_matches(module, DANGEROUS_MODULES) {
-        return (Verdict::Dangerous, format!("module {module} can run code or reach the system"));
-    }
-    if DANGEROUS_NAMES.contains(&name) {
-        return (Verdict::Dangerous, format!("{dotted} can load or run nested data"));
-    }
-    if module == "builtins" || module == "__builtin__" {
-        return (Verdict::UnsafeButKnown, format!("builtins.{name} is outside torch's weights_only allow-list"));
-    }
-    (
-        Verdict::UnsafeButKnown,
-        format!("{dotted} is imported by torch.load(weights_only=False) and is outside torch's weights_only allow-list"),
-    )
 }
 
 /// The verdict on one source.
 pub fn check_one(src: &dyn Source) -> Safety {
-    verdict(scan::scan_source(src))
+    verdict(src, scan::scan_source(src), None)
 }
 
 /// The verdict on a zip whose archive the caller has read already.
 pub fn check_archive(src: &dyn Source, archive: &crate::container::zip::Archive) -> Safety {
     let mut findings = Vec::new();
     scan::scan_archive(src, archive, None, 0, &mut findings);
-    verdict(findings)
+    verdict(src, findings, Some(archive))
 }
 
-fn verdict(findings: Vec<Finding>) -> Safety {
+/// The scan's findings and torch's answer make the verdict: never `safe` when torch refuses.
+fn verdict(src: &dyn Source, findings: Vec<Finding>, archive: Option<&crate::container::zip::Archive>) -> Safety {
+    let refusal = weights_only::torch_load(src, archive).err();
+    let floor = if refusal.is_some() { Verdict::UnsafeButKnown } else { Verdict::Safe };
     Safety {
-        verdict: findings.iter().map(|f| f.severity).max().unwrap_or(Verdict::Safe),
+        verdict: findings.iter().map(|f| f.severity).max().unwrap_or(Verdict::Safe).max(floor),
         findings,
-        mirrors_torch: allow_list().torch.clone(),
+        mirrors_torch: globals::mirrored_torch().to_string(),
+        torch_loads: refusal.is_none(),
+        refusal,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::MemSource;
+
+    fn check(bytes: &[u8]) -> Safety {
+        check_one(&MemSource::new("x.pt", bytes.to_vec()))
+    }
 
     #[test]
-    fn classifies_globals() {
-        assert_eq!(classify_global("torch._utils", "_rebuild_tensor_v2").0, Verdict::Safe);
-        assert_eq!(classify_global("collections", "OrderedDict").0, Verdict::Safe);
-        assert_eq!(classify_global("posix", "system").0, Verdict::Dangerous);
-        assert_eq!(classify_global("os.path", "join").0, Verdict::Dangerous);
-        assert_eq!(classify_global("builtins", "eval").0, Verdict::Dangerous);
-        assert_eq!(classify_global("__main__", "Net").0, Verdict::UnsafeButKnown);
-        assert_eq!(classify_global("osmosis", "Thing").0, Verdict::UnsafeButKnown);
+    fn refused_files_are_never_safe() {
+        let s = check(b"\x80\x02}q\x00.");
+        assert_eq!(s.verdict, Verdict::UnsafeButKnown);
+        assert!(!s.torch_loads && s.is_error(), "{s:?}");
+        assert!(s.refusal.unwrap().reason.contains("magic"));
+    }
+
+    #[test]
+    fn dangerous_wins_over_a_refusal() {
+        let s = check(b"cposix\nsystem\n(S'echo hi'\ntR.");
+        assert_eq!(s.verdict, Verdict::Dangerous);
+        assert!(!s.is_error());
     }
 }

@@ -1,15 +1,22 @@
 //! The scanner: reads a file the way `torch.load` dispatches on it (a zip when it starts with a zip
-//! local header, else pickles in a row) and runs every pickle it holds through the data-only
-//! machine: every `.pkl` member of a zip (duplicates too), the pickles after a STOP, the zip inside
-//! a file that is also a pickle, and bytes a pickle hands to a loader. Independent of the document,
-//! so it also judges files `open` refuses (a plain pickle, a broken archive).
+//! local header, else a tar, else pickles in a row; and NumPy's `.npy`) and runs every pickle a
+//! loader could run through the data-only machine, wherever it hides: every `.pkl` member of a zip
+//! (duplicates too), every other member that holds a pickle whatever its name (but the storages a
+//! torch.save archive names, which torch reads as raw bytes), records only a streaming zip reader
+//! sees, zips and tars inside archives, NumPy object arrays, the pickles after a STOP, the zip
+//! inside a file that is also a pickle, and bytes a pickle hands to a loader. Independent of the
+//! document, so it also judges files `open` refuses (a plain pickle, a broken archive).
 
-use super::{classify_global, Finding, Verdict};
-use crate::container::zip::{self, Archive};
+use super::globals::{self, Class};
+use super::{Finding, Verdict};
+use super::members::{self, Budget, Contents};
+use crate::container::tar;
+use crate::container::zip::{self, Archive, Entry};
 use crate::error::Error;
 use crate::limits;
 use crate::pickle::{self, Trace};
-use crate::source::{Source, Window};
+use crate::source::{MemSource, Source, Window};
+use std::collections::HashSet;
 
 /// Where a pickle sits, for findings: its member and why torch would (not) read it.
 struct Place {
@@ -27,14 +34,45 @@ pub fn scan_source(src: &dyn Source) -> Vec<Finding> {
         Ok(h) => h,
         Err(e) => return vec![unreadable(src.name(), &e)],
     };
-    if zip::is_zip(&head) {
-        scan_zip(src, None, 0, &mut out);
+    let budget = Budget::default();
+    if let Some(kind) = unreadable_archive(&head) {
+        // Default-deny: a loader or scanner that unpacks it (picklescan reads 7z) may find a
+        // pickle inside, and what it would run cannot be checked here.
+        out.push(finding(Verdict::Dangerous, src.name(), 0, format!("{kind}: torchpeek cannot look inside it, so what a loader would unpack and run cannot be checked")));
+    } else if zip::is_zip(&head) {
+        scan_zip(src, None, 0, &budget, &mut out);
     } else if crate::container::safetensors::looks_like(&head, src.len()) || crate::onnx::looks_like_onnx(&head) {
         // Plain data: neither format can carry code.
     } else {
-        scan_pickles_in_a_row(src, &mut out);
+        // torch.load tries a tar first (its oldest format); np.load runs an object array's pickle;
+        // and any loader unpickles from byte 0 (a tar header or .npy magic is no pickle, but a
+        // crafted file can be both).
+        let head = match crate::container::npy::is_npy(&head) {
+            true => src.read_vec(0, src.len().min(limits::SCAN_PROBE_BYTES)).unwrap_or(head), // the whole header
+            false => head,
+        };
+        match members::sniff(&head, src.len(), src.name()) {
+            Ok(Contents::Tar) => scan_tar(src, None, 0, &budget, &mut out),
+            Ok(what @ Contents::Npy(_)) => scan_contents(src, what, None, 0, &budget, &mut out),
+            Ok(_) => {}
+            Err(e) => out.push(unreadable(src.name(), &e)),
+        }
+        scan_pickles_in_a_row(src, &budget, &mut out);
     }
     out
+}
+
+/// Archives and compressed streams torchpeek does not unpack, by their magic bytes.
+fn unreadable_archive(head: &[u8]) -> Option<&'static str> {
+    const KINDS: &[(&[u8], &str)] = &[
+        (b"7z\xbc\xaf\x27\x1c", "a 7z archive"),
+        (b"Rar!\x1a\x07", "a RAR archive"),
+        (b"\x1f\x8b", "a gzip stream"),
+        (b"BZh", "a bzip2 stream"),
+        (b"\xfd7zXZ\x00", "an xz stream"),
+        (b"\x28\xb5\x2f\xfd", "a zstd stream"),
+    ];
+    KINDS.iter().find(|(magic, _)| head.starts_with(magic)).map(|&(_, kind)| kind)
 }
 
 fn finding(severity: Verdict, member: &str, offset: u64, reason: String) -> Finding {
@@ -45,17 +83,30 @@ fn unreadable(member: &str, e: &Error) -> Finding {
     finding(Verdict::Dangerous, member, 0, format!("cannot be scanned ({e}): what loading it would run cannot be checked"))
 }
 
-/// Every `.pkl` member of the archive, and for an archive that is not a torch.save file the zips
-/// stored in it (torch.save files inside a `.pt2`); `note` marks a zip torch.load does not read.
-fn scan_zip(src: &dyn Source, note: Option<&str>, depth: usize, out: &mut Vec<Finding>) {
+/// Said of a pickle in a member torch.load does not read.
+const NOT_READ_BY_TORCH: &str = "in a member torch.load does not read; another loader may";
+
+/// The members of torch's legacy tar format, each of which torch.load unpickles.
+const TORCH_TAR_MEMBERS: [&str; 4] = ["sys_info", "pickle", "storages", "tensors"];
+
+/// Every member of the archive a loader could run (`scan_members`); `note` marks a zip torch.load
+/// does not read.
+fn scan_zip(src: &dyn Source, note: Option<&str>, depth: usize, budget: &Budget, out: &mut Vec<Finding>) {
     match Archive::read(src) {
-        Ok(archive) => scan_archive(src, &archive, note, depth, out),
+        Ok(archive) => scan_members(src, &archive, note, depth, budget, out),
         Err(e) => out.push(unreadable(src.name(), &e)),
     }
 }
 
 /// `scan_zip` over an archive already read (opening a torch zip reads it once for both).
 pub fn scan_archive(src: &dyn Source, archive: &Archive, note: Option<&str>, depth: usize, out: &mut Vec<Finding>) {
+    scan_members(src, archive, note, depth, &Budget::default(), out);
+}
+
+/// The archive's `.pkl` members, read whole; then, told apart by their first bytes
+/// (`members.rs`), every other member whatever its name and every record only the local headers
+/// show, except the storages a torch.save archive's pickles name.
+fn scan_members(src: &dyn Source, archive: &Archive, note: Option<&str>, depth: usize, budget: &Budget, out: &mut Vec<Finding>) {
     let torchscript = archive.entries.iter().any(|e| e.name.ends_with("constants.pkl") || e.name.contains("/code/"));
     if torchscript && note.is_none() {
         out.push(finding(
@@ -68,6 +119,9 @@ pub fn scan_archive(src: &dyn Source, archive: &Archive, note: Option<&str>, dep
     for q in &archive.quirks {
         out.push(finding(Verdict::UnsafeButKnown, "", 0, q.clone()));
     }
+    for n in &archive.notes {
+        out.push(finding(Verdict::Safe, "", 0, n.clone()));
+    }
     // torch.load reads the data.pkl at the archive's top folder (the last entry of that name).
     let main = archive
         .entries
@@ -76,20 +130,7 @@ pub fn scan_archive(src: &dyn Source, archive: &Archive, note: Option<&str>, dep
         .min_by_key(|e| e.name.len())
         .and_then(|e| archive.find(&e.name))
         .map(|e| e.header_offset);
-    // torch.load never loads a zip stored in a torch.save archive; torch.export.load does (sample
-    // inputs, pickled payloads). Probing every member of a torch.save file would cost a read each
-    // (hundreds of slow reads in the browser for a big checkpoint), so only other archives are probed.
-    let nested = archive.entries.iter().filter(|e| main.is_none() && !e.name.ends_with(".pkl") && e.method == zip::Method::Stored && e.size >= 4);
-    for e in nested {
-        let inner = Window { inner: src, name: format!("{}/{}", src.name(), e.name), offset: e.data_offset, len: e.size };
-        if inner.read_vec(0, 4).is_ok_and(|h| zip::is_zip(&h)) {
-            if depth + 1 >= limits::MAX_NESTED_PICKLES {
-                out.push(finding(Verdict::Dangerous, &inner.name, 0, "zips nested deeper than the scan follows".into()));
-            } else {
-                scan_zip(&inner, note, depth + 1, out);
-            }
-        }
-    }
+    let mut storages = HashSet::new();
     for e in archive.entries.iter().filter(|e| e.name.ends_with(".pkl")) {
         let member = format!("{}/{}", src.name(), e.name);
         let bytes = match archive.read_member(src, e, limits::MAX_PICKLE_BYTES) {
@@ -100,13 +141,190 @@ pub fn scan_archive(src: &dyn Source, archive: &Archive, note: Option<&str>, dep
             }
         };
         let read_by_torch = Some(e.header_offset) == main || (torchscript && e.name.ends_with("constants.pkl"));
+        if read_by_torch {
+            // `<prefix>/data.pkl` names storages `<prefix>/data/<key>`, constants.pkl `<prefix>/constants/<key>`.
+            members::storage_members(&bytes, &format!("{}/", e.name.trim_end_matches(".pkl")), &mut storages);
+        }
         let note = match note {
             Some(n) => Some(n.to_string()),
             None if read_by_torch => None,
-            None => Some("in a member torch.load does not read; another loader may".into()),
+            None => Some(NOT_READ_BY_TORCH.into()),
         };
         let place = Place { member, note, torchscript };
         scan_pickle_bytes(&bytes, &place, 0, out);
+    }
+    // A storage is raw bytes to torch.load: only the record it reads (the last of the name) is one.
+    let is_storage = |e: &Entry| storages.contains(&e.name) && archive.find(&e.name).is_some_and(|f| f.header_offset == e.header_offset);
+    let others = archive.entries.iter().filter(|e| !e.name.ends_with(".pkl") && !is_storage(e));
+    let others = others.map(|e| (e, e.name.clone()));
+    let local_only = archive.local_only.iter().map(|r| (r, format!("{} (local header at byte {})", r.name, r.header_offset)));
+    // torch.load never reads a zip stored in a torch.save archive; torch.export.load reads those
+    // of a .pt2 (torch.save files, pickled payloads).
+    let loaded_archive = main.is_none();
+    for (e, name) in others.chain(local_only) {
+        if !scan_zip_member(src, archive, e, format!("{}/{name}", src.name()), (note, loaded_archive), depth, budget, out) {
+            return;
+        }
+    }
+}
+
+/// Scans one zip member from its first `SCAN_PROBE_BYTES` (inflating no more), reading on only
+/// when they hold something a loader runs. `notes`: the archive's note, and whether an archive
+/// stored in it is read by its loader. False when the budget is spent.
+#[allow(clippy::too_many_arguments)]
+fn scan_zip_member(
+    src: &dyn Source,
+    archive: &Archive,
+    e: &Entry,
+    name: String,
+    notes: (Option<&str>, bool),
+    depth: usize,
+    budget: &Budget,
+    out: &mut Vec<Finding>,
+) -> bool {
+    let inflating = e.method != zip::Method::Stored;
+    if !take(budget, if inflating { e.size.min(limits::SCAN_PROBE_BYTES) } else { 0 }, &name, out) {
+        return false;
+    }
+    let head = match archive.read_member_prefix(src, e, limits::SCAN_PROBE_BYTES) {
+        Ok(h) => h,
+        Err(err) => {
+            out.push(unreadable(&name, &err));
+            return true;
+        }
+    };
+    let Some(what) = sniffed(&head, e.size, &name, out) else { return true };
+    let note = member_note(notes.0, notes.1 && matches!(what, Contents::Zip | Contents::Tar));
+    let member = if head.len() as u64 == e.size || !inflating {
+        whole_member(head, Window { inner: src, name, offset: e.data_offset, len: e.size })
+    } else {
+        if e.size > limits::MAX_INFLATED_MEMBER {
+            let at = crate::error::Location::member(name.as_str());
+            let err = Error::Limit { at, what: "inflated member size", found: e.size, limit: limits::MAX_INFLATED_MEMBER };
+            out.push(unreadable(&name, &err));
+        }
+        if !take(budget, e.size.min(limits::MAX_INFLATED_MEMBER), &name, out) {
+            return false;
+        }
+        match archive.read_member_prefix(src, e, limits::MAX_INFLATED_MEMBER) {
+            Ok(bytes) => Box::new(MemSource::new(name, bytes)),
+            Err(err) => {
+                out.push(unreadable(&name, &err));
+                return true;
+            }
+        }
+    };
+    scan_contents(&*member, what, note.as_deref(), depth, budget, out);
+    !budget.spent()
+}
+
+/// Every member of a tar, each told apart by its first bytes (`members.rs`).
+fn scan_tar(src: &dyn Source, note: Option<&str>, depth: usize, budget: &Budget, out: &mut Vec<Finding>) {
+    let (list, error) = tar::members(src);
+    if let Some(e) = error {
+        out.push(unreadable(src.name(), &e));
+    }
+    for m in list {
+        let name = format!("{}/{}", src.name(), m.name);
+        if !take(budget, 0, &name, out) {
+            return;
+        }
+        let whole = Window { inner: src, name, offset: m.offset, len: m.size };
+        let head = match whole.read_vec(0, m.size.min(limits::SCAN_PROBE_BYTES)) {
+            Ok(h) => h,
+            Err(err) => {
+                out.push(unreadable(&whole.name, &err));
+                continue;
+            }
+        };
+        let Some(what) = sniffed(&head, m.size, &whole.name, out) else { continue };
+        let note = member_note(note, note.is_none() && TORCH_TAR_MEMBERS.contains(&m.name.as_str()));
+        scan_contents(&*whole_member(head, whole), what, note.as_deref(), depth, budget, out);
+        if budget.spent() {
+            return;
+        }
+    }
+}
+
+/// Counts a member (and bytes inflated) against the scan's budget, saying once when it is spent.
+fn take(budget: &Budget, inflated: u64, member: &str, out: &mut Vec<Finding>) -> bool {
+    if budget.take(inflated) {
+        return true;
+    }
+    if budget.first_refusal() {
+        let reason = format!(
+            "the file holds more than the scan reads ({} members or {} inflated bytes): what the rest would run cannot be checked",
+            limits::MAX_SCANNED_MEMBERS,
+            limits::MAX_SCANNED_INFLATED
+        );
+        out.push(finding(Verdict::Dangerous, member, 0, reason));
+    }
+    false
+}
+
+/// What a member's probed head holds, or None when nothing a loader runs (or a finding when its
+/// head cannot be read as what it says it is).
+fn sniffed(head: &[u8], len: u64, name: &str, out: &mut Vec<Finding>) -> Option<Contents> {
+    match members::sniff(head, len, name) {
+        Ok(Contents::Nothing) => None,
+        Ok(what) => Some(what),
+        Err(e) => {
+            out.push(unreadable(name, &e));
+            None
+        }
+    }
+}
+
+/// The note for a member: the outer note when its loader reads it (`read`: an archive in a .pt2,
+/// a legacy tar's members), else it is in a member torch.load does not read.
+fn member_note(outer: Option<&str>, read: bool) -> Option<String> {
+    match read {
+        true => outer.map(str::to_string),
+        false => Some(outer.unwrap_or(NOT_READ_BY_TORCH).to_string()),
+    }
+}
+
+/// A member whose first bytes are read: those bytes when they are all of it (no more reads),
+/// else the member where it lies.
+fn whole_member<'a>(head: Vec<u8>, member: Window<'a>) -> Box<dyn Source + 'a> {
+    match head.len() as u64 == member.len {
+        true => Box::new(MemSource::new(member.name, head)),
+        false => Box::new(member),
+    }
+}
+
+/// What one member (or file) holds: an archive's members, an object array's pickle, a pickle.
+fn scan_contents(src: &dyn Source, what: Contents, note: Option<&str>, depth: usize, budget: &Budget, out: &mut Vec<Finding>) {
+    match what {
+        Contents::Zip | Contents::Tar if depth + 1 >= limits::MAX_NESTED_PICKLES => {
+            out.push(finding(Verdict::Dangerous, src.name(), 0, "archives nested deeper than the scan follows".into()));
+        }
+        Contents::Zip => scan_zip(src, note, depth + 1, budget, out),
+        Contents::Tar => scan_tar(src, note, depth + 1, budget, out),
+        Contents::Npy(offset) => {
+            let name = format!("{} (object array pickle at byte {offset})", src.name());
+            let pickle = Window { inner: src, name, offset, len: src.len().saturating_sub(offset) };
+            scan_member_pickle(&pickle, join_notes(note, Some("np.load(allow_pickle=True) runs it")), depth, out);
+        }
+        Contents::Pickle => scan_member_pickle(src, note.map(str::to_string), depth, out),
+        Contents::Nothing => {}
+    }
+}
+
+/// A member that may be a pickle: scanned (with the pickles after its STOP) when the machine
+/// takes it for one (`members::is_pickle`), reading no more than that takes.
+fn scan_member_pickle(src: &dyn Source, note: Option<String>, depth: usize, out: &mut Vec<Finding>) {
+    let (trace, error) = scan_source_at(src, 0, src.name());
+    if let Some(e @ Error::Read { .. }) = &error {
+        out.push(unreadable(src.name(), e));
+        return;
+    }
+    if !members::is_pickle(&trace, error.as_ref(), src.len().min(limits::MAX_PICKLE_BYTES), src.len()) {
+        return;
+    }
+    match src.read_vec(0, src.len().min(limits::MAX_PICKLE_BYTES)) {
+        Ok(bytes) => scan_pickle_bytes(&bytes, &Place { member: src.name().to_string(), note, torchscript: false }, depth, out),
+        Err(e) => out.push(unreadable(src.name(), &e)),
     }
 }
 
@@ -149,37 +367,47 @@ fn join_notes(a: Option<&str>, b: Option<&str>) -> Option<String> {
     }
 }
 
-/// Findings for the globals and newer opcodes of one trace.
+/// Findings for the globals and calls of one trace, default-deny (`globals.rs`): a global is
+/// `dangerous` unless it is listed harmless or is a model's own class that the pickle only names
+/// or rebuilds the standard way; so is every call of something the pickle computed, and BUILD on
+/// anything but an object the pickle made.
 fn trace_findings(trace: &Trace, place: &Place, note: Option<&str>, out: &mut Vec<Finding>) {
     let with_note = |reason: String| match note {
         Some(n) => format!("{reason} ({n})"),
         None => reason,
     };
     for g in &trace.globals {
-        if place.torchscript && g.module.starts_with("__torch__") {
+        // A TorchScript archive's own classes and pickle helpers are its code, reported once for the archive.
+        if place.torchscript && (g.module.starts_with("__torch__") || g.module == "torch.jit._pickle") {
             continue;
         }
-        let (severity, reason) = classify_global(&g.module, &g.name);
-        if severity != Verdict::Safe {
-            out.push(Finding {
-                global: g.global.clone(),
-                opcode: g.opcode.to_string(),
-                member: place.member.clone(),
-                offset: g.offset,
-                severity,
-                reason: with_note(reason),
-            });
-        }
+        let (severity, reason) = match globals::classify(&g.module, &g.name) {
+            Class::Allowed => continue,
+            Class::Harmless => (Verdict::UnsafeButKnown, format!("{} is outside torch's weights_only allow-list; it is known to only build data", g.global)),
+            Class::ModelClass => match trace.calls.iter().find(|c| c.opcode != "BUILD" && !c.plain && c.callable.as_deref() == Some(g.global.as_str())) {
+                None => (
+                    Verdict::UnsafeButKnown,
+                    format!("{}: a pickled model's own class (imported from its code by torch.load(weights_only=False))", g.global),
+                ),
+                Some(c) => (Verdict::Dangerous, format!("{} is called with {} at byte {}: the file's own code runs at load", g.global, c.opcode, c.offset)),
+            },
+            Class::Denied if g.module.is_empty() => (Verdict::Dangerous, format!("{}: a global the scan cannot name, so it cannot be checked", g.global)),
+            Class::Denied => (Verdict::Dangerous, format!("{} is not known to be harmless: importing or calling it can run code or reach the system", g.global)),
+        };
+        out.push(Finding { global: g.global.clone(), opcode: g.opcode.to_string(), member: place.member.clone(), offset: g.offset, severity, reason: with_note(reason) });
     }
-    for (op, offset) in &trace.newer_opcodes {
-        out.push(Finding {
-            global: String::new(),
-            opcode: op.to_string(),
-            member: place.member.clone(),
-            offset: *offset,
-            severity: Verdict::UnsafeButKnown,
-            reason: with_note(format!("torch.load(weights_only=True) refuses opcode {op} (beyond pickle protocol 2)")),
-        });
+    for c in &trace.calls {
+        let reason = match (&c.callable, c.opcode) {
+            (None, "BUILD") => continue, // the object's own call is judged above or below
+            (None, op) => format!("{op} calls something the pickle computed at load time: what runs cannot be known"),
+            (Some(what), "BUILD") if !c.plain => format!("BUILD on {what}: sets attributes of something that is not an object the pickle made"),
+            _ => continue,
+        };
+        out.push(Finding { global: String::new(), opcode: c.opcode.to_string(), member: place.member.clone(), offset: c.offset, severity: Verdict::Dangerous, reason: with_note(reason) });
+    }
+    for a in &trace.anomalies {
+        let reason = format!("a crafted pickle: {} (it attacks or fools loaders and scanners)", a.what);
+        out.push(Finding { global: String::new(), opcode: String::new(), member: place.member.clone(), offset: a.offset, severity: Verdict::Dangerous, reason: with_note(reason) });
     }
 }
 
@@ -198,7 +426,7 @@ fn nested_findings(trace: &Trace, place: &Place, depth: usize, out: &mut Vec<Fin
 
 /// A file that is not a zip: torch.load unpickles from its start (the magic number of a legacy
 /// file, or whatever a plain pickle holds: it runs before torch sees it is not a checkpoint).
-fn scan_pickles_in_a_row(src: &dyn Source, out: &mut Vec<Finding>) {
+fn scan_pickles_in_a_row(src: &dyn Source, budget: &Budget, out: &mut Vec<Finding>) {
     let place = Place { member: src.name().to_string(), note: None, torchscript: false };
     let mut failed = None;
     let mut scan_at = |start: usize| {
@@ -227,23 +455,27 @@ fn scan_pickles_in_a_row(src: &dyn Source, out: &mut Vec<Finding>) {
             0,
             "the file is also a zip archive: torch.load reads it as a pickle (it checks the first bytes), zip tools read the archive".into(),
         ));
-        scan_zip(src, Some("in the zip part of a pickle file, which torch.load does not read"), 0, out);
+        scan_zip(src, Some("in the zip part of a pickle file, which torch.load does not read"), 0, budget, out);
     }
 }
 
-/// Scans the pickle at `start` of the source, reading a window that grows until the pickle fits
-/// (the file may be gigabytes of raw storages after its pickles).
+/// Scans the pickle at `start` of the source, reading a window that grows while the pickle needs
+/// bytes the source has (the file may be gigabytes of raw storages after its pickles).
 fn scan_source_at(src: &dyn Source, start: u64, member: &str) -> (Trace, Option<Error>) {
     let limit = src.len().min(start.saturating_add(limits::MAX_PICKLE_BYTES));
-    let mut window = limit.min(start + (64 << 10));
+    let mut window = limit.min(start.saturating_add(limits::SCAN_PROBE_BYTES));
     loop {
         let bytes = match src.read_vec(0, window) {
             Ok(b) => b,
             Err(e) => return (Trace::default(), Some(e)),
         };
         let (trace, error) = pickle::scan(&bytes, start as usize, member);
-        match error {
-            Some(Error::Truncated { .. }) if window < limit => window = (window.saturating_mul(4)).min(limit),
+        let wanted = match &error {
+            Some(Error::Truncated { at, needed, .. }) => at.offset.and_then(|o| o.checked_add(*needed)),
+            _ => None,
+        };
+        match wanted {
+            Some(end) if window < limit && end <= src.len() => window = end.max(window.saturating_mul(2)).min(limit),
             _ => return (trace, error),
         }
     }

@@ -119,7 +119,8 @@ BENIGN = pickle.dumps({"epoch": 3, "loss": 0.25}, protocol=2)
 
 # --- safe: what torch.load(weights_only=True) accepts
 write("safe_state_dict.pt", torch_zip(state_dict_pickle()), "safe")
-write("safe_plain_dict.pkl", BENIGN, "safe")
+# A plain pickle is not a torch file: torch.load refuses it ("Invalid magic number"), so it is not safe.
+write("plain_dict.pkl", BENIGN, "unsafe_but_known")
 
 # --- dangerous: code runs on load
 write("os_system.pkl", EVIL, "dangerous", global_="os.system")
@@ -167,7 +168,8 @@ write("zip_duplicate_data_pkl.pt", torch_zip(state_dict_pickle(), duplicate=EVIL
 z = bytearray(torch_zip(state_dict_pickle()))
 i = z.find(b"archive/version")  # the local header's copy comes first
 z[i:i + 15] = b"archive/versioN"
-write("zip_header_mismatch.pt", bytes(z), "unsafe_but_known", reason="local header names it")
+# torch reads the central directory's names and accepts it; nothing hides there: safe, with a note.
+write("zip_header_mismatch.pt", bytes(z), "safe", reason="local header names it")
 # A pickle hidden after the STOP of data.pkl.
 write("zip_hidden_after_stop.pt", torch_zip(state_dict_pickle() + EVIL), "dangerous", reason="after the STOP")
 
@@ -194,7 +196,7 @@ Net = stand_in("__main__", "Net")
 write("main_class.pt", torch_zip(state_dict_pickle(extra=Net())), "unsafe_but_known", global_="__main__.Net")
 scalar = b"\x80\x02cnumpy.core.multiarray\nscalar\ncnumpy\ndtype\nX\x02\x00\x00\x00f8\x85RC\x08" + struct.pack("<d", 1.5) + b"\x86R."
 write("numpy_scalar.pkl", scalar, "unsafe_but_known", global_="numpy.core.multiarray.scalar")
-write("protocol4_frame.pkl", pickle.dumps({"epoch": 3}, protocol=4), "unsafe_but_known", opcode="FRAME")
+write("protocol4_frame.pkl", pickle.dumps({"epoch": 3}, protocol=4), "unsafe_but_known", refusal="FRAME")
 
 with open(os.path.join(OUT, "expected.json"), "w") as f:
     json.dump(EXPECTED, f, indent=1, sort_keys=True)

@@ -1,0 +1,141 @@
+//! A tar reader for the safety scan: torch's oldest format is a tar (`sys_info`, `pickle`,
+//! `storages`, `tensors`, each unpickled by `torch.load`), and a tar can sit in any archive. It
+//! recognises a tar as Python's `tarfile` does (the header checksum; or `ustar` at 257) and lists
+//! each member's name and byte range: 512-byte headers, octal (or base-256) sizes, data padded to
+//! 512 bytes. Nothing else of tar is needed (metadata members are skipped; GNU long names and pax
+//! records are not applied, so such a member keeps its short name).
+
+use crate::error::{Error, Location, Result};
+use crate::limits;
+use crate::source::Source;
+
+const BLOCK: u64 = 512;
+
+/// One member's data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub name: String,
+    pub offset: u64,
+    pub size: u64,
+}
+
+/// True when `head` starts with a tar header Python's `tarfile` accepts (a checksum that matches,
+/// signed or unsigned), or one that says `ustar`.
+pub fn is_tar(head: &[u8]) -> bool {
+    head.len() >= BLOCK as usize && (&head[257..262] == b"ustar" || checksum_ok(&head[..BLOCK as usize]))
+}
+
+fn checksum_ok(h: &[u8]) -> bool {
+    let Some(stored) = octal(&h[148..156]) else { return false };
+    let spaces = 8 * b' ' as i64;
+    let unsigned: i64 = h[..148].iter().chain(&h[156..]).map(|&b| b as i64).sum::<i64>() + spaces;
+    let signed: i64 = h[..148].iter().chain(&h[156..]).map(|&b| b as i8 as i64).sum::<i64>() + spaces;
+    stored as i64 == unsigned || stored as i64 == signed
+}
+
+/// A NUL/space-terminated octal field, as `tarfile.nti` reads it; base-256 when its top bit is set.
+fn octal(field: &[u8]) -> Option<u64> {
+    if field.first().is_some_and(|&b| b & 0x80 != 0) {
+        // GNU base-256: big-endian after the marker byte; a negative or over-long value is refused.
+        if field[0] != 0x80 || field[1..field.len() - 8].iter().any(|&b| b != 0) {
+            return None;
+        }
+        return Some(u64::from_be_bytes(field[field.len() - 8..].try_into().ok()?));
+    }
+    let text = field.split(|&b| b == 0).next()?;
+    let text = std::str::from_utf8(text).ok()?.trim();
+    if text.is_empty() {
+        return Some(0);
+    }
+    u64::from_str_radix(text, 8).ok()
+}
+
+/// The members holding data, in archive order, up to `MAX_TAR_MEMBERS`. Ends at the zero block
+/// (or at the end of the source); a header whose checksum fails is an error, returned with the
+/// members before it.
+pub fn members(src: &dyn Source) -> (Vec<Member>, Option<Error>) {
+    let mut out = Vec::new();
+    let error = walk(src, &mut out).err();
+    (out, error)
+}
+
+fn walk(src: &dyn Source, out: &mut Vec<Member>) -> Result<()> {
+    let mut pos = 0u64;
+    while pos + BLOCK <= src.len() {
+        let h = src.read_vec(pos, BLOCK)?;
+        if h.iter().all(|&b| b == 0) {
+            break;
+        }
+        let at = Location::new(format!("{} (tar)", src.name()), pos);
+        if !checksum_ok(&h) {
+            return Err(Error::corrupt(at, "tar header checksum does not match"));
+        }
+        let size = octal(&h[124..136]).ok_or_else(|| Error::corrupt(at.clone(), "tar member size is not a number"))?;
+        let offset = pos + BLOCK;
+        if offset.checked_add(size).is_none_or(|end| end > src.len()) {
+            return Err(Error::Truncated { at, needed: size, available: src.len() - offset });
+        }
+        // GNU long names/links ('L', 'K') and pax headers ('x', 'g') describe the next member.
+        if !matches!(h[156], b'L' | b'K' | b'x' | b'g') && size > 0 {
+            if out.len() >= limits::MAX_TAR_MEMBERS {
+                return Err(Error::Limit { at, what: "tar member count", found: out.len() as u64 + 1, limit: limits::MAX_TAR_MEMBERS as u64 });
+            }
+            let field = |r: std::ops::Range<usize>| String::from_utf8_lossy(h[r].split(|&b| b == 0).next().unwrap_or(&[])).into_owned();
+            let (prefix, name) = (field(345..500), field(0..100));
+            let name = if &h[257..262] == b"ustar" && !prefix.is_empty() { format!("{prefix}/{name}") } else { name };
+            out.push(Member { name, offset, size });
+        }
+        pos = offset + size.div_ceil(BLOCK) * BLOCK;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::MemSource;
+
+    /// A ustar-less (v7) tar of these members, with valid checksums, as Python's tarfile writes them.
+    fn tar_of(members: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (name, data) in members {
+            let mut h = vec![0u8; 512];
+            h[..name.len()].copy_from_slice(name.as_bytes());
+            h[100..107].copy_from_slice(b"0000644");
+            h[124..135].copy_from_slice(format!("{:011o}", data.len()).as_bytes());
+            h[156] = b'0';
+            h[148..156].copy_from_slice(b"        ");
+            let sum: u32 = h.iter().map(|&b| b as u32).sum();
+            h[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+            out.extend_from_slice(&h);
+            out.extend_from_slice(data);
+            out.resize(out.len().div_ceil(512) * 512, 0);
+        }
+        out.resize(out.len() + 1024, 0);
+        out
+    }
+
+    #[test]
+    fn lists_members_and_their_ranges() {
+        let t = tar_of(&[("sys_info", b"abc"), ("pickle", &[7u8; 600])]);
+        assert!(is_tar(&t));
+        let (m, error) = members(&MemSource::new("t.tar", t));
+        assert!(error.is_none());
+        assert_eq!(m, vec![Member { name: "sys_info".into(), offset: 512, size: 3 }, Member { name: "pickle".into(), offset: 1536, size: 600 }]);
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_tar_and_bounds_sizes() {
+        assert!(!is_tar(&[0u8; 512]));
+        assert!(!is_tar(b"\x80\x02}q\x00."));
+        let mut t = tar_of(&[("a", b"x")]);
+        // A size far past the end is an error, not an allocation.
+        t[124..135].copy_from_slice(b"77777777777");
+        let sum: u32 = t[..512].iter().enumerate().map(|(i, &b)| if (148..156).contains(&i) { 32 } else { b as u32 }).sum();
+        t[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+        assert!(matches!(members(&MemSource::new("t", t)), (m, Some(Error::Truncated { .. })) if m.is_empty()));
+        let mut bad = tar_of(&[("a", b"x")]);
+        bad[0] = b'b';
+        assert!(members(&MemSource::new("t", bad)).1.is_some());
+    }
+}
