@@ -73,7 +73,7 @@ export interface Document {
   tensors: Tensor[];
   state_dict: { key: string; tensor: number }[];
   modules: { path: string; class: string }[];
-  safety: { verdict: 'safe' | 'unsafe_but_known' | 'dangerous'; findings: Finding[] };
+  safety: Safety;
   errors: { message: string; path: string[] }[];
   code?: { name: string; text: string }[];
   onnx?: {
@@ -112,11 +112,21 @@ export interface ProgressOptions {
 
 export type Verdict = 'safe' | 'unsafe_but_known' | 'dangerous';
 
-/** What `check` says of a file: `safe` exactly when torch.load(weights_only=True) of `mirrors_torch` accepts it. */
+/** Where and why torch.load(weights_only=True) would refuse a file. */
+export interface Refusal {
+  member: string;
+  offset: number;
+  reason: string;
+}
+
+/** What `check` says of a file: `safe` only when torch.load(weights_only=True) of `mirrors_torch`
+ * accepts it (`torch_loads`) and nothing in it can run code; `refusal` says where torch stops. */
 export interface Safety {
   verdict: Verdict;
   findings: Finding[];
   mirrors_torch: string;
+  torch_loads: boolean;
+  refusal: Refusal | null;
 }
 
 export type HealthStatus = 'ok' | 'info' | 'warn' | 'fail';

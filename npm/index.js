@@ -20,7 +20,7 @@ export async function open(inputs) {
   return openWith(WasmModel, inputs, null);
 }
 
-/** The safety verdict on one input (never executed): {verdict, findings, mirrors_torch}. */
+/** The safety verdict on one input (never executed): {verdict, findings, mirrors_torch, torch_loads, refusal}. */
 export async function check(input) {
   await load();
   return checkWith(checkSafety, input, null);

@@ -48,7 +48,7 @@ export async function open(inputs) {
   return openWith(WasmModel, inputs, fileSource);
 }
 
-/** The safety verdict on one input (never executed): {verdict, findings, mirrors_torch}. */
+/** The safety verdict on one input (never executed): {verdict, findings, mirrors_torch, torch_loads, refusal}. */
 export async function check(input) {
   load();
   return checkWith(checkSafety, input, fileSource);

@@ -227,3 +227,14 @@ fn the_command_line_writes_both_forms() {
     assert!(!r.status.success() && String::from_utf8_lossy(&r.stderr).contains("no tensor \"nope\""));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// torch 2.15's bcomplex32 (two bfloat16 halves), written by torch itself (tests/real).
+#[test]
+fn bcomplex32_tensors_read() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/real/bcomplex32.pt");
+    let m = torchpeek::open(vec![Box::new(FileSource::open(path).unwrap())]).unwrap();
+    let t = &m.document.tensors[0];
+    assert_eq!((t.dtype.name(), t.shape.clone()), ("bcomplex32", vec![3]));
+    let s = torchpeek::stats::tensor_stats(&m, 0).unwrap();
+    assert_eq!((s.sum_real, s.sum_imag), (Some(3.5), Some(1.25)));
+}

@@ -3,6 +3,7 @@
 //! parsed pickles to tree, tensors, kind and state_dict.
 
 pub mod legacy;
+pub mod miniz;
 pub mod npy;
 pub mod pt2;
 pub mod safetensors;

@@ -25,7 +25,14 @@ pub fn is_tar(head: &[u8]) -> bool {
     head.len() >= BLOCK as usize && (&head[257..262] == b"ustar" || checksum_ok(&head[..BLOCK as usize]))
 }
 
-fn checksum_ok(h: &[u8]) -> bool {
+/// Whether a 512-byte block is a header whose checksum holds: what Python's `tarfile` (and so
+/// `torch.load`, which tries the legacy tar format first) takes for a tar archive. An all-zero
+/// block is not a header.
+pub fn checksum_ok(h: &[u8]) -> bool {
+    if h.len() < BLOCK as usize || h[..BLOCK as usize].iter().all(|&b| b == 0) {
+        return false;
+    }
+    let h = &h[..BLOCK as usize];
     let Some(stored) = octal(&h[148..156]) else { return false };
     let spaces = 8 * b' ' as i64;
     let unsigned: i64 = h[..148].iter().chain(&h[156..]).map(|&b| b as i64).sum::<i64>() + spaces;
@@ -37,10 +44,12 @@ fn checksum_ok(h: &[u8]) -> bool {
 fn octal(field: &[u8]) -> Option<u64> {
     if field.first().is_some_and(|&b| b & 0x80 != 0) {
         // GNU base-256: big-endian after the marker byte; a negative or over-long value is refused.
-        if field[0] != 0x80 || field[1..field.len() - 8].iter().any(|&b| b != 0) {
+        let digits = &field[1..];
+        let (high, low) = digits.split_at(digits.len().saturating_sub(8));
+        if field[0] != 0x80 || high.iter().any(|&b| b != 0) {
             return None;
         }
-        return Some(u64::from_be_bytes(field[field.len() - 8..].try_into().ok()?));
+        return Some(low.iter().fold(0u64, |acc, &b| acc << 8 | b as u64));
     }
     let text = field.split(|&b| b == 0).next()?;
     let text = std::str::from_utf8(text).ok()?.trim();
@@ -92,6 +101,19 @@ fn walk(src: &dyn Source, out: &mut Vec<Member>) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn base256_fields_of_any_width() {
+        assert_eq!(octal(&[0x80, 0, 0, 0, 0, 0, 0, 5]), Some(5));
+        assert_eq!(octal(&[0x80, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0]), Some(1 << 56));
+        assert_eq!(octal(&[0x80, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), None);
+        // A base-256 checksum field (8 bytes) was once a slice panic.
+        let mut h = vec![0u8; 512];
+        h[0] = b'x';
+        h[148] = 0x80;
+        assert!(!checksum_ok(&h));
+    }
+
     use super::*;
     use crate::source::MemSource;
 

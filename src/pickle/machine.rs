@@ -41,8 +41,6 @@ pub fn scan(data: &[u8], start: usize, member: &str) -> (Trace, Option<Error>) {
 
 struct Machine<'a> {
     data: &'a [u8],
-    /// Where this pickle starts in `data`.
-    start: usize,
     pos: usize,
     /// Offset of the opcode being run, for errors and the trace.
     op_pos: usize,
@@ -83,7 +81,6 @@ impl<'a> Machine<'a> {
     fn new(data: &'a [u8], start: usize, member: &'a str) -> Self {
         Machine {
             data,
-            start,
             pos: start,
             op_pos: start,
             member,
@@ -364,7 +361,9 @@ impl<'a> Machine<'a> {
         let mut size = vec![0u64; n]; // 0: not yet seen
         let mut on_path = vec![false; n];
         let mut stack: Vec<(Id, bool)> = vec![(root, false)];
-        let mut cyclic = false;
+        // References back to a value that contains them: one is a plain self-reference (torch
+        // loads it); many are a structure built to expand without end.
+        let mut back_edges = 0u64;
         while let Some((id, done)) = stack.pop() {
             let i = id as usize;
             if done {
@@ -377,14 +376,14 @@ impl<'a> Machine<'a> {
                 continue;
             }
             if on_path[i] {
-                cyclic = true;
+                back_edges += 1;
                 continue;
             }
             on_path[i] = true;
             stack.push((id, true));
             for c in children(self.arena.get(id)) {
                 if on_path[c as usize] {
-                    cyclic = true;
+                    back_edges += 1;
                 } else if size[c as usize] == 0 {
                     stack.push((c, false));
                 }
@@ -392,8 +391,8 @@ impl<'a> Machine<'a> {
         }
         let total = size[root as usize];
         let at = self.trace.end.saturating_sub(1) as usize;
-        if cyclic {
-            self.anomaly(at, "a value that contains itself (an unbounded structure for any loader that walks it)");
+        if back_edges >= FACTOR {
+            self.anomaly(at, format!("{back_edges} references from values back into values that contain them (an unbounded structure for any loader that walks it)"));
         } else if total >= FLOOR && total / FACTOR > n as u64 {
             self.anomaly(at, format!("the value expands to {total} nodes from {n} in the pickle (repeated references: billion laughs)"));
         }
@@ -415,13 +414,14 @@ impl<'a> Machine<'a> {
             }
             match op {
                 0x80 => {
-                    if self.op_pos != self.start {
-                        let at = self.op_pos;
-                        self.anomaly(at, "a PROTO opcode past the start of the pickle");
-                    }
                     let v = self.u8()?;
                     if v > 5 {
                         return Err(self.err(format!("unsupported pickle protocol {v}")));
+                    }
+                    if v < self.trace.protocol {
+                        let at = self.op_pos;
+                        let was = self.trace.protocol;
+                        self.anomaly(at, format!("a PROTO {v} after PROTO {was}: a protocol downgrade inside one pickle"));
                     }
                     self.trace.protocol = v;
                 }

@@ -161,6 +161,8 @@ pub fn classify(module: &str, name: &str) -> Class {
     if module.is_empty() || name.is_empty() {
         return Class::Denied;
     }
+    // Python 2 names (`__builtin__.set`) as torch and Python 3 read them.
+    let module = crate::pickle::python2_module(module).unwrap_or(module);
     let full = format!("{module}.{name}");
     if weights_only_allows(&full) {
         return Class::Allowed;

@@ -71,11 +71,14 @@ impl Safety {
 }
 
 /// The verdict on a file already read as plain data (safetensors, ONNX): nothing in it can run
-/// code, so what is left is whether torch loads it, answered from its name and format without
-/// reading it again.
+/// code, so what is left is whether torch loads it: never an ONNX model; safetensors only from a
+/// path ending `.safetensors` and with a header its library accepts.
 pub fn plain_data(src: &dyn Source, onnx: bool) -> Safety {
-    let reason = if onnx { Some(weights_only::NOT_TORCH_ONNX) } else { weights_only::safetensors_refusal(src.name()) };
-    let refusal = reason.map(|r| Refusal { member: src.name().to_string(), offset: 0, reason: r.to_string() });
+    let refusal = if onnx {
+        Some(Refusal { member: src.name().to_string(), offset: 0, reason: weights_only::NOT_TORCH_ONNX.to_string() })
+    } else {
+        weights_only::torch_load(src, None).err()
+    };
     Safety {
         verdict: if refusal.is_some() { Verdict::UnsafeButKnown } else { Verdict::Safe },
         findings: Vec::new(),

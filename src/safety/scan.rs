@@ -75,6 +75,11 @@ fn unreadable_archive(head: &[u8]) -> Option<&'static str> {
     KINDS.iter().find(|(magic, _)| head.starts_with(magic)).map(|&(_, kind)| kind)
 }
 
+/// A member with no local header: zip readers refuse to read it, so nothing loads it (a note).
+fn no_local_header(member: &str, e: &Entry) -> Finding {
+    finding(Verdict::Safe, member, e.header_offset, "no local header: zip readers refuse to read this member, so nothing loads it".into())
+}
+
 fn finding(severity: Verdict, member: &str, offset: u64, reason: String) -> Finding {
     Finding { global: String::new(), opcode: String::new(), member: member.to_string(), offset, severity, reason }
 }
@@ -116,23 +121,24 @@ fn scan_members(src: &dyn Source, archive: &Archive, note: Option<&str>, depth: 
             "a TorchScript archive: torch.load(weights_only=True) refuses it; torch.jit.load runs its code".into(),
         ));
     }
-    for q in &archive.quirks {
-        out.push(finding(Verdict::UnsafeButKnown, "", 0, q.clone()));
+    // Headers that disagree hide nothing by themselves (every view is scanned): notes.
+    for q in archive.quirks.iter().chain(&archive.notes) {
+        out.push(finding(Verdict::Safe, "", 0, q.clone()));
     }
-    for n in &archive.notes {
-        out.push(finding(Verdict::Safe, "", 0, n.clone()));
-    }
-    // torch.load reads the data.pkl at the archive's top folder (the last entry of that name).
+    // torch.load reads `data.pkl` in the folder of the archive's first record (the first of that name).
     let main = archive
         .entries
-        .iter()
-        .filter(|e| e.name.ends_with("data.pkl") && e.name.matches('/').count() <= 1)
-        .min_by_key(|e| e.name.len())
-        .and_then(|e| archive.find(&e.name))
+        .first()
+        .and_then(|first| first.name.split_once('/'))
+        .and_then(|(dir, _)| archive.find(&format!("{dir}/data.pkl")))
         .map(|e| e.header_offset);
     let mut storages = HashSet::new();
     for e in archive.entries.iter().filter(|e| e.name.ends_with(".pkl")) {
         let member = format!("{}/{}", src.name(), e.name);
+        if !e.has_local {
+            out.push(no_local_header(&member, e));
+            continue;
+        }
         let bytes = match archive.read_member(src, e, limits::MAX_PICKLE_BYTES) {
             Ok(b) => b,
             Err(err) => {
@@ -153,7 +159,7 @@ fn scan_members(src: &dyn Source, archive: &Archive, note: Option<&str>, depth: 
         let place = Place { member, note, torchscript };
         scan_pickle_bytes(&bytes, &place, 0, out);
     }
-    // A storage is raw bytes to torch.load: only the record it reads (the last of the name) is one.
+    // A storage is raw bytes to torch.load: only the record it reads (as miniz locates it) is one.
     let is_storage = |e: &Entry| storages.contains(&e.name) && archive.find(&e.name).is_some_and(|f| f.header_offset == e.header_offset);
     let others = archive.entries.iter().filter(|e| !e.name.ends_with(".pkl") && !is_storage(e));
     let others = others.map(|e| (e, e.name.clone()));
@@ -182,12 +188,31 @@ fn scan_zip_member(
     budget: &Budget,
     out: &mut Vec<Finding>,
 ) -> bool {
+    if let zip::Method::Other(m) = e.method {
+        // Python's zipfile decompresses bzip2 (12) and LZMA (14), which torchpeek does not; no
+        // zip reader decompresses the rest, so nothing could load what they hold.
+        let (severity, what) = match m {
+            12 | 14 => (Verdict::Dangerous, "which Python's zipfile decompresses and torchpeek does not: what a loader would unpack and run cannot be checked"),
+            _ => (Verdict::Safe, "which no zip reader decompresses: nothing can load it"),
+        };
+        out.push(finding(severity, &name, 0, format!("compressed with method {m}, {what}")));
+        return true;
+    }
+    if !e.has_local {
+        out.push(no_local_header(&name, e));
+        return true;
+    }
     let inflating = e.method != zip::Method::Stored;
     if !take(budget, if inflating { e.size.min(limits::SCAN_PROBE_BYTES) } else { 0 }, &name, out) {
         return false;
     }
     let head = match archive.read_member_prefix(src, e, limits::SCAN_PROBE_BYTES) {
         Ok(h) => h,
+        Err(Error::Corrupt { message, .. }) if message.starts_with("bad deflate data") => {
+            // Not one byte inflates: no zip reader hands anything of it to a loader.
+            out.push(finding(Verdict::Safe, &name, 0, format!("{message}: no zip reader can read this member, so nothing loads it")));
+            return true;
+        }
         Err(err) => {
             out.push(unreadable(&name, &err));
             return true;
@@ -450,10 +475,10 @@ fn scan_pickles_in_a_row(src: &dyn Source, budget: &Budget, out: &mut Vec<Findin
     // A file can be a pickle and a zip at once: torch reads the pickle, zip tools the archive.
     if Archive::read(src).is_ok() {
         out.push(finding(
-            Verdict::UnsafeButKnown,
+            Verdict::Safe,
             src.name(),
             0,
-            "the file is also a zip archive: torch.load reads it as a pickle (it checks the first bytes), zip tools read the archive".into(),
+            "the file is also a zip archive: torch.load reads it as a pickle (it checks the first bytes), zip tools read the archive (scanned too)".into(),
         ));
         scan_zip(src, Some("in the zip part of a pickle file, which torch.load does not read"), 0, budget, out);
     }

@@ -17,6 +17,7 @@
 //! Nothing is imported or called: values are described, never built.
 
 use super::globals;
+use crate::container::miniz;
 use crate::container::zip::{self, Archive};
 use crate::limits;
 use crate::source::Source;
@@ -41,6 +42,7 @@ pub fn torch_load(src: &dyn Source, archive: Option<&Archive>) -> Outcome {
     if name.ends_with(".safetensors") {
         return safetensors(src);
     }
+
     let head = src.read_vec(0, src.len().min(4)).map_err(|e| broken(&name, 0, e.to_string()))?;
     if !zip::is_zip(&head) {
         return legacy(src);
@@ -60,14 +62,74 @@ const SAFETENSORS_BY_NAME: &str = "safetensors, which torch.load reads only from
 /// What torch says of an ONNX model.
 pub const NOT_TORCH_ONNX: &str = "an ONNX model, not a torch file";
 
-/// Why torch refuses a readable safetensors file of this name, if it does.
-pub fn safetensors_refusal(name: &str) -> Option<&'static str> {
-    (!name.ends_with(".safetensors")).then_some(SAFETENSORS_BY_NAME)
+/// `safetensors.torch.load_file` (safetensors 0.8): the header as its Rust crate checks it.
+fn safetensors(src: &dyn Source) -> Outcome {
+    let name = src.name();
+    let refuse = |offset: u64, why: String| broken(name, offset, format!("error while deserializing the safetensors header: {why}"));
+    if src.len() < 8 {
+        return Err(refuse(0, "header too small".into()));
+    }
+    let n = u64::from_le_bytes(src.read_vec(0, 8).map_err(|e| refuse(0, e.to_string()))?.try_into().expect("8 bytes"));
+    if n > SAFETENSORS_MAX_HEADER {
+        return Err(refuse(0, "header too large".into()));
+    }
+    if n > src.len() - 8 {
+        return Err(refuse(0, "invalid header length".into()));
+    }
+    let header = src.read_vec(8, n).map_err(|e| refuse(8, e.to_string()))?;
+    let text = std::str::from_utf8(&header).map_err(|e| refuse(8, format!("invalid UTF-8 in header: {e}")))?;
+    let json: serde_json::Value = serde_json::from_str(text).map_err(|e| refuse(8, format!("invalid JSON in header: {e}")))?;
+    let map = json.as_object().ok_or_else(|| refuse(8, "invalid JSON in header: not an object".into()))?;
+    let mut spans = Vec::new();
+    for (key, info) in map {
+        if key == "__metadata__" {
+            let ok = info.is_null() || info.as_object().is_some_and(|m| m.values().all(serde_json::Value::is_string));
+            if !ok {
+                return Err(refuse(8, "invalid JSON in header: __metadata__ must map strings to strings".into()));
+            }
+            continue;
+        }
+        let bad = |why: &str| refuse(8, format!("tensor {key:?}: {why}"));
+        let bits = info.get("dtype").and_then(|d| d.as_str()).and_then(safetensors_dtype_bits).ok_or_else(|| bad("unknown or missing dtype"))?;
+        let usize_of = |v: &serde_json::Value| v.as_u64().filter(|&x| x <= usize::MAX as u64);
+        let shape = info.get("shape").and_then(|s| s.as_array()).ok_or_else(|| bad("no shape"))?;
+        let dims = shape.iter().map(usize_of).collect::<Option<Vec<u64>>>().ok_or_else(|| bad("shape entries must be non-negative integers"))?;
+        let offsets = info.get("data_offsets").and_then(|o| o.as_array()).filter(|o| o.len() == 2).ok_or_else(|| bad("data_offsets must be two integers"))?;
+        let (Some(start), Some(end)) = (usize_of(&offsets[0]), usize_of(&offsets[1])) else { return Err(bad("data_offsets must be two integers")) };
+        let count = dims.iter().try_fold(1u64, |a, &d| a.checked_mul(d)).and_then(|c| c.checked_mul(bits)).ok_or_else(|| bad("invalid shape, data type, or offset"))?;
+        spans.push((start, end, count, key.clone()));
+    }
+    spans.sort();
+    let mut at = 0u64;
+    for (start, end, bits, key) in spans {
+        if start != at || end < start {
+            return Err(refuse(8, format!("invalid offset for tensor {key:?}")));
+        }
+        if bits % 8 != 0 || bits / 8 != end - start {
+            return Err(refuse(8, format!("invalid shape, data type, or offset for tensor {key:?}")));
+        }
+        at = end;
+    }
+    if at != src.len() - 8 - n {
+        return Err(refuse(8 + n, "incomplete metadata, file not fully covered".into()));
+    }
+    Ok(())
 }
 
-/// `safetensors.torch.load_file`: the header and every tensor's bytes must be right.
-fn safetensors(src: &dyn Source) -> Outcome {
-    crate::container::safetensors::read_source(src, 0).map(|_| ()).map_err(|e| broken(src.name(), 0, format!("safetensors refuses it: {e}")))
+/// The safetensors crate's header limit.
+const SAFETENSORS_MAX_HEADER: u64 = 100_000_000;
+
+/// Bits per element of each dtype the safetensors crate (0.8) knows.
+fn safetensors_dtype_bits(name: &str) -> Option<u64> {
+    Some(match name {
+        "F4" => 4,
+        "F6_E2M3" | "F6_E3M2" => 6,
+        "BOOL" | "U8" | "I8" | "F8_E5M2" | "F8_E4M3" | "F8_E8M0" | "F8_E4M3FNUZ" | "F8_E5M2FNUZ" => 8,
+        "I16" | "U16" | "F16" | "BF16" => 16,
+        "I32" | "U32" | "F32" => 32,
+        "C64" | "F64" | "I64" | "U64" => 64,
+        _ => return None,
+    })
 }
 
 // ---------------------------------------------------------------- zip (PyTorchStreamReader)
@@ -83,30 +145,34 @@ struct Records<'a> {
 }
 
 impl Records<'_> {
-    /// The record torch's reader finds for `name` (inside the folder): the first of that name.
+    /// The record torch's reader finds for `name` (inside the folder), as miniz locates it.
     fn find(&self, name: &str) -> Option<&zip::Entry> {
-        let full = format!("{}{name}", self.prefix);
-        self.archive.entries.iter().find(|e| e.name == full)
+        self.archive.find(&format!("{}{name}", self.prefix))
     }
 
-    /// miniz refuses to read a record flagged encrypted (bit 0 or 6) or patched (bit 5).
-    fn readable(&self, e: &zip::Entry) -> Result<(), Refusal> {
-        if e.flags & (0x1 | 0x20 | 0x40) != 0 {
-            let what = if e.flags & 0x20 != 0 { "patched data (flag 0x20)" } else { "encryption" };
-            return Err(broken(self.src.name(), e.header_offset, format!("failed retrieving file meta-data for {}: unsupported {what}", e.name)));
-        }
-        Ok(())
+    /// Whether `torch.load` counts the archive as TorchScript: a record named exactly `constants.pkl`.
+    fn torchscript(&self) -> bool {
+        let name = format!("{}constants.pkl", self.prefix);
+        self.archive.entries.iter().any(|e| e.name == name)
     }
 
+    /// `getRecord`: the record's bytes, or torch's error.
     fn read(&self, e: &zip::Entry) -> Result<Vec<u8>, Refusal> {
-        self.readable(e)?;
+        let short = &e.name[self.prefix.len().min(e.name.len())..];
+        if let Some(why) = miniz::record_refusal(self.src, e, short) {
+            return Err(broken(self.src.name(), e.header_offset, why));
+        }
+        // miniz hands on what inflates even when the deflate stream stops short.
         let member = format!("{}/{}", self.src.name(), e.name);
-        self.archive.read_member(self.src, e, limits::MAX_PICKLE_BYTES).map_err(|err| broken(&member, 0, err.to_string()))
+        self.archive.read_member_prefix(self.src, e, limits::MAX_PICKLE_BYTES).map_err(|err| broken(&member, 0, err.to_string()))
     }
 }
 
 fn zip_file(src: &dyn Source, archive: &Archive) -> Outcome {
     let name = src.name();
+    if let Some((at, why)) = miniz::miniz_refusal(src, archive) {
+        return Err(broken(name, at, why));
+    }
     let first = archive.entries.first().ok_or_else(|| broken(name, 0, "the archive does not contain any files"))?;
     let Some(slash) = first.name.find('/') else {
         return Err(broken(name, first.header_offset, format!("file in archive is not in a subdirectory: {}", first.name)));
@@ -130,7 +196,7 @@ fn zip_file(src: &dyn Source, archive: &Archive) -> Outcome {
     if !(1..=MAX_FORMAT_VERSION).contains(&version) {
         return Err(broken(name, version_entry.header_offset, format!("archive format version {version} is outside the 1 to {MAX_FORMAT_VERSION} torch reads")));
     }
-    if records.find("constants.pkl").is_some() {
+    if records.torchscript() {
         return Err(broken(
             name,
             0,
@@ -149,8 +215,11 @@ fn zip_file(src: &dyn Source, archive: &Archive) -> Outcome {
             return Err(broken(&format!("{name}/{}", e.name), 0, format!("storage alignment {:?} is not a number", String::from_utf8_lossy(&text))));
         }
     }
+    // torch logs the archive's serialization id, a UTF-8 string (miniz_refusal checked the record).
     if let Some(e) = records.find(".data/serialization_id") {
-        records.readable(e)?;
+        if std::str::from_utf8(&records.read(e)?).is_err() {
+            return Err(broken(&format!("{name}/{}", e.name), 0, "the serialization id is not UTF-8 ('utf-8' codec can't decode it)"));
+        }
     }
     let data = records.find("data.pkl").ok_or_else(|| broken(name, 0, "the archive has no data.pkl record"))?;
     let member = format!("{name}/{}", data.name);
@@ -163,9 +232,9 @@ fn zip_file(src: &dyn Source, archive: &Archive) -> Outcome {
 
 /// `caffe2::stoull` of the version record: optional spaces, digits, anything after.
 fn parse_version(text: &[u8]) -> Option<u64> {
-    let s = std::str::from_utf8(text).ok()?.trim_start();
-    let digits: String = s.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().ok()
+    let s = &text[text.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(text.len())..];
+    let digits = &s[..s.iter().position(|b| !b.is_ascii_digit()).unwrap_or(s.len())];
+    std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
 /// Python's `int()` of a record's bytes.
@@ -183,11 +252,11 @@ struct ZipStorages<'a, 'b> {
 
 /// What `persistent_load` hands back for one persistent id.
 trait Storages {
-    fn load(&mut self, m: &Machine, pid: Id) -> Result<V, String>;
+    fn load(&mut self, m: &mut Machine, pid: Id) -> Result<V, String>;
 }
 
 impl Storages for ZipStorages<'_, '_> {
-    fn load(&mut self, m: &Machine, pid: Id) -> Result<V, String> {
+    fn load(&mut self, m: &mut Machine, pid: Id) -> Result<V, String> {
         let items = match m.get(pid) {
             V::Tuple(items) => items.clone(),
             other => return Err(format!("saved_id must be a tuple, got {}", other.type_name())),
@@ -203,15 +272,17 @@ impl Storages for ZipStorages<'_, '_> {
         let numel = m.int(numel).ok_or("the storage's element count is not an int")?;
         let nbytes = numel.checked_mul(dtype.1 as i128).filter(|&n| n >= 0).ok_or_else(|| format!("storage of {numel} elements: negative or overflowing size"))?;
         let key_text = m.format_key(key)?;
-        m.location(location)?;
         let fresh = match self.loaded.get(&key_text) {
             None => true,
             Some((d, n)) => *d != dtype.0 && *n as i128 != nbytes,
         };
         if fresh {
+            m.location(location)?;
             let record = format!("data/{key_text}");
             let e = self.records.find(&record).ok_or_else(|| format!("failed locating file {record}: file not found"))?;
-            self.records.readable(e).map_err(|r| r.reason)?;
+            if let Some(why) = miniz::record_refusal(self.records.src, e, &record) {
+                return Err(why);
+            }
             if e.size as i128 != nbytes {
                 return Err(format!(
                     "record size ({} bytes) does not match expected size ({nbytes} bytes = {numel} elements * {} bytes/element) for dtype {}",
@@ -220,7 +291,7 @@ impl Storages for ZipStorages<'_, '_> {
             }
             self.loaded.insert(key_text, (dtype.0.clone(), nbytes as u64));
         }
-        Ok(V::Storage { dtype: dtype.0, itemsize: dtype.1, nbytes: nbytes as u64 })
+        Ok(V::Storage { dtype: dtype.0, itemsize: dtype.1, nbytes: nbytes as u64, slot: None })
     }
 }
 
@@ -265,7 +336,7 @@ fn legacy_pickles(src: &dyn Source, bytes: &[u8]) -> Result<Outcome, Short> {
             }
         };
     }
-    if is_tar_header(&bytes[..bytes.len().min(512)]) {
+    if crate::container::tar::checksum_ok(bytes) {
         return Ok(Err(broken(name, 0, "the legacy .tar format (torch < 0.4): torch.load(weights_only=True) refuses it")));
     }
     let mut none = NoStorages;
@@ -289,25 +360,33 @@ fn legacy_pickles(src: &dyn Source, bytes: &[u8]) -> Result<Outcome, Short> {
     let mut m = Machine::new(bytes, m.pos, name);
     run!(m, &mut none); // sys_info
     let mut storages = LegacyStorages::default();
-    let mut m = Machine::new(bytes, m.pos, name);
-    run!(m, &mut storages);
-    let mut m = Machine::new(bytes, m.pos, name);
+    let mut main = Machine::new(bytes, m.pos, name);
+    run!(main, &mut storages);
+    let mut m = Machine::new(bytes, main.pos, name);
     let keys_at = m.pos as u64;
     let keys = run!(m, &mut none);
-    Ok(legacy_storages(src, &m, keys, keys_at, &storages))
+    Ok(legacy_storages(src, &m, keys, keys_at, &storages, &main))
 }
 
 /// After the storage keys come the storages, each an 8-byte element count and its bytes.
-fn legacy_storages(src: &dyn Source, m: &Machine, keys: Id, keys_at: u64, storages: &LegacyStorages) -> Outcome {
+/// `storage_machine` ran the object pickle: it holds the storages' bytes as they grew.
+fn legacy_storages(src: &dyn Source, m: &Machine, keys: Id, keys_at: u64, storages: &LegacyStorages, storage_machine: &Machine) -> Outcome {
     let name = src.name();
     let len = src.len();
-    let keys = m.iterate(keys).map_err(|e| broken(name, keys_at, format!("the storage keys: {e}")))?;
+    // `for key in deserialized_storage_keys`: a str iterates its characters.
+    let keys: Vec<String> = match m.get(keys) {
+        V::Str(s) => s.chars().map(|c| format!("s{c}")).collect(),
+        _ => {
+            let ids = m.iterate(keys).map_err(|e| broken(name, keys_at, format!("the storage keys: {e}")))?;
+            ids.into_iter().map(|k| m.hash_key(k)).collect::<Result<_, _>>().map_err(|e| broken(name, keys_at, e))?
+        }
+    };
     let mut offset = m.pos as u64;
-    for k in keys {
-        let key = m.hash_key(k).map_err(|e| broken(name, keys_at, e))?;
-        let Some(&(nbytes, itemsize)) = storages.objects.get(&key) else {
+    for key in keys {
+        let Some(held) = storages.objects.get(&key) else {
             return Err(broken(name, keys_at, format!("storage key {key} not found in deserialized_objects")));
         };
+        let (nbytes, itemsize) = (held.bytes(storage_machine), held.itemsize);
         let count = src.read_vec(offset, 8).map_err(|_| broken(name, offset, "unexpected end of file before a storage's size"))?;
         let count = i64::from_le_bytes(count.try_into().expect("8 bytes"));
         if (count as i128) * (itemsize as i128) != nbytes as i128 {
@@ -333,23 +412,10 @@ fn not_a_torch_file(head: &[u8], len: u64) -> &'static str {
     }
 }
 
-/// Python's `tarfile` takes the file for a tar archive when its first header's checksum holds.
-fn is_tar_header(b: &[u8]) -> bool {
-    if b.len() < 512 || b[..512].iter().all(|&x| x == 0) {
-        return false;
-    }
-    let field = &b[148..156];
-    let text: String = field.iter().take_while(|&&c| c != 0).map(|&c| c as char).collect();
-    let Ok(stored) = i64::from_str_radix(text.trim(), 8) else { return false };
-    let unsigned: i64 = b[..512].iter().enumerate().map(|(i, &c)| if (148..156).contains(&i) { 32 } else { c as i64 }).sum();
-    let signed: i64 = b[..512].iter().enumerate().map(|(i, &c)| if (148..156).contains(&i) { 32 } else { c as i8 as i64 }).sum();
-    stored == unsigned || stored == signed
-}
-
 struct NoStorages;
 
 impl Storages for NoStorages {
-    fn load(&mut self, _: &Machine, _: Id) -> Result<V, String> {
+    fn load(&mut self, _: &mut Machine, _: Id) -> Result<V, String> {
         Err("unsupported persistent id encountered".into())
     }
 }
@@ -358,12 +424,12 @@ impl Storages for NoStorages {
 /// from the end of the file later.
 #[derive(Default)]
 struct LegacyStorages {
-    /// key → (bytes, itemsize); view keys too.
-    objects: HashMap<String, (u64, u64)>,
+    /// `deserialized_objects`: storages by key, view keys too.
+    objects: HashMap<String, Held>,
 }
 
 impl Storages for LegacyStorages {
-    fn load(&mut self, m: &Machine, pid: Id) -> Result<V, String> {
+    fn load(&mut self, m: &mut Machine, pid: Id) -> Result<V, String> {
         let items = match m.get(pid) {
             V::Tuple(items) => items.clone(),
             other => return Err(format!("saved_id must be a tuple, got {}", other.type_name())),
@@ -376,25 +442,25 @@ impl Storages for LegacyStorages {
             return Err(format!("the storage id has {} fields, torch unpacks 5", items.len().saturating_sub(1)));
         };
         let dtype = m.storage_dtype(storage_type)?;
-        m.location(location)?;
         let numel = m.int(numel).ok_or("the storage's element count is not an int")?;
         let nbytes = numel.checked_mul(dtype.1 as i128).filter(|&n| n >= 0).ok_or_else(|| format!("storage of {numel} elements: negative or overflowing size"))? as u64;
         let root = m.hash_key(root_key)?;
-        let root_bytes = match self.objects.get(&root) {
+        // The storage torch hands out: a new resizable one at a key's first mention; the same one
+        // after (retyped when the bytes agree, else a new empty one that no key names).
+        let slot = match self.objects.get(&root) {
             None => {
-                self.objects.insert(root.clone(), (nbytes, dtype.1));
-                nbytes
+                m.location(location)?;
+                let slot = m.new_slot(nbytes);
+                self.objects.insert(root, Held { slot: Some(slot), bytes: nbytes, itemsize: dtype.1 });
+                slot
             }
-            Some(&(n, _)) => {
-                if n == nbytes {
-                    n
-                } else {
-                    0
-                }
-            }
+            Some(held) => match held.slot {
+                Some(slot) if held.itemsize == dtype.1 || m.slots[slot] == nbytes => slot,
+                _ => m.new_slot(0),
+            },
         };
         if matches!(m.get(view), V::None) {
-            return Ok(V::Storage { dtype: dtype.0, itemsize: dtype.1, nbytes: root_bytes });
+            return Ok(V::Storage { dtype: dtype.0, itemsize: dtype.1, nbytes: m.slots[slot], slot: Some(slot) });
         }
         let parts = m.sequence(view).ok_or("the view metadata is not a sequence")?;
         let [view_key, offset, size] = parts[..] else { return Err("the view metadata does not have three fields".into()) };
@@ -402,9 +468,23 @@ impl Storages for LegacyStorages {
         let offset = m.int(offset).ok_or("the view offset is not an int")?;
         let size = m.int(size).ok_or("the view size is not an int")?;
         // Python slicing clamps: a view past its storage's end is shorter, not an error.
-        let span = slice_len(root_bytes as i128, offset * dtype.1 as i128, (offset + size) * dtype.1 as i128);
-        let entry = self.objects.entry(view_key).or_insert((span, dtype.1));
-        Ok(V::Storage { dtype: dtype.0, itemsize: dtype.1, nbytes: entry.0 })
+        let span = slice_len(m.slots[slot] as i128, offset * dtype.1 as i128, (offset + size) * dtype.1 as i128);
+        let held = self.objects.entry(view_key).or_insert(Held { slot: None, bytes: span, itemsize: dtype.1 });
+        Ok(V::Storage { dtype: dtype.0, itemsize: dtype.1, nbytes: held.bytes, slot: None })
+    }
+}
+
+/// A storage the legacy loader keeps by key: a resizable root (`slot`), or a fixed slice of one.
+struct Held {
+    slot: Option<usize>,
+    bytes: u64,
+    itemsize: u64,
+}
+
+impl Held {
+    /// Its bytes now (a root may have grown since).
+    fn bytes(&self, m: &Machine) -> u64 {
+        self.slot.map_or(self.bytes, |s| m.slots[s])
     }
 }
 
@@ -435,7 +515,9 @@ enum V {
     Set,
     /// An allowed global (a function, class, dtype or storage type), by its dotted name.
     Global(String),
-    Storage { dtype: String, itemsize: u64, nbytes: u64 },
+    /// A typed storage; `slot` names a resizable one (the legacy format's, or one made by
+    /// `UntypedStorage(n)`), whose bytes `Machine::slots` holds and `set_` may grow.
+    Storage { dtype: String, itemsize: u64, nbytes: u64, slot: Option<usize> },
     Tensor { float: bool, parameter: bool },
     /// What an allowed call returns that nothing here looks into (a device, a layout ...).
     Other(&'static str),
@@ -483,11 +565,15 @@ struct Machine<'a> {
     memo: HashMap<u64, Id>,
     /// A read came back short: the data ended (the caller may have more of the file).
     short: bool,
+    /// Calls made inside a call (`_rebuild_from_type_v2` runs its function), bounded.
+    nested_calls: usize,
+    /// The bytes of each resizable storage.
+    slots: Vec<u64>,
 }
 
 impl<'a> Machine<'a> {
     fn new(data: &'a [u8], start: usize, member: &'a str) -> Self {
-        Machine { data, pos: start, op_pos: start, member, values: Vec::new(), stack: Vec::new(), metastack: Vec::new(), memo: HashMap::new(), short: false }
+        Machine { data, pos: start, op_pos: start, member, values: Vec::new(), stack: Vec::new(), metastack: Vec::new(), memo: HashMap::new(), short: false, nested_calls: 0, slots: Vec::new() }
     }
 
     fn get(&self, id: Id) -> &V {
@@ -529,6 +615,11 @@ impl<'a> Machine<'a> {
         );
         self.pos += n;
         &rest[..n]
+    }
+
+    fn new_slot(&mut self, bytes: u64) -> usize {
+        self.slots.push(bytes);
+        self.slots.len() - 1
     }
 
     fn push(&mut self, v: V) -> Result<(), Refusal> {
@@ -676,7 +767,7 @@ impl<'a> Machine<'a> {
                 b'X' => {
                     let n = u32::from_le_bytes(self.read_exact::<4>("BINUNICODE")?) as usize;
                     let b = self.read(n);
-                    let s = std::str::from_utf8(b).map_err(|_| self.refuse("BINUNICODE is not UTF-8"))?.to_string();
+                    let s = utf8_surrogatepass(b).ok_or_else(|| self.refuse("BINUNICODE is not UTF-8 (even with surrogates allowed)"))?;
                     self.push(V::Str(s))?
                 }
                 b'U' => {
@@ -768,7 +859,7 @@ impl<'a> Machine<'a> {
             "collections.OrderedDict" => Ok(V::Dict(DictKind::Ordered, Vec::new())),
             "collections.Counter" => Ok(V::Dict(DictKind::Counter, Vec::new())),
             "builtins.set" => Ok(V::Set),
-            n if globals::is_tensor_class(n) => Ok(V::Tensor { float: true, parameter: false }),
+            n if globals::is_tensor_class(n) => self.legacy_tensor(n, &args),
             n if is_callable_class(n) => Ok(V::Other("object")),
             n => Err(self.refuse(format!("{n}.__new__ cannot be called: it is not a class"))),
         }
@@ -795,14 +886,14 @@ impl<'a> Machine<'a> {
         match name.as_str() {
             "torch._utils._rebuild_tensor" => {
                 arity(4, 4)?;
-                let (float, itemsize, nbytes) = self.storage_of(args[0])?;
-                self.set_(itemsize, nbytes, &args[1..4])?;
+                let (float, itemsize, nbytes, slot) = self.storage_of(args[0])?;
+                self.set_(itemsize, nbytes, slot, Some(args[1]), args[2], args[3])?;
                 Ok(V::Tensor { float, parameter: false })
             }
             "torch._utils._rebuild_tensor_v2" => {
                 arity(6, 7)?;
-                let (float, itemsize, nbytes) = self.storage_of(args[0])?;
-                self.set_(itemsize, nbytes, &args[1..4])?;
+                let (float, itemsize, nbytes, slot) = self.storage_of(args[0])?;
+                self.set_(itemsize, nbytes, slot, Some(args[1]), args[2], args[3])?;
                 self.requires_grad(args[4], float)?;
                 if let Some(&meta) = args.get(6) {
                     self.metadata(meta)?;
@@ -811,9 +902,13 @@ impl<'a> Machine<'a> {
             }
             "torch._utils._rebuild_tensor_v3" => {
                 arity(7, 8)?;
-                let (_, _, nbytes) = self.storage_of(args[0])?;
+                if matches!(self.get(args[4]), V::Bool(true)) {
+                    // It sets requires_grad before an in-place set_ on a leaf: torch always fails.
+                    return Err(self.refuse("a leaf Variable that requires grad is being used in an in-place operation (_rebuild_tensor_v3 with requires_grad=True)"));
+                }
+                let (_, _, nbytes, slot) = self.storage_of(args[0])?;
                 let (dtype_float, itemsize) = self.dtype(args[6])?;
-                self.set_(itemsize, nbytes, &args[1..4])?;
+                self.set_(itemsize, nbytes, slot, Some(args[1]), args[2], args[3])?;
                 self.requires_grad(args[4], dtype_float)?;
                 if let Some(&meta) = args.get(7) {
                     self.metadata(meta)?;
@@ -865,7 +960,24 @@ impl<'a> Machine<'a> {
                 }
                 Ok(V::Tuple(items))
             }
-            "torch.device" => Ok(V::Other("torch.device")),
+            "torch.storage.UntypedStorage" => {
+                arity(0, 2)?;
+                let nbytes = match args.first().map(|&a| self.get(a)) {
+                    None => 0,
+                    Some(V::Int(n)) if (0..=i64::MAX as i128).contains(n) => *n as u64,
+                    Some(other) => return Err(self.refuse(format!("UntypedStorage({})", other.type_name()))),
+                };
+                let slot = self.new_slot(nbytes);
+                Ok(V::Storage { dtype: "uint8".into(), itemsize: 1, nbytes, slot: Some(slot) })
+            }
+            "torch.device" => {
+                arity(1, 2)?;
+                match self.get(args[0]) {
+                    V::Str(d) if Machine::device_ok(d) => Ok(V::Other("torch.device")),
+                    V::Int(i) if *i >= 0 => Ok(V::Other("torch.device")),
+                    other => Err(self.refuse(format!("torch.device of {}", other.type_name()))),
+                }
+            }
             "torch.serialization._get_layout" => {
                 arity(1, 1)?;
                 match self.get(args[0]) {
@@ -875,10 +987,45 @@ impl<'a> Machine<'a> {
                     _ => Err(self.refuse("_get_layout of an unknown layout name")),
                 }
             }
-            n if n.starts_with("torch._utils._rebuild_") || n == "torch._tensor._rebuild_from_type_v2" => {
+            "torch._utils._rebuild_qtensor" => {
+                arity(7, 7)?;
+                let (_, itemsize, nbytes, slot) = self.storage_of(args[0])?;
+                self.set_(itemsize, nbytes, slot, Some(args[1]), args[2], args[3])?;
+                self.requires_grad(args[5], false)?;
+                Ok(V::Tensor { float: false, parameter: false })
+            }
+            "torch._utils._rebuild_meta_tensor_no_storage" => {
+                arity(4, 4)?;
+                let (float, itemsize) = self.dtype(args[0])?;
+                // `torch.empty_strided(size, stride, device="meta")`: the view's checks, no storage.
+                self.set_(itemsize, u64::MAX, None, None, args[1], args[2])?;
+                self.requires_grad(args[3], float)?;
+                Ok(V::Tensor { float, parameter: false })
+            }
+            "torch._utils._rebuild_sparse_tensor" => {
+                arity(2, 2)?;
                 Ok(V::Tensor { float: true, parameter: false })
             }
-            n if globals::is_tensor_class(n) => Ok(V::Tensor { float: true, parameter: false }),
+            "torch._utils._rebuild_wrapper_subclass" => {
+                arity(8, 8)?;
+                Ok(V::Tensor { float: true, parameter: false })
+            }
+            "torch._utils._rebuild_device_tensor_from_cpu_tensor" | "torch._utils._rebuild_device_tensor_from_numpy" => {
+                arity(4, 4)?;
+                Ok(V::Tensor { float: true, parameter: false })
+            }
+            "torch._tensor._rebuild_from_type_v2" => {
+                // `(func, new_type, args, state)`: `func(*args)`, then the type and state.
+                arity(4, 4)?;
+                if self.nested_calls >= limits::MAX_NESTED_PICKLES * 16 {
+                    return Err(self.refuse("_rebuild_from_type_v2 calls nested deeper than torchpeek follows"));
+                }
+                self.nested_calls += 1;
+                let result = self.reduce(args[0], args[2]);
+                self.nested_calls -= 1;
+                result
+            }
+            n if globals::is_tensor_class(n) => self.legacy_tensor(n, &args),
             n => Err(self.refuse(format!("{n} is not callable"))),
         }
     }
@@ -891,19 +1038,40 @@ impl<'a> Machine<'a> {
                 if args.len() != 4 {
                     return Err(self.refuse("Tensor.set_ from BUILD takes a storage, an offset, sizes and strides"));
                 }
-                let (_, itemsize, nbytes) = self.storage_of(args[0])?;
-                self.set_(itemsize, nbytes, &args[1..4])
+                let (_, itemsize, nbytes, slot) = self.storage_of(args[0])?;
+                self.set_(itemsize, nbytes, slot, Some(args[1]), args[2], args[3])
             }
             V::Tensor { parameter: true, .. } => Ok(()),
             V::Dict(DictKind::Ordered, _) => match self.get(state) {
                 V::Dict(..) => Ok(()),
-                other => Err(self.refuse(format!("OrderedDict.__dict__.update of {}", other.type_name()))),
+                _ => self.dict_init(state, DictKind::Ordered).map(|_| ()),
             },
-            V::Dict(..) | V::Set | V::Other(_) | V::Storage { .. } => {
-                // An allowed type: `__setstate__` or `__dict__.update` (a set or dict has no `__dict__`).
-                Err(self.refuse(format!("BUILD on {}: it has no __dict__ to update", self.get(inst).type_name())))
+            V::Dict(DictKind::Dict, _) => Err(self.refuse("can only build Tensor, Parameter, OrderedDict or allow-listed types, but got dict")),
+            inst @ (V::Dict(DictKind::Counter, _) | V::Set | V::Other(_) | V::Storage { .. }) => {
+                // An allowed type without `__setstate__`: pickle's `load_build`: a (state,
+                // slotstate) pair, `__dict__.update(state)`, `setattr` for each slot.
+                let (state, slots) = match self.get(state) {
+                    V::Tuple(pair) if pair.len() == 2 => (Some(pair[0]), Some(pair[1])),
+                    _ => (Some(state), None),
+                };
+                let has_dict = matches!(inst, V::Dict(DictKind::Counter, _) | V::Storage { .. });
+                for part in [state, slots].into_iter().flatten() {
+                    if self.truthy(part) && !(has_dict && matches!(self.get(part), V::Dict(..))) {
+                        return Err(self.refuse(format!("BUILD on {}: it cannot take that state", inst.type_name())));
+                    }
+                }
+                Ok(())
             }
             other => Err(self.refuse(format!("can only build Tensor, Parameter, OrderedDict or allow-listed types, but got {}", other.type_name()))),
+        }
+    }
+
+    /// `torch.Tensor(*sizes)` / `torch.FloatTensor(...)`, the legacy constructors: nothing, or sizes.
+    fn legacy_tensor(&self, name: &str, args: &[Id]) -> Result<V, Refusal> {
+        if args.iter().all(|&a| self.int(a).is_some_and(|n| (0..=i32::MAX as i128).contains(&n))) {
+            Ok(V::Tensor { float: !matches!(name, "torch.LongTensor" | "torch.IntTensor" | "torch.ShortTensor" | "torch.CharTensor" | "torch.ByteTensor" | "torch.BoolTensor") && !name.contains(".cuda.Long"), parameter: false })
+        } else {
+            Err(self.refuse(format!("{name}() / new() received an invalid combination of arguments")))
         }
     }
 
@@ -937,21 +1105,23 @@ impl<'a> Machine<'a> {
         }
     }
 
-    /// A typed storage's (floating point, itemsize, bytes).
-    fn storage_of(&self, v: Id) -> Result<(bool, u64, u64), Refusal> {
+    /// A typed storage's (floating point, itemsize, bytes now, resizable slot).
+    fn storage_of(&self, v: Id) -> Result<(bool, u64, u64, Option<usize>), Refusal> {
         match self.get(v) {
-            V::Storage { dtype, itemsize, nbytes } => Ok((dtype_is_float(dtype), *itemsize, *nbytes)),
+            V::Storage { dtype, itemsize, nbytes, slot } => Ok((dtype_is_float(dtype), *itemsize, slot.map_or(*nbytes, |s| self.slots[s]), *slot)),
             other => Err(self.refuse(format!("a tensor rebuilt from {}, not a storage", other.type_name()))),
         }
     }
 
     /// `Tensor.set_(storage, offset, size, stride)`'s checks: ints, equal lengths, no negative
     /// size, stride or offset, no overflow, and the view inside the (not resizable) storage.
-    fn set_(&self, itemsize: u64, nbytes: u64, args: &[Id]) -> Result<(), Refusal> {
-        let offset = match self.get(args[0]) {
-            V::Int(o) => *o,
-            V::Bool(b) => *b as i128,
-            other => return Err(self.refuse(format!("set_() storage offset of {}", other.type_name()))),
+    /// A resizable storage (`slot`) grows to fit the view instead.
+    fn set_(&mut self, itemsize: u64, nbytes: u64, slot: Option<usize>, offset: Option<Id>, size: Id, stride: Id) -> Result<(), Refusal> {
+        let offset = match offset.map(|o| self.get(o)) {
+            None => 0,
+            Some(V::Int(o)) => *o,
+            Some(V::Bool(b)) => *b as i128,
+            Some(other) => return Err(self.refuse(format!("set_() storage offset of {}", other.type_name()))),
         };
         let ints = |id: Id| -> Option<Vec<i128>> {
             let items = match self.get(id) {
@@ -960,9 +1130,13 @@ impl<'a> Machine<'a> {
             };
             items.iter().map(|&i| if let V::Int(n) = self.get(i) { Some(*n) } else { None }).collect()
         };
-        let (Some(size), Some(stride)) = (ints(args[1]), ints(args[2])) else {
+        let (Some(size), Some(stride)) = (ints(size), ints(stride)) else {
             return Err(self.refuse("set_() received an invalid combination of arguments (sizes and strides must be tuples of ints)"));
         };
+        // Each becomes an int64 SymInt; below -2^62 one is heap-allocated, which set_ refuses.
+        if size.iter().chain(&stride).chain([&offset]).any(|&v| v > i64::MAX as i128 || v < -(1i128 << 62)) {
+            return Err(self.refuse(format!("sizes {size:?}, strides {stride:?} or offset {offset}: not an int64 torch can take")));
+        }
         if size.len() != stride.len() {
             return Err(self.refuse(format!("unequal size length ({}) and stride length ({})", size.len(), stride.len())));
         }
@@ -995,6 +1169,10 @@ impl<'a> Machine<'a> {
             self.refuse(format!("Storage size calculation overflowed with sizes={size:?} and strides={stride:?}"))
         })?;
         if needed > nbytes as i128 {
+            if let Some(slot) = slot {
+                self.slots[slot] = needed as u64;
+                return Ok(());
+            }
             return Err(self.refuse(format!(
                 "a view of sizes {size:?}, strides {stride:?} and storage offset {offset} needs {needed} bytes of a storage of {nbytes} (trying to resize storage that is not resizable)"
             )));
@@ -1050,14 +1228,35 @@ impl<'a> Machine<'a> {
         }
     }
 
+    /// Where torch restores a storage: `cpu` and `meta` anywhere; an accelerator (`cuda:0`, `mps`,
+    /// `xpu`, `hpu`) on a machine that has it (a CPU-only one refuses it without `map_location`).
     fn location(&self, v: Id) -> Result<(), String> {
         let Some(loc) = self.ascii(v) else { return Err("the storage location is not a string".into()) };
-        let device = loc.split(':').next().unwrap_or("");
-        let index_ok = loc.split_once(':').is_none_or(|(_, i)| !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit()));
-        if matches!(device, "cpu" | "cuda" | "meta" | "mps" | "xpu" | "hpu") && index_ok {
+        if Machine::device_ok(&loc) {
             Ok(())
         } else {
             Err(format!("don't know how to restore data location {loc:?}"))
+        }
+    }
+
+    fn device_ok(loc: &str) -> bool {
+        let (device, index) = loc.split_once(':').map_or((loc, None), |(d, i)| (d, Some(i)));
+        let index_ok = index.is_none_or(|i| !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit()));
+        matches!(loc, "cpu" | "meta") || matches!(device, "cuda" | "mps" | "xpu" | "hpu") && index_ok
+    }
+
+    /// Python's truth value.
+    fn truthy(&self, v: Id) -> bool {
+        match self.get(v) {
+            V::None => false,
+            V::Bool(b) => *b,
+            V::Int(n) => *n != 0,
+            V::Float(f) => *f != 0.0,
+            V::Str(s) => !s.is_empty(),
+            V::Bytes(b) => !b.is_empty(),
+            V::Tuple(v) | V::List(v) => !v.is_empty(),
+            V::Dict(_, e) => !e.is_empty(),
+            _ => true,
         }
     }
 
@@ -1132,6 +1331,31 @@ fn dtype_is_float(name: &str) -> bool {
 /// A class one may call `__new__` on (`torch.device`, `torch.Size` ...); functions and dtypes are not.
 fn is_callable_class(name: &str) -> bool {
     matches!(name, "torch.Size" | "torch.device" | "builtins.bytearray" | "builtins.complex" | "torch.storage.TypedStorage" | "torch.storage.UntypedStorage")
+}
+
+/// Python's `str(b, "utf-8", "surrogatepass")`: UTF-8 that may also encode lone surrogates
+/// (`ED A0..BF xx`), which Rust's strings cannot hold: each becomes U+FFFD.
+fn utf8_surrogatepass(b: &[u8]) -> Option<String> {
+    let mut out = String::with_capacity(b.len());
+    let mut rest = b;
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(s) => {
+                out.push_str(s);
+                return Some(out);
+            }
+            Err(e) => {
+                let (good, bad) = rest.split_at(e.valid_up_to());
+                out.push_str(std::str::from_utf8(good).expect("valid up to here"));
+                let surrogate = bad.len() >= 3 && bad[0] == 0xed && (0xa0..=0xbf).contains(&bad[1]) && (0x80..=0xbf).contains(&bad[2]);
+                if !surrogate {
+                    return None;
+                }
+                out.push('\u{fffd}');
+                rest = &bad[3..];
+            }
+        }
+    }
 }
 
 /// A little-endian two's-complement integer of up to 16 bytes.
@@ -1224,14 +1448,4 @@ mod tests {
         assert!(m.run(&mut NoStorages).unwrap_err().reason.contains("SETITEM"));
     }
 
-    #[test]
-    fn tar_headers_are_found_by_checksum() {
-        let mut h = vec![0u8; 512];
-        h[..4].copy_from_slice(b"file");
-        let sum: u32 = h.iter().map(|&b| b as u32).sum::<u32>() + 8 * 32;
-        h[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
-        assert!(is_tar_header(&h));
-        h[0] = b'g';
-        assert!(!is_tar_header(&h));
-    }
 }

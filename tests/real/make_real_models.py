@@ -66,6 +66,7 @@ torch.save({"epoch": 3, "model": cnn.state_dict(), "optimizer": opt.state_dict()
 torch.save(enc.state_dict(), f"{OUT}/encoder_state_dict.pt", _use_new_zipfile_serialization=False)
 torch.save({"w": torch.randn(3, dtype=torch.bfloat16), "ids": torch.arange(4), "mask": torch.ones(2, dtype=torch.bool),
             "c": torch.randn(2, dtype=torch.complex64), "t": (1, 2.5, "x", None, True)}, f"{OUT}/mixed_values.pt")
+torch.save({"z": torch.tensor([1 + 2j, -0.5 + 0.25j, 3 - 1j], dtype=torch.complex64).to(torch.bcomplex32)}, f"{OUT}/bcomplex32.pt")
 ep = torch.export.export(m, (x_vec,))
 torch.export.save(ep, f"{OUT}/mlp_exported.pt2")
 
