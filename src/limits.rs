@@ -3,6 +3,8 @@
 
 /// Largest pickle (data.pkl, constants.pkl, a legacy stream's object pickle) read into memory.
 pub const MAX_PICKLE_BYTES: u64 = 512 << 20;
+/// Most MARKs open at once that the torch.load mirror follows (8 bytes each; Python has no bound).
+pub const MAX_MARKS: usize = 16 << 20;
 /// Largest number of values the pickle machine builds (stack items, containers, memo entries).
 pub const MAX_PICKLE_NODES: usize = 50_000_000;
 /// Largest memo index accepted (the memo is sparse, but indices are stored).

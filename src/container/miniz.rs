@@ -468,7 +468,7 @@ mod tests {
                 entries: names
                     .iter()
                     .enumerate()
-                    .map(|(i, n)| Entry { name: n.clone(), method: Method::Stored, compressed_size: 1, size: 1, header_offset: i as u64, data_offset: 0, flags: 0, has_local: true })
+                    .map(|(i, n)| Entry { name: n.clone(), method: Method::Stored, compressed_size: 1, size: 1, header_offset: i as u64, data_offset: 0, flags: 0, has_local: true, name_is_utf8: true })
                     .collect(),
                 ..Default::default()
             };

@@ -41,6 +41,8 @@ pub struct Entry {
     pub flags: u16,
     /// Whether a local header stands at `header_offset` (zip readers refuse the member without one).
     pub has_local: bool,
+    /// Whether the central directory's name is valid UTF-8 (`name` is its lossy reading).
+    pub name_is_utf8: bool,
 }
 
 /// An opened archive: its entries in central-directory order, and what looked wrong but could be read.
@@ -224,12 +226,14 @@ fn read_directory(src: &dyn Source, count: u64, cd_size: u64, cd_offset: u64, sh
         let comment_len = u16_at(&cd, p + 32) as usize;
         let mut header_offset = u32_at(&cd, p + 42) as u64;
         need(46 + name_len + extra_len + comment_len)?;
-        let name = String::from_utf8_lossy(&cd[p + 46..p + 46 + name_len]).into_owned();
+        let raw_name = &cd[p + 46..p + 46 + name_len];
+        let name_is_utf8 = std::str::from_utf8(raw_name).is_ok();
+        let name = String::from_utf8_lossy(raw_name).into_owned();
         let extra = &cd[p + 46 + name_len..p + 46 + name_len + extra_len];
         read_zip64_extra(extra, &mut size, &mut compressed_size, &mut header_offset);
         let header_offset = header_offset.saturating_add(shift);
         p += 46 + name_len + extra_len + comment_len;
-        entries.push(Entry { name, method, compressed_size, size, header_offset, data_offset: 0, flags, has_local: false });
+        entries.push(Entry { name, method, compressed_size, size, header_offset, data_offset: 0, flags, has_local: false, name_is_utf8 });
     }
     Ok(entries)
 }
@@ -405,6 +409,7 @@ impl Archive {
                 data_offset: local.data_offset,
                 flags: local.flags,
                 has_local: true,
+                name_is_utf8: true,
             };
             match cd_index {
                 Some(i) => {

@@ -178,6 +178,10 @@ fn zip_file(src: &dyn Source, archive: &Archive) -> Outcome {
         return Err(broken(name, first.header_offset, format!("file in archive is not in a subdirectory: {}", first.name)));
     };
     let prefix = first.name[..=slash].to_string();
+    // torch lists every record name as a Python str (its TorchScript check).
+    if let Some(bad) = archive.entries.iter().find(|e| !e.name_is_utf8) {
+        return Err(broken(name, bad.header_offset, format!("the record name {:?} is not UTF-8", bad.name)));
+    }
     if let Some(stray) = archive.entries.iter().find(|e| !e.name.starts_with(&prefix)) {
         return Err(broken(name, stray.header_offset, format!("file in archive is not in a subdirectory {prefix}: {}", stray.name)));
     }
@@ -561,7 +565,9 @@ struct Machine<'a> {
     member: &'a str,
     values: Vec<V>,
     stack: Vec<Id>,
-    metastack: Vec<Vec<Id>>,
+    /// Stack heights at each MARK: Python's metastack, where the stack a MARK leaves behind is
+    /// the part below its height (8 bytes a MARK, however many a file holds).
+    marks: Vec<usize>,
     memo: HashMap<u64, Id>,
     /// A read came back short: the data ended (the caller may have more of the file).
     short: bool,
@@ -573,7 +579,7 @@ struct Machine<'a> {
 
 impl<'a> Machine<'a> {
     fn new(data: &'a [u8], start: usize, member: &'a str) -> Self {
-        Machine { data, pos: start, op_pos: start, member, values: Vec::new(), stack: Vec::new(), metastack: Vec::new(), memo: HashMap::new(), short: false, nested_calls: 0, slots: Vec::new() }
+        Machine { data, pos: start, op_pos: start, member, values: Vec::new(), stack: Vec::new(), marks: Vec::new(), memo: HashMap::new(), short: false, nested_calls: 0, slots: Vec::new() }
     }
 
     fn get(&self, id: Id) -> &V {
@@ -636,17 +642,28 @@ impl<'a> Machine<'a> {
         Ok(self.values.len() - 1)
     }
 
+    /// Items since the last MARK: the stack Python's unpickler sees.
+    fn depth(&self) -> usize {
+        self.stack.len() - self.marks.last().copied().unwrap_or(0)
+    }
+
     fn pop(&mut self) -> Result<Id, Refusal> {
-        self.stack.pop().ok_or_else(|| self.refuse("pop from empty list (the stack is empty)"))
+        if self.depth() == 0 {
+            return Err(self.refuse("pop from empty list (the stack is empty)"));
+        }
+        Ok(self.stack.pop().expect("depth > 0"))
     }
 
     fn top(&self) -> Result<Id, Refusal> {
-        self.stack.last().copied().ok_or_else(|| self.refuse("list index out of range (the stack is empty)"))
+        if self.depth() == 0 {
+            return Err(self.refuse("list index out of range (the stack is empty)"));
+        }
+        Ok(*self.stack.last().expect("depth > 0"))
     }
 
     fn pop_mark(&mut self) -> Result<Vec<Id>, Refusal> {
-        let outer = self.metastack.pop().ok_or_else(|| self.refuse("pop from empty list (no MARK)"))?;
-        Ok(std::mem::replace(&mut self.stack, outer))
+        let mark = self.marks.pop().ok_or_else(|| self.refuse("pop from empty list (no MARK)"))?;
+        Ok(self.stack.split_off(mark))
     }
 
     /// Runs to STOP and returns what it pops.
@@ -683,7 +700,7 @@ impl<'a> Machine<'a> {
                     let args = self.pop()?;
                     let func = self.top()?;
                     let result = self.reduce(func, args)?;
-                    let top = self.stack.len() - 1;
+                    let top = self.stack.len() - 1; // `func` is on top (checked by `top`)
                     self.stack[top] = self.new_value(result)?;
                 }
                 b'b' => {
@@ -723,11 +740,10 @@ impl<'a> Machine<'a> {
                     self.set_items("SETITEMS", items)?;
                 }
                 b'(' => {
-                    if self.metastack.len() >= limits::MAX_DEPTH * 100 {
-                        return Err(self.refuse("MARKs nested deeper than torchpeek follows"));
+                    if self.marks.len() >= limits::MAX_MARKS {
+                        return Err(self.refuse("more open MARKs than torchpeek follows"));
                     }
-                    let outer = std::mem::take(&mut self.stack);
-                    self.metastack.push(outer);
+                    self.marks.push(self.stack.len());
                 }
                 b't' => {
                     let items = self.pop_mark()?;
@@ -735,7 +751,7 @@ impl<'a> Machine<'a> {
                 }
                 0x85..=0x87 => {
                     let n = (op - 0x84) as usize;
-                    if self.stack.len() < n {
+                    if self.depth() < n {
                         return Err(self.refuse("list index out of range (TUPLE with too few items on the stack)"));
                     }
                     let items = self.stack.split_off(self.stack.len() - n);
@@ -944,7 +960,10 @@ impl<'a> Machine<'a> {
                     other => Err(self.refuse(format!("_codecs.encode of {}", other.type_name()))),
                 }
             }
-            "builtins.bytearray" => Ok(V::Other("bytearray")),
+            "builtins.bytearray" => {
+                arity(0, 3)?;
+                Ok(V::Other("bytearray"))
+            }
             "builtins.complex" => {
                 arity(0, 2)?;
                 Ok(V::Other("complex"))
@@ -1097,10 +1116,11 @@ impl<'a> Machine<'a> {
         }
     }
 
+    /// `set_tensor_metadata` when the metadata is truthy: torch takes a dict (or a sequence of pairs).
     fn metadata(&self, v: Id) -> Result<(), Refusal> {
         match self.get(v) {
-            V::None | V::Dict(..) => Ok(()),
-            V::Bool(false) | V::Int(0) => Ok(()),
+            V::Dict(..) | V::Tuple(_) | V::List(_) => Ok(()),
+            _ if !self.truthy(v) => Ok(()),
             other => Err(self.refuse(format!("tensor metadata must be a dict, got {}", other.type_name()))),
         }
     }
