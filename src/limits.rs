@@ -6,7 +6,7 @@ pub const MAX_PICKLE_BYTES: u64 = 512 << 20;
 /// Most MARKs open at once that the torch.load mirror follows (8 bytes each; Python has no bound).
 pub const MAX_MARKS: usize = 16 << 20;
 /// Largest number of values the pickle machine builds (stack items, containers, memo entries).
-pub const MAX_PICKLE_NODES: usize = 50_000_000;
+pub const MAX_PICKLE_NODES: usize = 12_000_000;
 /// Largest memo index accepted (the memo is sparse, but indices are stored).
 pub const MAX_MEMO_ENTRIES: usize = 10_000_000;
 /// Deepest nesting of marks, containers or objects followed when building or walking a value.

@@ -75,6 +75,17 @@ fn unreadable_archive(head: &[u8]) -> Option<&'static str> {
     KINDS.iter().find(|(magic, _)| head.starts_with(magic)).map(|&(_, kind)| kind)
 }
 
+/// A zip member that cannot be read: a note when not one byte of it inflates (no zip reader hands
+/// anything of it to a loader), else `unreadable`.
+fn unreadable_member(member: &str, err: Error) -> Finding {
+    match err {
+        Error::Corrupt { message, .. } if message.starts_with("bad deflate data") => {
+            finding(Verdict::Safe, member, 0, format!("{message}: no zip reader can read this member, so nothing loads it"))
+        }
+        err => unreadable(member, &err),
+    }
+}
+
 /// A member with no local header: zip readers refuse to read it, so nothing loads it (a note).
 fn no_local_header(member: &str, e: &Entry) -> Finding {
     finding(Verdict::Safe, member, e.header_offset, "no local header: zip readers refuse to read this member, so nothing loads it".into())
@@ -139,10 +150,10 @@ fn scan_members(src: &dyn Source, archive: &Archive, note: Option<&str>, depth: 
             out.push(no_local_header(&member, e));
             continue;
         }
-        let bytes = match archive.read_member(src, e, limits::MAX_PICKLE_BYTES) {
+        let bytes = match archive.read_member_prefix(src, e, limits::MAX_PICKLE_BYTES) {
             Ok(b) => b,
             Err(err) => {
-                out.push(unreadable(&member, &err));
+                out.push(unreadable_member(&member, err));
                 continue;
             }
         };
@@ -208,13 +219,8 @@ fn scan_zip_member(
     }
     let head = match archive.read_member_prefix(src, e, limits::SCAN_PROBE_BYTES) {
         Ok(h) => h,
-        Err(Error::Corrupt { message, .. }) if message.starts_with("bad deflate data") => {
-            // Not one byte inflates: no zip reader hands anything of it to a loader.
-            out.push(finding(Verdict::Safe, &name, 0, format!("{message}: no zip reader can read this member, so nothing loads it")));
-            return true;
-        }
         Err(err) => {
-            out.push(unreadable(&name, &err));
+            out.push(unreadable_member(&name, err));
             return true;
         }
     };

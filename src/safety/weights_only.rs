@@ -274,7 +274,7 @@ impl Storages for ZipStorages<'_, '_> {
         };
         let dtype = m.storage_dtype(storage_type)?;
         let numel = m.int(numel).ok_or("the storage's element count is not an int")?;
-        let nbytes = numel.checked_mul(dtype.1 as i128).filter(|&n| n >= 0).ok_or_else(|| format!("storage of {numel} elements: negative or overflowing size"))?;
+        let nbytes = storage_bytes(numel, dtype.1)? as i128;
         let key_text = m.format_key(key)?;
         let fresh = match self.loaded.get(&key_text) {
             None => true,
@@ -447,7 +447,7 @@ impl Storages for LegacyStorages {
         };
         let dtype = m.storage_dtype(storage_type)?;
         let numel = m.int(numel).ok_or("the storage's element count is not an int")?;
-        let nbytes = numel.checked_mul(dtype.1 as i128).filter(|&n| n >= 0).ok_or_else(|| format!("storage of {numel} elements: negative or overflowing size"))? as u64;
+        let nbytes = storage_bytes(numel, dtype.1)?;
         let root = m.hash_key(root_key)?;
         // The storage torch hands out: a new resizable one at a key's first mention; the same one
         // after (retyped when the bytes agree, else a new empty one that no key names).
@@ -489,6 +489,15 @@ impl Held {
     /// Its bytes now (a root may have grown since).
     fn bytes(&self, m: &Machine) -> u64 {
         self.slot.map_or(self.bytes, |s| m.slots[s])
+    }
+}
+
+/// `numel * element_size` as torch makes a storage of it: a C `int64_t`, not negative.
+fn storage_bytes(numel: i128, itemsize: u64) -> Result<u64, String> {
+    match numel.checked_mul(itemsize as i128) {
+        Some(n) if n > i64::MAX as i128 => Err(format!("storage of {numel} elements: Overflow when unpacking long long")),
+        Some(n) if n >= 0 => Ok(n as u64),
+        _ => Err(format!("storage of {numel} elements: negative or overflowing size")),
     }
 }
 
@@ -955,6 +964,13 @@ impl<'a> Machine<'a> {
             }
             "_codecs.encode" => {
                 arity(1, 3)?;
+                // The codecs a torch file names (bytes are pickled as `encode(text, "latin1")`).
+                if let Some(&enc) = args.get(1) {
+                    let name = self.ascii(enc).map(|n| n.to_ascii_lowercase().replace(['-', '_'], ""));
+                    if !matches!(name.as_deref(), Some("latin1" | "iso88591" | "l1" | "utf8" | "ascii" | "usascii")) {
+                        return Err(self.refuse("_codecs.encode: unknown encoding"));
+                    }
+                }
                 match self.get(args[0]) {
                     V::Str(s) => Ok(V::Bytes(s.chars().map(|c| c as u32 as u8).collect())),
                     other => Err(self.refuse(format!("_codecs.encode of {}", other.type_name()))),
@@ -1085,9 +1101,12 @@ impl<'a> Machine<'a> {
         }
     }
 
-    /// `torch.Tensor(*sizes)` / `torch.FloatTensor(...)`, the legacy constructors: nothing, or sizes.
+    /// `torch.Tensor(*sizes)` / `torch.FloatTensor(...)`, the legacy constructors: nothing, sizes,
+    /// one sequence of numbers (the data), or one storage.
     fn legacy_tensor(&self, name: &str, args: &[Id]) -> Result<V, Refusal> {
-        if args.iter().all(|&a| self.int(a).is_some_and(|n| (0..=i32::MAX as i128).contains(&n))) {
+        let sizes = args.iter().all(|&a| self.int(a).is_some_and(|n| (0..=i32::MAX as i128).contains(&n)));
+        let data = matches!(args, [one] if self.numbers(*one, 0) || matches!(self.get(*one), V::Storage { .. }));
+        if sizes || data {
             Ok(V::Tensor { float: !matches!(name, "torch.LongTensor" | "torch.IntTensor" | "torch.ShortTensor" | "torch.CharTensor" | "torch.ByteTensor" | "torch.BoolTensor") && !name.contains(".cuda.Long"), parameter: false })
         } else {
             Err(self.refuse(format!("{name}() / new() received an invalid combination of arguments")))
@@ -1263,6 +1282,15 @@ impl<'a> Machine<'a> {
         let (device, index) = loc.split_once(':').map_or((loc, None), |(d, i)| (d, Some(i)));
         let index_ok = index.is_none_or(|i| !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit()));
         matches!(loc, "cpu" | "meta") || matches!(device, "cuda" | "mps" | "xpu" | "hpu") && index_ok
+    }
+
+    /// A (nested) list or tuple of numbers, as tensor data.
+    fn numbers(&self, v: Id, depth: usize) -> bool {
+        match self.get(v) {
+            V::Tuple(items) | V::List(items) => depth < limits::MAX_RANK && items.iter().all(|&i| self.numbers(i, depth + 1)),
+            V::Int(_) | V::Float(_) | V::Bool(_) => depth > 0,
+            _ => false,
+        }
     }
 
     /// Python's truth value.
