@@ -1,422 +1,19 @@
-//! `torch.load(weights_only=True)` of the mirrored torch, read without running it: whether torch
-//! would accept the file, and if not, what it stops on and where. `safe` is only ever given to a
-//! file this module accepts.
-//!
-//! It follows torch 2.15.0's own code path step by step:
-//! - `serialization.load`: a path ending `.safetensors` goes to safetensors; a file starting
-//!   `PK\x03\x04` is a zip (a TorchScript archive is refused); anything else is the legacy format
-//!   (a tar archive is refused; then the magic number, protocol and sys_info pickles, the object,
-//!   the storage keys and the raw storages).
-//! - `PyTorchStreamReader`: every record in the first record's folder, a `version` record of at
-//!   most 10, storage records exactly `numel × itemsize` bytes long.
-//! - `_weights_only_unpickler.Unpickler.load`: its opcodes only, Python's stack and mark semantics,
-//!   the allow-listed globals only, REDUCE / NEWOBJ / BUILD on allowed callables and types only,
-//!   APPEND on lists and SETITEM on dicts only, and what the tensor rebuilds check (`Tensor.set_`:
-//!   sizes and strides, the storage offset, the view inside its storage).
-//!
-//! Nothing is imported or called: values are described, never built.
+//! `_weights_only_unpickler.Unpickler.load` of torch 2.15, opcode by opcode with Python's stack
+//! and MARK semantics: values are described (`V`), never built; the allowed calls check what
+//! torch's rebuilds check. `Storages` is the loader's `persistent_load`.
 
-use super::globals;
-use crate::container::miniz;
-use crate::container::zip::{self, Archive};
+use super::super::globals;
+use super::{broken, Refusal};
 use crate::limits;
-use crate::source::Source;
 use std::collections::HashMap;
 
-/// Why torch would refuse a file, and where.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Refusal {
-    /// The member (or file) torch was reading.
-    pub member: String,
-    /// Byte offset in that member.
-    pub offset: u64,
-    pub reason: String,
-}
-
-type Outcome = Result<(), Refusal>;
-
-/// Whether `torch.load(src, weights_only=True)` accepts the source. `archive` is its zip
-/// directory when the caller has read it already.
-pub fn torch_load(src: &dyn Source, archive: Option<&Archive>) -> Outcome {
-    let name = src.name().to_string();
-    if name.ends_with(".safetensors") {
-        return safetensors(src);
-    }
-
-    let head = src.read_vec(0, src.len().min(4)).map_err(|e| broken(&name, 0, e.to_string()))?;
-    if !zip::is_zip(&head) {
-        return legacy(src);
-    }
-    match archive {
-        Some(a) => zip_file(src, a),
-        None => zip_file(src, &Archive::read(src).map_err(|e| broken(&name, 0, format!("not a zip torch reads: {e}")))?),
-    }
-}
-
-fn broken(member: &str, offset: u64, reason: impl Into<String>) -> Refusal {
-    Refusal { member: member.to_string(), offset, reason: reason.into() }
-}
-
-/// What torch says of a safetensors file it is handed by a path not ending `.safetensors`.
-const SAFETENSORS_BY_NAME: &str = "safetensors, which torch.load reads only from a path ending .safetensors";
-/// What torch says of an ONNX model.
-pub const NOT_TORCH_ONNX: &str = "an ONNX model, not a torch file";
-
-/// `safetensors.torch.load_file` (safetensors 0.8): the header as its Rust crate checks it.
-fn safetensors(src: &dyn Source) -> Outcome {
-    let name = src.name();
-    let refuse = |offset: u64, why: String| broken(name, offset, format!("error while deserializing the safetensors header: {why}"));
-    if src.len() < 8 {
-        return Err(refuse(0, "header too small".into()));
-    }
-    let n = u64::from_le_bytes(src.read_vec(0, 8).map_err(|e| refuse(0, e.to_string()))?.try_into().expect("8 bytes"));
-    if n > SAFETENSORS_MAX_HEADER {
-        return Err(refuse(0, "header too large".into()));
-    }
-    if n > src.len() - 8 {
-        return Err(refuse(0, "invalid header length".into()));
-    }
-    let header = src.read_vec(8, n).map_err(|e| refuse(8, e.to_string()))?;
-    let text = std::str::from_utf8(&header).map_err(|e| refuse(8, format!("invalid UTF-8 in header: {e}")))?;
-    let json: serde_json::Value = serde_json::from_str(text).map_err(|e| refuse(8, format!("invalid JSON in header: {e}")))?;
-    let map = json.as_object().ok_or_else(|| refuse(8, "invalid JSON in header: not an object".into()))?;
-    let mut spans = Vec::new();
-    for (key, info) in map {
-        if key == "__metadata__" {
-            let ok = info.is_null() || info.as_object().is_some_and(|m| m.values().all(serde_json::Value::is_string));
-            if !ok {
-                return Err(refuse(8, "invalid JSON in header: __metadata__ must map strings to strings".into()));
-            }
-            continue;
-        }
-        let bad = |why: &str| refuse(8, format!("tensor {key:?}: {why}"));
-        let bits = info.get("dtype").and_then(|d| d.as_str()).and_then(safetensors_dtype_bits).ok_or_else(|| bad("unknown or missing dtype"))?;
-        let usize_of = |v: &serde_json::Value| v.as_u64().filter(|&x| x <= usize::MAX as u64);
-        let shape = info.get("shape").and_then(|s| s.as_array()).ok_or_else(|| bad("no shape"))?;
-        let dims = shape.iter().map(usize_of).collect::<Option<Vec<u64>>>().ok_or_else(|| bad("shape entries must be non-negative integers"))?;
-        let offsets = info.get("data_offsets").and_then(|o| o.as_array()).filter(|o| o.len() == 2).ok_or_else(|| bad("data_offsets must be two integers"))?;
-        let (Some(start), Some(end)) = (usize_of(&offsets[0]), usize_of(&offsets[1])) else { return Err(bad("data_offsets must be two integers")) };
-        let count = dims.iter().try_fold(1u64, |a, &d| a.checked_mul(d)).and_then(|c| c.checked_mul(bits)).ok_or_else(|| bad("invalid shape, data type, or offset"))?;
-        spans.push((start, end, count, key.clone()));
-    }
-    spans.sort();
-    let mut at = 0u64;
-    for (start, end, bits, key) in spans {
-        if start != at || end < start {
-            return Err(refuse(8, format!("invalid offset for tensor {key:?}")));
-        }
-        if bits % 8 != 0 || bits / 8 != end - start {
-            return Err(refuse(8, format!("invalid shape, data type, or offset for tensor {key:?}")));
-        }
-        at = end;
-    }
-    if at != src.len() - 8 - n {
-        return Err(refuse(8 + n, "incomplete metadata, file not fully covered".into()));
-    }
-    Ok(())
-}
-
-/// The safetensors crate's header limit.
-const SAFETENSORS_MAX_HEADER: u64 = 100_000_000;
-
-/// Bits per element of each dtype the safetensors crate (0.8) knows.
-fn safetensors_dtype_bits(name: &str) -> Option<u64> {
-    Some(match name {
-        "F4" => 4,
-        "F6_E2M3" | "F6_E3M2" => 6,
-        "BOOL" | "U8" | "I8" | "F8_E5M2" | "F8_E4M3" | "F8_E8M0" | "F8_E4M3FNUZ" | "F8_E5M2FNUZ" => 8,
-        "I16" | "U16" | "F16" | "BF16" => 16,
-        "I32" | "U32" | "F32" => 32,
-        "C64" | "F64" | "I64" | "U64" => 64,
-        _ => return None,
-    })
-}
-
-// ---------------------------------------------------------------- zip (PyTorchStreamReader)
-
-/// Newest archive format version torch 2.15 reads (`kMaxSupportedFileFormatVersion`).
-const MAX_FORMAT_VERSION: u64 = 10;
-
-struct Records<'a> {
-    src: &'a dyn Source,
-    archive: &'a Archive,
-    /// The folder every record sits in, with its slash.
-    prefix: String,
-}
-
-impl Records<'_> {
-    /// The record torch's reader finds for `name` (inside the folder), as miniz locates it.
-    fn find(&self, name: &str) -> Option<&zip::Entry> {
-        self.archive.find(&format!("{}{name}", self.prefix))
-    }
-
-    /// Whether `torch.load` counts the archive as TorchScript: a record named exactly `constants.pkl`.
-    fn torchscript(&self) -> bool {
-        let name = format!("{}constants.pkl", self.prefix);
-        self.archive.entries.iter().any(|e| e.name == name)
-    }
-
-    /// `getRecord`: the record's bytes, or torch's error.
-    fn read(&self, e: &zip::Entry) -> Result<Vec<u8>, Refusal> {
-        let short = &e.name[self.prefix.len().min(e.name.len())..];
-        if let Some(why) = miniz::record_refusal(self.src, e, short) {
-            return Err(broken(self.src.name(), e.header_offset, why));
-        }
-        // miniz hands on what inflates even when the deflate stream stops short.
-        let member = format!("{}/{}", self.src.name(), e.name);
-        self.archive.read_member_prefix(self.src, e, limits::MAX_PICKLE_BYTES).map_err(|err| broken(&member, 0, err.to_string()))
-    }
-}
-
-fn zip_file(src: &dyn Source, archive: &Archive) -> Outcome {
-    let name = src.name();
-    if let Some((at, why)) = miniz::miniz_refusal(src, archive) {
-        return Err(broken(name, at, why));
-    }
-    let first = archive.entries.first().ok_or_else(|| broken(name, 0, "the archive does not contain any files"))?;
-    let Some(slash) = first.name.find('/') else {
-        return Err(broken(name, first.header_offset, format!("file in archive is not in a subdirectory: {}", first.name)));
-    };
-    let prefix = first.name[..=slash].to_string();
-    // torch lists every record name as a Python str (its TorchScript check).
-    if let Some(bad) = archive.entries.iter().find(|e| !e.name_is_utf8) {
-        return Err(broken(name, bad.header_offset, format!("the record name {:?} is not UTF-8", bad.name)));
-    }
-    if let Some(stray) = archive.entries.iter().find(|e| !e.name.starts_with(&prefix)) {
-        return Err(broken(name, stray.header_offset, format!("file in archive is not in a subdirectory {prefix}: {}", stray.name)));
-    }
-    let records = Records { src, archive, prefix };
-    let export = records.find("archive_format").is_some() || archive.entries.iter().any(|e| e.name.contains("/models/"));
-    if export && records.find("data.pkl").is_none() {
-        return Err(broken(name, 0, "a torch.export archive (.pt2): torch.export.load reads it, torch.load does not"));
-    }
-    let version_entry = records
-        .find(".data/version")
-        .or_else(|| records.find("version"))
-        .ok_or_else(|| broken(name, 0, "the archive has no version record"))?;
-    let version_text = records.read(version_entry)?;
-    let version = parse_version(&version_text)
-        .ok_or_else(|| broken(name, version_entry.header_offset, format!("couldn't parse the version {:?}", String::from_utf8_lossy(&version_text))))?;
-    if !(1..=MAX_FORMAT_VERSION).contains(&version) {
-        return Err(broken(name, version_entry.header_offset, format!("archive format version {version} is outside the 1 to {MAX_FORMAT_VERSION} torch reads")));
-    }
-    if records.torchscript() {
-        return Err(broken(
-            name,
-            0,
-            "a TorchScript archive: torch.load(weights_only=True) refuses TorchScript archives (torch.jit.load runs their code)",
-        ));
-    }
-    if let Some(e) = records.find("byteorder") {
-        let order = records.read(e)?;
-        if order != b"little" && order != b"big" {
-            return Err(broken(&format!("{name}/{}", e.name), 0, format!("unknown endianness type {:?}", String::from_utf8_lossy(&order))));
-        }
-    }
-    if let Some(e) = records.find(".storage_alignment") {
-        let text = records.read(e)?;
-        if py_int(&text).is_none() {
-            return Err(broken(&format!("{name}/{}", e.name), 0, format!("storage alignment {:?} is not a number", String::from_utf8_lossy(&text))));
-        }
-    }
-    // torch logs the archive's serialization id, a UTF-8 string (miniz_refusal checked the record).
-    if let Some(e) = records.find(".data/serialization_id") {
-        if std::str::from_utf8(&records.read(e)?).is_err() {
-            return Err(broken(&format!("{name}/{}", e.name), 0, "the serialization id is not UTF-8 ('utf-8' codec can't decode it)"));
-        }
-    }
-    let data = records.find("data.pkl").ok_or_else(|| broken(name, 0, "the archive has no data.pkl record"))?;
-    let member = format!("{name}/{}", data.name);
-    let bytes = records.read(data)?;
-    let mut storages = ZipStorages { records: &records, loaded: HashMap::new() };
-    let mut m = Machine::new(&bytes, 0, &member);
-    m.run(&mut storages)?;
-    Ok(())
-}
-
-/// `caffe2::stoull` of the version record: optional spaces, digits, anything after.
-fn parse_version(text: &[u8]) -> Option<u64> {
-    let s = &text[text.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(text.len())..];
-    let digits = &s[..s.iter().position(|b| !b.is_ascii_digit()).unwrap_or(s.len())];
-    std::str::from_utf8(digits).ok()?.parse().ok()
-}
-
-/// Python's `int()` of a record's bytes.
-fn py_int(text: &[u8]) -> Option<i128> {
-    let s = std::str::from_utf8(text).ok()?.trim().replace('_', "");
-    s.parse().ok()
-}
-
-/// The zip loader's `persistent_load`: each storage is the record `data/<key>`, read once per key.
-struct ZipStorages<'a, 'b> {
-    records: &'b Records<'a>,
-    /// key → (dtype name, bytes).
-    loaded: HashMap<String, (String, u64)>,
-}
-
 /// What `persistent_load` hands back for one persistent id.
-trait Storages {
+pub(super) trait Storages {
     fn load(&mut self, m: &mut Machine, pid: Id) -> Result<V, String>;
 }
 
-impl Storages for ZipStorages<'_, '_> {
-    fn load(&mut self, m: &mut Machine, pid: Id) -> Result<V, String> {
-        let items = match m.get(pid) {
-            V::Tuple(items) => items.clone(),
-            other => return Err(format!("saved_id must be a tuple, got {}", other.type_name())),
-        };
-        let typename = items.first().map(|&i| m.ascii(i)).ok_or("tuple index out of range")?;
-        if typename.as_deref() != Some("storage") {
-            return Err(format!("unknown typename for persistent_load, expected 'storage' but got {typename:?}"));
-        }
-        let [_, storage_type, key, location, numel] = items[..] else {
-            return Err(format!("the storage id has {} fields, torch unpacks 4", items.len().saturating_sub(1)));
-        };
-        let dtype = m.storage_dtype(storage_type)?;
-        let numel = m.int(numel).ok_or("the storage's element count is not an int")?;
-        let nbytes = storage_bytes(numel, dtype.1)? as i128;
-        let key_text = m.format_key(key)?;
-        let fresh = match self.loaded.get(&key_text) {
-            None => true,
-            Some((d, n)) => *d != dtype.0 && *n as i128 != nbytes,
-        };
-        if fresh {
-            m.location(location)?;
-            let record = format!("data/{key_text}");
-            let e = self.records.find(&record).ok_or_else(|| format!("failed locating file {record}: file not found"))?;
-            if let Some(why) = miniz::record_refusal(self.records.src, e, &record) {
-                return Err(why);
-            }
-            if e.size as i128 != nbytes {
-                return Err(format!(
-                    "record size ({} bytes) does not match expected size ({nbytes} bytes = {numel} elements * {} bytes/element) for dtype {}",
-                    e.size, dtype.1, dtype.0
-                ));
-            }
-            self.loaded.insert(key_text, (dtype.0.clone(), nbytes as u64));
-        }
-        Ok(V::Storage { dtype: dtype.0, itemsize: dtype.1, nbytes: nbytes as u64, slot: None })
-    }
-}
-
-// ---------------------------------------------------------------- legacy format
-
-/// torch's legacy magic number, `0x1950a86a20f9469cfc6c`.
-const MAGIC: i128 = 0x1950a86a20f9469cfc6c;
-/// The legacy format's protocol version.
-const PROTOCOL_VERSION: i128 = 1001;
-
-fn legacy(src: &dyn Source) -> Outcome {
-    let len = src.len();
-    let limit = len.min(limits::MAX_PICKLE_BYTES);
-    // The five pickles are read from a window that grows until they fit: the file may be
-    // gigabytes of raw storages after them.
-    let mut window = limit.min(64 << 10);
-    loop {
-        let bytes = src.read_vec(0, window).map_err(|e| broken(src.name(), 0, e.to_string()))?;
-        match legacy_pickles(src, &bytes) {
-            Err(Short) if window < limit => window = window.saturating_mul(4).min(limit),
-            Err(Short) => return Err(broken(src.name(), window, "the pickles run past the end of the file (EOFError)")),
-            Ok(result) => return result,
-        }
-    }
-}
-
-/// The window ended before the pickles did.
-struct Short;
-
-fn legacy_pickles(src: &dyn Source, bytes: &[u8]) -> Result<Outcome, Short> {
-    let name = src.name();
-    let len = src.len();
-    let short = |m: &Machine| if m.short && (bytes.len() as u64) < len { Err(Short) } else { Ok(()) };
-    macro_rules! run {
-        ($m:expr, $storages:expr) => {
-            match $m.run($storages) {
-                Ok(v) => v,
-                Err(r) => {
-                    short(&$m)?;
-                    return Ok(Err(r));
-                }
-            }
-        };
-    }
-    if crate::container::tar::checksum_ok(bytes) {
-        return Ok(Err(broken(name, 0, "the legacy .tar format (torch < 0.4): torch.load(weights_only=True) refuses it")));
-    }
-    let mut none = NoStorages;
-    let mut m = Machine::new(bytes, 0, name);
-    let magic = match m.run(&mut none) {
-        Ok(v) => v,
-        Err(r) => {
-            short(&m)?;
-            return Ok(Err(Refusal { reason: format!("{}: {}", not_a_torch_file(bytes, len), r.reason), ..r }));
-        }
-    };
-    if m.int(magic) != Some(MAGIC) || !matches!(m.get(magic), V::Int(_)) {
-        return Ok(Err(broken(name, 0, "invalid magic number: not a torch file (torch.load reads a file that is not a zip as the legacy format)")));
-    }
-    let mut m = Machine::new(bytes, m.pos, name);
-    let proto_at = m.pos as u64;
-    let protocol = run!(m, &mut none);
-    if m.number(protocol) != Some(PROTOCOL_VERSION as f64) {
-        return Ok(Err(broken(name, proto_at, "invalid protocol version")));
-    }
-    let mut m = Machine::new(bytes, m.pos, name);
-    run!(m, &mut none); // sys_info
-    let mut storages = LegacyStorages::default();
-    let mut main = Machine::new(bytes, m.pos, name);
-    run!(main, &mut storages);
-    let mut m = Machine::new(bytes, main.pos, name);
-    let keys_at = m.pos as u64;
-    let keys = run!(m, &mut none);
-    Ok(legacy_storages(src, &m, keys, keys_at, &storages, &main))
-}
-
-/// After the storage keys come the storages, each an 8-byte element count and its bytes.
-/// `storage_machine` ran the object pickle: it holds the storages' bytes as they grew.
-fn legacy_storages(src: &dyn Source, m: &Machine, keys: Id, keys_at: u64, storages: &LegacyStorages, storage_machine: &Machine) -> Outcome {
-    let name = src.name();
-    let len = src.len();
-    // `for key in deserialized_storage_keys`: a str iterates its characters.
-    let keys: Vec<String> = match m.get(keys) {
-        V::Str(s) => s.chars().map(|c| format!("s{c}")).collect(),
-        _ => {
-            let ids = m.iterate(keys).map_err(|e| broken(name, keys_at, format!("the storage keys: {e}")))?;
-            ids.into_iter().map(|k| m.hash_key(k)).collect::<Result<_, _>>().map_err(|e| broken(name, keys_at, e))?
-        }
-    };
-    let mut offset = m.pos as u64;
-    for key in keys {
-        let Some(held) = storages.objects.get(&key) else {
-            return Err(broken(name, keys_at, format!("storage key {key} not found in deserialized_objects")));
-        };
-        let (nbytes, itemsize) = (held.bytes(storage_machine), held.itemsize);
-        let count = src.read_vec(offset, 8).map_err(|_| broken(name, offset, "unexpected end of file before a storage's size"))?;
-        let count = i64::from_le_bytes(count.try_into().expect("8 bytes"));
-        if (count as i128) * (itemsize as i128) != nbytes as i128 {
-            return Err(broken(name, offset, format!("storage has wrong byte size: expected {nbytes} got {}", count as i128 * itemsize as i128)));
-        }
-        offset += 8;
-        if offset.checked_add(nbytes).is_none_or(|end| end > len) {
-            return Err(broken(name, offset, format!("unexpected EOF, expected {nbytes} bytes of storage {key}: the file is truncated")));
-        }
-        offset += nbytes;
-    }
-    Ok(())
-}
-
-/// What a file that is neither a zip nor a legacy torch file is, for the refusal.
-fn not_a_torch_file(head: &[u8], len: u64) -> &'static str {
-    if crate::container::safetensors::looks_like(head, len) {
-        SAFETENSORS_BY_NAME
-    } else if crate::onnx::looks_like_onnx(head) {
-        NOT_TORCH_ONNX
-    } else {
-        "not a torch file (torch.load reads a file that is not a zip as the legacy format, which starts with a magic-number pickle)"
-    }
-}
-
-struct NoStorages;
+/// `persistent_load` of the pickles before and after the object: torch gives them none.
+pub(super) struct NoStorages;
 
 impl Storages for NoStorages {
     fn load(&mut self, _: &mut Machine, _: Id) -> Result<V, String> {
@@ -424,76 +21,9 @@ impl Storages for NoStorages {
     }
 }
 
-/// The legacy loader's `persistent_load`: storages are made at their first mention and filled
-/// from the end of the file later.
-#[derive(Default)]
-struct LegacyStorages {
-    /// `deserialized_objects`: storages by key, view keys too.
-    objects: HashMap<String, Held>,
-}
-
-impl Storages for LegacyStorages {
-    fn load(&mut self, m: &mut Machine, pid: Id) -> Result<V, String> {
-        let items = match m.get(pid) {
-            V::Tuple(items) => items.clone(),
-            other => return Err(format!("saved_id must be a tuple, got {}", other.type_name())),
-        };
-        let typename = items.first().map(|&i| m.ascii(i)).ok_or("tuple index out of range")?;
-        if typename.as_deref() != Some("storage") {
-            return Err(format!("unknown saved id type {typename:?}"));
-        }
-        let [_, storage_type, root_key, location, numel, view] = items[..] else {
-            return Err(format!("the storage id has {} fields, torch unpacks 5", items.len().saturating_sub(1)));
-        };
-        let dtype = m.storage_dtype(storage_type)?;
-        let numel = m.int(numel).ok_or("the storage's element count is not an int")?;
-        let nbytes = storage_bytes(numel, dtype.1)?;
-        let root = m.hash_key(root_key)?;
-        // The storage torch hands out: a new resizable one at a key's first mention; the same one
-        // after (retyped when the bytes agree, else a new empty one that no key names).
-        let slot = match self.objects.get(&root) {
-            None => {
-                m.location(location)?;
-                let slot = m.new_slot(nbytes);
-                self.objects.insert(root, Held { slot: Some(slot), bytes: nbytes, itemsize: dtype.1 });
-                slot
-            }
-            Some(held) => match held.slot {
-                Some(slot) if held.itemsize == dtype.1 || m.slots[slot] == nbytes => slot,
-                _ => m.new_slot(0),
-            },
-        };
-        if matches!(m.get(view), V::None) {
-            return Ok(V::Storage { dtype: dtype.0, itemsize: dtype.1, nbytes: m.slots[slot], slot: Some(slot) });
-        }
-        let parts = m.sequence(view).ok_or("the view metadata is not a sequence")?;
-        let [view_key, offset, size] = parts[..] else { return Err("the view metadata does not have three fields".into()) };
-        let view_key = m.hash_key(view_key)?;
-        let offset = m.int(offset).ok_or("the view offset is not an int")?;
-        let size = m.int(size).ok_or("the view size is not an int")?;
-        // Python slicing clamps: a view past its storage's end is shorter, not an error.
-        let span = slice_len(m.slots[slot] as i128, offset * dtype.1 as i128, (offset + size) * dtype.1 as i128);
-        let held = self.objects.entry(view_key).or_insert(Held { slot: None, bytes: span, itemsize: dtype.1 });
-        Ok(V::Storage { dtype: dtype.0, itemsize: dtype.1, nbytes: held.bytes, slot: None })
-    }
-}
-
-/// A storage the legacy loader keeps by key: a resizable root (`slot`), or a fixed slice of one.
-struct Held {
-    slot: Option<usize>,
-    bytes: u64,
-    itemsize: u64,
-}
-
-impl Held {
-    /// Its bytes now (a root may have grown since).
-    fn bytes(&self, m: &Machine) -> u64 {
-        self.slot.map_or(self.bytes, |s| m.slots[s])
-    }
-}
 
 /// `numel * element_size` as torch makes a storage of it: a C `int64_t`, not negative.
-fn storage_bytes(numel: i128, itemsize: u64) -> Result<u64, String> {
+pub(super) fn storage_bytes(numel: i128, itemsize: u64) -> Result<u64, String> {
     match numel.checked_mul(itemsize as i128) {
         Some(n) if n > i64::MAX as i128 => Err(format!("storage of {numel} elements: Overflow when unpacking long long")),
         Some(n) if n >= 0 => Ok(n as u64),
@@ -501,19 +31,12 @@ fn storage_bytes(numel: i128, itemsize: u64) -> Result<u64, String> {
     }
 }
 
-/// `len(range(n)[start:stop])`.
-fn slice_len(n: i128, start: i128, stop: i128) -> u64 {
-    let clamp = |i: i128| if i < 0 { (i + n).max(0) } else { i.min(n) };
-    (clamp(stop) - clamp(start)).max(0) as u64
-}
 
-// ---------------------------------------------------------------- the unpickler
-
-type Id = usize;
+pub(super) type Id = usize;
 
 /// A value as the weights-only unpickler would hold it.
 #[derive(Debug, Clone)]
-enum V {
+pub(super) enum V {
     None,
     Bool(bool),
     Int(i128),
@@ -537,14 +60,14 @@ enum V {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum DictKind {
+pub(super) enum DictKind {
     Dict,
     Ordered,
     Counter,
 }
 
 impl V {
-    fn type_name(&self) -> &'static str {
+    pub(super) fn type_name(&self) -> &'static str {
         match self {
             V::None => "NoneType",
             V::Bool(_) => "bool",
@@ -567,40 +90,40 @@ impl V {
     }
 }
 
-struct Machine<'a> {
-    data: &'a [u8],
-    pos: usize,
-    op_pos: usize,
-    member: &'a str,
-    values: Vec<V>,
-    stack: Vec<Id>,
+pub(super) struct Machine<'a> {
+    pub(super) data: &'a [u8],
+    pub(super) pos: usize,
+    pub(super) op_pos: usize,
+    pub(super) member: &'a str,
+    pub(super) values: Vec<V>,
+    pub(super) stack: Vec<Id>,
     /// Stack heights at each MARK: Python's metastack, where the stack a MARK leaves behind is
     /// the part below its height (8 bytes a MARK, however many a file holds).
-    marks: Vec<usize>,
-    memo: HashMap<u64, Id>,
+    pub(super) marks: Vec<usize>,
+    pub(super) memo: HashMap<u64, Id>,
     /// A read came back short: the data ended (the caller may have more of the file).
-    short: bool,
+    pub(super) short: bool,
     /// Calls made inside a call (`_rebuild_from_type_v2` runs its function), bounded.
-    nested_calls: usize,
+    pub(super) nested_calls: usize,
     /// The bytes of each resizable storage.
-    slots: Vec<u64>,
+    pub(super) slots: Vec<u64>,
 }
 
 impl<'a> Machine<'a> {
-    fn new(data: &'a [u8], start: usize, member: &'a str) -> Self {
+    pub(super) fn new(data: &'a [u8], start: usize, member: &'a str) -> Self {
         Machine { data, pos: start, op_pos: start, member, values: Vec::new(), stack: Vec::new(), marks: Vec::new(), memo: HashMap::new(), short: false, nested_calls: 0, slots: Vec::new() }
     }
 
-    fn get(&self, id: Id) -> &V {
+    pub(super) fn get(&self, id: Id) -> &V {
         &self.values[id]
     }
 
-    fn refuse(&self, reason: impl Into<String>) -> Refusal {
+    pub(super) fn refuse(&self, reason: impl Into<String>) -> Refusal {
         broken(self.member, self.op_pos as u64, reason)
     }
 
     /// Python's `file.read(n)`: fewer bytes at the end, never an error.
-    fn read(&mut self, n: usize) -> &'a [u8] {
+    pub(super) fn read(&mut self, n: usize) -> &'a [u8] {
         let data: &'a [u8] = self.data;
         let end = self.pos.saturating_add(n).min(data.len());
         self.short |= end - self.pos < n;
@@ -609,16 +132,16 @@ impl<'a> Machine<'a> {
         s
     }
 
-    fn read_exact<const N: usize>(&mut self, what: &str) -> Result<[u8; N], Refusal> {
+    pub(super) fn read_exact<const N: usize>(&mut self, what: &str) -> Result<[u8; N], Refusal> {
         let b = self.read(N);
         b.try_into().map_err(|_| self.refuse(format!("{what}: unpack requires a buffer of {N} bytes, the pickle ends")))
     }
 
-    fn byte(&mut self, what: &str) -> Result<u8, Refusal> {
+    pub(super) fn byte(&mut self, what: &str) -> Result<u8, Refusal> {
         self.read_exact::<1>(what).map(|b| b[0])
     }
 
-    fn readline(&mut self) -> &'a [u8] {
+    pub(super) fn readline(&mut self) -> &'a [u8] {
         let data: &'a [u8] = self.data;
         let rest = &data[self.pos..];
         let n = rest.iter().position(|&b| b == b'\n').map_or_else(
@@ -632,18 +155,18 @@ impl<'a> Machine<'a> {
         &rest[..n]
     }
 
-    fn new_slot(&mut self, bytes: u64) -> usize {
+    pub(super) fn new_slot(&mut self, bytes: u64) -> usize {
         self.slots.push(bytes);
         self.slots.len() - 1
     }
 
-    fn push(&mut self, v: V) -> Result<(), Refusal> {
+    pub(super) fn push(&mut self, v: V) -> Result<(), Refusal> {
         let id = self.new_value(v)?;
         self.stack.push(id);
         Ok(())
     }
 
-    fn new_value(&mut self, v: V) -> Result<Id, Refusal> {
+    pub(super) fn new_value(&mut self, v: V) -> Result<Id, Refusal> {
         if self.values.len() >= limits::MAX_PICKLE_NODES {
             return Err(self.refuse("more values than torchpeek follows"));
         }
@@ -652,31 +175,31 @@ impl<'a> Machine<'a> {
     }
 
     /// Items since the last MARK: the stack Python's unpickler sees.
-    fn depth(&self) -> usize {
+    pub(super) fn depth(&self) -> usize {
         self.stack.len() - self.marks.last().copied().unwrap_or(0)
     }
 
-    fn pop(&mut self) -> Result<Id, Refusal> {
+    pub(super) fn pop(&mut self) -> Result<Id, Refusal> {
         if self.depth() == 0 {
             return Err(self.refuse("pop from empty list (the stack is empty)"));
         }
         Ok(self.stack.pop().expect("depth > 0"))
     }
 
-    fn top(&self) -> Result<Id, Refusal> {
+    pub(super) fn top(&self) -> Result<Id, Refusal> {
         if self.depth() == 0 {
             return Err(self.refuse("list index out of range (the stack is empty)"));
         }
         Ok(*self.stack.last().expect("depth > 0"))
     }
 
-    fn pop_mark(&mut self) -> Result<Vec<Id>, Refusal> {
+    pub(super) fn pop_mark(&mut self) -> Result<Vec<Id>, Refusal> {
         let mark = self.marks.pop().ok_or_else(|| self.refuse("pop from empty list (no MARK)"))?;
         Ok(self.stack.split_off(mark))
     }
 
     /// Runs to STOP and returns what it pops.
-    fn run(&mut self, storages: &mut dyn Storages) -> Result<Id, Refusal> {
+    pub(super) fn run(&mut self, storages: &mut dyn Storages) -> Result<Id, Refusal> {
         loop {
             self.op_pos = self.pos;
             let Some(&op) = self.data.get(self.pos) else {
@@ -849,7 +372,7 @@ impl<'a> Machine<'a> {
         }
     }
 
-    fn set_items(&mut self, opcode: &str, items: Vec<Id>) -> Result<(), Refusal> {
+    pub(super) fn set_items(&mut self, opcode: &str, items: Vec<Id>) -> Result<(), Refusal> {
         let target = self.top()?;
         if !matches!(self.get(target), V::Dict(..)) {
             let t = self.get(target).type_name();
@@ -874,7 +397,7 @@ impl<'a> Machine<'a> {
         Ok(())
     }
 
-    fn newobj(&mut self, cls: Id, args: Id) -> Result<V, Refusal> {
+    pub(super) fn newobj(&mut self, cls: Id, args: Id) -> Result<V, Refusal> {
         let V::Global(name) = self.get(cls).clone() else {
             return Err(self.refuse(format!("can only create new object for nn.Parameter or allow-listed classes, but got {}", self.get(cls).type_name())));
         };
@@ -891,11 +414,11 @@ impl<'a> Machine<'a> {
     }
 
     /// The call's arguments: a tuple (Python's `func(*args)` takes any iterable; torch's files hold tuples).
-    fn args(&self, args: Id) -> Result<Vec<Id>, Refusal> {
+    pub(super) fn args(&self, args: Id) -> Result<Vec<Id>, Refusal> {
         self.iterate(args).map_err(|e| self.refuse(format!("argument after * must be an iterable: {e}")))
     }
 
-    fn reduce(&mut self, func: Id, args: Id) -> Result<V, Refusal> {
+    pub(super) fn reduce(&mut self, func: Id, args: Id) -> Result<V, Refusal> {
         let V::Global(name) = self.get(func).clone() else {
             return Err(self.refuse(format!("trying to call reduce for unrecognized function {}", self.get(func).type_name())));
         };
@@ -1065,7 +588,7 @@ impl<'a> Machine<'a> {
         }
     }
 
-    fn build(&mut self, inst: Id, state: Id) -> Result<(), Refusal> {
+    pub(super) fn build(&mut self, inst: Id, state: Id) -> Result<(), Refusal> {
         match self.get(inst).clone() {
             V::Tensor { parameter: false, .. } => {
                 // Legacy unpickling: `inst.set_(*state)`.
@@ -1103,7 +626,7 @@ impl<'a> Machine<'a> {
 
     /// `torch.Tensor(*sizes)` / `torch.FloatTensor(...)`, the legacy constructors: nothing, sizes,
     /// one sequence of numbers (the data), or one storage.
-    fn legacy_tensor(&self, name: &str, args: &[Id]) -> Result<V, Refusal> {
+    pub(super) fn legacy_tensor(&self, name: &str, args: &[Id]) -> Result<V, Refusal> {
         let sizes = args.iter().all(|&a| self.int(a).is_some_and(|n| (0..=i32::MAX as i128).contains(&n)));
         let data = matches!(args, [one] if self.numbers(*one, 0) || matches!(self.get(*one), V::Storage { .. }));
         if sizes || data {
@@ -1113,7 +636,7 @@ impl<'a> Machine<'a> {
         }
     }
 
-    fn parameter(&mut self, args: &[Id]) -> Result<V, Refusal> {
+    pub(super) fn parameter(&mut self, args: &[Id]) -> Result<V, Refusal> {
         let float = match args.first().map(|&a| self.get(a)) {
             Some(V::Tensor { float, .. }) => *float,
             None => true, // Parameter() is an empty float tensor.
@@ -1127,7 +650,7 @@ impl<'a> Machine<'a> {
         Ok(V::Tensor { float, parameter: true })
     }
 
-    fn requires_grad(&self, v: Id, float: bool) -> Result<(), Refusal> {
+    pub(super) fn requires_grad(&self, v: Id, float: bool) -> Result<(), Refusal> {
         match self.get(v) {
             V::Bool(true) if !float => Err(self.refuse("only Tensors of floating point and complex dtype can require gradients")),
             V::Bool(_) => Ok(()),
@@ -1136,7 +659,7 @@ impl<'a> Machine<'a> {
     }
 
     /// `set_tensor_metadata` when the metadata is truthy: torch takes a dict (or a sequence of pairs).
-    fn metadata(&self, v: Id) -> Result<(), Refusal> {
+    pub(super) fn metadata(&self, v: Id) -> Result<(), Refusal> {
         match self.get(v) {
             V::Dict(..) | V::Tuple(_) | V::List(_) => Ok(()),
             _ if !self.truthy(v) => Ok(()),
@@ -1145,7 +668,7 @@ impl<'a> Machine<'a> {
     }
 
     /// A typed storage's (floating point, itemsize, bytes now, resizable slot).
-    fn storage_of(&self, v: Id) -> Result<(bool, u64, u64, Option<usize>), Refusal> {
+    pub(super) fn storage_of(&self, v: Id) -> Result<(bool, u64, u64, Option<usize>), Refusal> {
         match self.get(v) {
             V::Storage { dtype, itemsize, nbytes, slot } => Ok((dtype_is_float(dtype), *itemsize, slot.map_or(*nbytes, |s| self.slots[s]), *slot)),
             other => Err(self.refuse(format!("a tensor rebuilt from {}, not a storage", other.type_name()))),
@@ -1155,7 +678,7 @@ impl<'a> Machine<'a> {
     /// `Tensor.set_(storage, offset, size, stride)`'s checks: ints, equal lengths, no negative
     /// size, stride or offset, no overflow, and the view inside the (not resizable) storage.
     /// A resizable storage (`slot`) grows to fit the view instead.
-    fn set_(&mut self, itemsize: u64, nbytes: u64, slot: Option<usize>, offset: Option<Id>, size: Id, stride: Id) -> Result<(), Refusal> {
+    pub(super) fn set_(&mut self, itemsize: u64, nbytes: u64, slot: Option<usize>, offset: Option<Id>, size: Id, stride: Id) -> Result<(), Refusal> {
         let offset = match offset.map(|o| self.get(o)) {
             None => 0,
             Some(V::Int(o)) => *o,
@@ -1220,7 +743,7 @@ impl<'a> Machine<'a> {
     }
 
     /// `collections.OrderedDict(init)` / `Counter(init)`: a mapping or an iterable of pairs.
-    fn dict_init(&self, init: Id, kind: DictKind) -> Result<Vec<(String, Id)>, Refusal> {
+    pub(super) fn dict_init(&self, init: Id, kind: DictKind) -> Result<Vec<(String, Id)>, Refusal> {
         match self.get(init) {
             V::Dict(_, entries) => Ok(entries.clone()),
             _ => {
@@ -1240,7 +763,7 @@ impl<'a> Machine<'a> {
         }
     }
 
-    fn dtype(&self, v: Id) -> Result<(bool, u64), Refusal> {
+    pub(super) fn dtype(&self, v: Id) -> Result<(bool, u64), Refusal> {
         match self.get(v) {
             V::Global(n) => globals::torch_dtype(n).map(|(f, s, _)| (f, s)).ok_or_else(|| self.refuse(format!("{n} is not a dtype"))),
             other => Err(self.refuse(format!("dtype of {}", other.type_name()))),
@@ -1250,7 +773,7 @@ impl<'a> Machine<'a> {
     // --- what persistent_load reads of its arguments
 
     /// `_maybe_decode_ascii`: a str, or bytes decoded as ASCII.
-    fn ascii(&self, v: Id) -> Option<String> {
+    pub(super) fn ascii(&self, v: Id) -> Option<String> {
         match self.get(v) {
             V::Str(s) => Some(s.clone()),
             V::Bytes(b) if b.is_ascii() => Some(String::from_utf8_lossy(b).into_owned()),
@@ -1259,7 +782,7 @@ impl<'a> Machine<'a> {
     }
 
     /// `storage_type.dtype`: (name, itemsize).
-    fn storage_dtype(&self, v: Id) -> Result<(String, u64), String> {
+    pub(super) fn storage_dtype(&self, v: Id) -> Result<(String, u64), String> {
         match self.get(v) {
             V::Global(n) if n == "torch.storage.UntypedStorage" => Ok(("uint8".into(), 1)),
             V::Global(n) => globals::storage_type_dtype(n).ok_or_else(|| format!("{n} has no dtype (not a storage type)")),
@@ -1269,7 +792,7 @@ impl<'a> Machine<'a> {
 
     /// Where torch restores a storage: `cpu` and `meta` anywhere; an accelerator (`cuda:0`, `mps`,
     /// `xpu`, `hpu`) on a machine that has it (a CPU-only one refuses it without `map_location`).
-    fn location(&self, v: Id) -> Result<(), String> {
+    pub(super) fn location(&self, v: Id) -> Result<(), String> {
         let Some(loc) = self.ascii(v) else { return Err("the storage location is not a string".into()) };
         if Machine::device_ok(&loc) {
             Ok(())
@@ -1278,14 +801,14 @@ impl<'a> Machine<'a> {
         }
     }
 
-    fn device_ok(loc: &str) -> bool {
+    pub(super) fn device_ok(loc: &str) -> bool {
         let (device, index) = loc.split_once(':').map_or((loc, None), |(d, i)| (d, Some(i)));
         let index_ok = index.is_none_or(|i| !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit()));
         matches!(loc, "cpu" | "meta") || matches!(device, "cuda" | "mps" | "xpu" | "hpu") && index_ok
     }
 
     /// A (nested) list or tuple of numbers, as tensor data.
-    fn numbers(&self, v: Id, depth: usize) -> bool {
+    pub(super) fn numbers(&self, v: Id, depth: usize) -> bool {
         match self.get(v) {
             V::Tuple(items) | V::List(items) => depth < limits::MAX_RANK && items.iter().all(|&i| self.numbers(i, depth + 1)),
             V::Int(_) | V::Float(_) | V::Bool(_) => depth > 0,
@@ -1294,7 +817,7 @@ impl<'a> Machine<'a> {
     }
 
     /// Python's truth value.
-    fn truthy(&self, v: Id) -> bool {
+    pub(super) fn truthy(&self, v: Id) -> bool {
         match self.get(v) {
             V::None => false,
             V::Bool(b) => *b,
@@ -1308,7 +831,7 @@ impl<'a> Machine<'a> {
         }
     }
 
-    fn int(&self, v: Id) -> Option<i128> {
+    pub(super) fn int(&self, v: Id) -> Option<i128> {
         match self.get(v) {
             V::Int(n) => Some(*n),
             V::Bool(b) => Some(*b as i128),
@@ -1316,14 +839,14 @@ impl<'a> Machine<'a> {
         }
     }
 
-    fn number(&self, v: Id) -> Option<f64> {
+    pub(super) fn number(&self, v: Id) -> Option<f64> {
         match self.get(v) {
             V::Float(f) => Some(*f),
             _ => self.int(v).map(|n| n as f64),
         }
     }
 
-    fn sequence(&self, v: Id) -> Option<Vec<Id>> {
+    pub(super) fn sequence(&self, v: Id) -> Option<Vec<Id>> {
         match self.get(v) {
             V::Tuple(items) | V::List(items) => Some(items.clone()),
             _ => None,
@@ -1331,7 +854,7 @@ impl<'a> Machine<'a> {
     }
 
     /// Python's iteration of a value (for `func(*args)`, `for key in keys`).
-    fn iterate(&self, v: Id) -> Result<Vec<Id>, String> {
+    pub(super) fn iterate(&self, v: Id) -> Result<Vec<Id>, String> {
         match self.get(v) {
             V::Tuple(items) | V::List(items) => Ok(items.clone()),
             V::Dict(_, entries) => Ok(entries.iter().map(|e| e.1).collect()),
@@ -1340,7 +863,7 @@ impl<'a> Machine<'a> {
     }
 
     /// A dict key as Python hashes and compares it (`1 == 1.0 == True`), or the TypeError.
-    fn hash_key(&self, v: Id) -> Result<String, String> {
+    pub(super) fn hash_key(&self, v: Id) -> Result<String, String> {
         Ok(match self.get(v) {
             V::None => "None".into(),
             V::Bool(b) => format!("i{}", *b as i32),
@@ -1361,7 +884,7 @@ impl<'a> Machine<'a> {
     }
 
     /// `f"data/{key}"` of a storage key.
-    fn format_key(&self, v: Id) -> Result<String, String> {
+    pub(super) fn format_key(&self, v: Id) -> Result<String, String> {
         match self.get(v) {
             V::Str(s) => Ok(s.clone()),
             V::Int(n) => Ok(n.to_string()),
@@ -1455,21 +978,10 @@ fn opcode_name(op: u8) -> &'static str {
     }
 }
 
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::MemSource;
-
-    fn load(name: &str, bytes: &[u8]) -> Outcome {
-        torch_load(&MemSource::new(name, bytes.to_vec()), None)
-    }
-
-    #[test]
-    fn plain_pickles_and_junk_are_refused() {
-        assert!(load("x.pt", b"").is_err());
-        assert!(load("x.pt", b"\x80\x02}q\x00.").unwrap_err().reason.contains("magic"));
-        assert!(load("x.pt", b"\x89PNG\r\n\x1a\n").is_err());
-    }
 
     #[test]
     fn opcodes_outside_the_list_are_refused_with_their_offset() {
