@@ -38,9 +38,12 @@ fn verdict_name(v: Verdict) -> String {
     serde_json::to_value(v).unwrap().as_str().unwrap().to_string()
 }
 
-/// Our verdict on every file (a panic is an answer too: Err), and how long each took.
-fn checked() -> &'static BTreeMap<String, (Result<Safety, String>, Duration)> {
-    static CHECKED: std::sync::OnceLock<BTreeMap<String, (Result<Safety, String>, Duration)>> = std::sync::OnceLock::new();
+/// Our verdict on a file (a panic is an answer too: Err), and how long it took.
+type Checked = (Result<Safety, String>, Duration);
+
+/// Our verdict on every file.
+fn checked() -> &'static BTreeMap<String, Checked> {
+    static CHECKED: std::sync::OnceLock<BTreeMap<String, Checked>> = std::sync::OnceLock::new();
     CHECKED.get_or_init(|| {
         let (dir, expected) = corpus();
         expected

@@ -49,7 +49,7 @@ fn findings_line(s: &Safety) -> String {
             let mut p = format!("{}:", verdict_name(f.severity));
             for (k, v) in [("member", &f.member), ("global", &f.global), ("opcode", &f.opcode)] {
                 // A top-level finding's member is the file's own path: noise here.
-                if !v.is_empty() && !(k == "member" && v.starts_with('/')) {
+                if !(v.is_empty() || k == "member" && v.starts_with('/')) {
                     p += &format!(" {k}={v}");
                 }
             }

@@ -56,6 +56,7 @@ fn u64_at(b: &[u8], i: usize) -> u64 {
 ///   the entry miniz locates for the name: "PytorchStreamReader failed retrieving file meta-data
 ///   for <name>: <why>" (`stat_refusal`) or "PytorchStreamReader failed reading file <name>:
 ///   <why>" (`extract_refusal`);
+///
 /// The storages the pickle names are checked as they are met (`record_refusal`).
 pub fn miniz_refusal(src: &dyn Source, archive: &Archive) -> Option<(u64, String)> {
     if let Err((at, why)) = read_central_dir(src) {
@@ -63,10 +64,10 @@ pub fn miniz_refusal(src: &dyn Source, archive: &Archive) -> Option<(u64, String
     }
     let first = archive.entries.first()?;
     let prefix = &first.name[..=first.name.find('/')?];
-    let version = if archive.find(&&format!("{prefix}.data/version")).is_some() { ".data/version" } else { "version" };
+    let version = if archive.find(&format!("{prefix}.data/version")).is_some() { ".data/version" } else { "version" };
     let named = [".data/serialization_id", version, "byteorder", ".format_version", ".storage_alignment", "data.pkl"]
         .into_iter()
-        .filter_map(|n| archive.find(&&format!("{prefix}{n}")).map(|e| (n.to_string(), e)));
+        .filter_map(|n| archive.find(&format!("{prefix}{n}")).map(|e| (n.to_string(), e)));
     named.into_iter().find_map(|(name, e)| record_refusal(src, e, &name).map(|why| (e.header_offset, why)))
 }
 

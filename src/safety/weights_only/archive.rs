@@ -151,7 +151,7 @@ impl Storages for ZipStorages<'_, '_> {
             Some((d, n)) => *d != dtype.0 && *n as i128 != nbytes,
         };
         if fresh {
-            m.location(location)?;
+            m.location(location, &dtype.0)?;
             let record = format!("data/{key_text}");
             let e = self.records.find(&record).ok_or_else(|| format!("failed locating file {record}: file not found"))?;
             if let Some(why) = miniz::record_refusal(self.records.src, e, &record) {

@@ -142,7 +142,7 @@ impl Storages for LegacyStorages {
         // after (retyped when the bytes agree, else a new empty one that no key names).
         let slot = match self.objects.get(&root) {
             None => {
-                m.location(location)?;
+                m.location(location, &dtype.0)?;
                 let slot = m.new_slot(nbytes);
                 self.objects.insert(root, Held { slot: Some(slot), bytes: nbytes, itemsize: dtype.1 });
                 slot

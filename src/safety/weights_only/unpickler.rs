@@ -505,6 +505,16 @@ impl<'a> Machine<'a> {
             }
             "builtins.complex" => {
                 arity(0, 2)?;
+                let number = |a: Id| self.number(a).is_some();
+                let ok = match args[..] {
+                    [] => true,
+                    [a] => number(a) || matches!(self.get(a), V::Str(t) if t.trim().parse::<f64>().is_ok()),
+                    [a, b] => number(a) && number(b),
+                    _ => false,
+                };
+                if !ok {
+                    return Err(self.refuse("complex() of these arguments (a string takes no second argument)"));
+                }
                 Ok(V::Other("complex"))
             }
             "torch.Size" => {
@@ -518,7 +528,7 @@ impl<'a> Machine<'a> {
                 }
                 Ok(V::Tuple(items))
             }
-            "torch.storage.UntypedStorage" => {
+            "torch.storage.UntypedStorage" | "torch.storage.TypedStorage" => {
                 arity(0, 2)?;
                 let nbytes = match args.first().map(|&a| self.get(a)) {
                     None => 0,
@@ -547,6 +557,7 @@ impl<'a> Machine<'a> {
             }
             "torch._utils._rebuild_qtensor" => {
                 arity(7, 7)?;
+                self.quantizer(args[4])?;
                 let (_, itemsize, nbytes, slot) = self.storage_of(args[0])?;
                 self.set_(itemsize, nbytes, slot, Some(args[1]), args[2], args[3])?;
                 self.requires_grad(args[5], false)?;
@@ -621,6 +632,23 @@ impl<'a> Machine<'a> {
                 Ok(())
             }
             other => Err(self.refuse(format!("can only build Tensor, Parameter, OrderedDict or allow-listed types, but got {}", other.type_name()))),
+        }
+    }
+
+    /// `_rebuild_qtensor`'s quantizer parameters: `(per_tensor_affine, scale, zero_point)` or
+    /// `(per_channel_affine[_float_qparams], scales, zero_points, axis)`.
+    fn quantizer(&self, params: Id) -> Result<(), Refusal> {
+        let items = self.sequence(params).unwrap_or_default();
+        let scheme = items.first().map(|&q| self.get(q));
+        let ok = match scheme {
+            Some(V::Global(q)) if q == "torch.per_tensor_affine" => items.len() == 3,
+            Some(V::Global(q)) if q == "torch.per_channel_affine" || q == "torch.per_channel_affine_float_qparams" => items.len() == 4,
+            _ => false,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(self.refuse("can't deserialize a quantized tensor with this qscheme"))
         }
     }
 
@@ -720,7 +748,8 @@ impl<'a> Machine<'a> {
         }
         let mut last: i128 = 0;
         for (&d, &s) in size.iter().zip(&stride) {
-            if s < 0 {
+            // torch multiplies as unsigned: a negative stride over more than one element overflows.
+            if s < 0 && d > 1 {
                 return Err(self.refuse(format!("Storage size calculation overflowed with sizes={size:?} and strides={stride:?}")));
             }
             last = s.checked_mul(d - 1).and_then(|x| x.checked_add(last)).filter(|&x| x <= i64::MAX as i128).ok_or_else(|| {
@@ -792,8 +821,12 @@ impl<'a> Machine<'a> {
 
     /// Where torch restores a storage: `cpu` and `meta` anywhere; an accelerator (`cuda:0`, `mps`,
     /// `xpu`, `hpu`) on a machine that has it (a CPU-only one refuses it without `map_location`).
-    pub(super) fn location(&self, v: Id) -> Result<(), String> {
+    /// A quantized storage cannot be restored to `meta`.
+    pub(super) fn location(&self, v: Id, dtype: &str) -> Result<(), String> {
         let Some(loc) = self.ascii(v) else { return Err("the storage location is not a string".into()) };
+        if loc == "meta" && crate::dtype::DType::from_torch_name(dtype).is_some_and(|d| d.is_quantized()) {
+            return Err("a quantized storage on meta: aten::_empty_affine_quantized has no QuantizedMeta backend".into());
+        }
         if Machine::device_ok(&loc) {
             Ok(())
         } else {
