@@ -1,5 +1,6 @@
 // Screenshots of the page for a look by eye, light and dark: a checkpoint with a tensor selected
-// (statistics and histogram), its checkpoint sections, and an ONNX graph. Writes tests/e2e/out/shot-*.png.
+// (statistics and histogram), its checkpoint sections, an ONNX graph, and a whole pickled model's
+// safety findings. Writes tests/e2e/out/shot-*.png.
 // Usage: node scripts/screenshots.mjs   (after scripts/build-web.sh)
 import path from 'node:path';
 import { start, openFiles, findRow, OUT } from '../tests/e2e/harness.mjs';
@@ -18,6 +19,10 @@ try {
     await page.waitForTimeout(500);
     await page.screenshot({ path: path.join(OUT, `shot-onnx-${colorScheme}.png`) });
     await page.screenshot({ path: path.join(OUT, `shot-onnx-full-${colorScheme}.png`), fullPage: true });
+    // The safety badges: a whole pickled model torch refuses ("Needs trust", its findings open).
+    await openFiles(page, 'mlp_entire_model.pt');
+    await page.locator('#models > article:not([hidden]) .findings summary').click();
+    await page.screenshot({ path: path.join(OUT, `shot-safety-${colorScheme}.png`) });
     await page.close();
   }
   console.log(`screenshots in ${OUT}`);

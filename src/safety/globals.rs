@@ -179,7 +179,8 @@ pub fn classify(module: &str, name: &str) -> Class {
         return Class::Harmless;
     }
     let top = module.split('.').next().unwrap_or(module);
-    let library = top.starts_with('_') && top != "__main__" || library_modules().contains(top);
+    // `__main__` is the script that saved the model, `__torch__` TorchScript's own class names.
+    let library = top.starts_with('_') && top != "__main__" && top != "__torch__" || library_modules().contains(top);
     if library || name.contains('.') || !is_class_name(name) {
         // A function, a nested attribute (`os.path.join` spelled `os`, `path.join`), or a class of a library.
         return Class::Denied;

@@ -123,7 +123,11 @@ pub fn scan_archive(src: &dyn Source, archive: &Archive, note: Option<&str>, dep
 /// (`members.rs`), every other member whatever its name and every record only the local headers
 /// show, except the storages a torch.save archive's pickles name.
 fn scan_members(src: &dyn Source, archive: &Archive, note: Option<&str>, depth: usize, budget: &Budget, out: &mut Vec<Finding>) {
-    let torchscript = archive.entries.iter().any(|e| e.name.ends_with("constants.pkl") || e.name.contains("/code/"));
+    // What torch.load takes for TorchScript: a record named `constants.pkl` in the archive's folder.
+    let torchscript = archive.entries.first().and_then(|f| f.name.split_once('/')).is_some_and(|(dir, _)| {
+        let name = format!("{dir}/constants.pkl");
+        archive.entries.iter().any(|e| e.name == name)
+    });
     if torchscript && note.is_none() {
         out.push(finding(
             Verdict::UnsafeButKnown,
@@ -425,6 +429,8 @@ fn trace_findings(trace: &Trace, place: &Place, note: Option<&str>, out: &mut Ve
             Class::Denied if g.module.is_empty() => (Verdict::Dangerous, format!("{}: a global the scan cannot name, so it cannot be checked", g.global)),
             Class::Denied => (Verdict::Dangerous, format!("{} is not known to be harmless: importing or calling it can run code or reach the system", g.global)),
         };
+        // Where torch.load does not read, only what can run code counts; the rest is a note.
+        let severity = if note.is_some() && severity != Verdict::Dangerous { Verdict::Safe } else { severity };
         out.push(Finding { global: g.global.clone(), opcode: g.opcode.to_string(), member: place.member.clone(), offset: g.offset, severity, reason: with_note(reason) });
     }
     for c in &trace.calls {

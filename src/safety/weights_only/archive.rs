@@ -37,9 +37,20 @@ impl Records<'_> {
         if let Some(why) = miniz::record_refusal(self.src, e, short) {
             return Err(broken(self.src.name(), e.header_offset, why));
         }
-        // miniz hands on what inflates even when the deflate stream stops short.
+        // miniz reads a stored record as its uncompressed size, and hands on what inflates of a
+        // deflated one even when the stream stops short.
         let member = format!("{}/{}", self.src.name(), e.name);
-        self.archive.read_member_prefix(self.src, e, limits::MAX_PICKLE_BYTES).map_err(|err| broken(&member, 0, err.to_string()))
+        let bytes = match e.method {
+            zip::Method::Stored if e.size > limits::MAX_PICKLE_BYTES => Err(crate::error::Error::Limit {
+                at: crate::error::Location::member(member.as_str()),
+                what: "record size",
+                found: e.size,
+                limit: limits::MAX_PICKLE_BYTES,
+            }),
+            zip::Method::Stored => self.src.read_vec(e.data_offset, e.size),
+            _ => self.archive.read_member_prefix(self.src, e, limits::MAX_PICKLE_BYTES),
+        };
+        bytes.map_err(|err| broken(&member, 0, err.to_string()))
     }
 }
 

@@ -558,6 +558,9 @@ impl<'a> Machine<'a> {
             "torch._utils._rebuild_qtensor" => {
                 arity(7, 7)?;
                 self.quantizer(args[4])?;
+                if !matches!(self.get(args[0]), V::Storage { dtype, .. } if crate::dtype::DType::from_torch_name(dtype).is_some_and(|d| d.is_quantized())) {
+                    return Err(self.refuse("creation of a quantized tensor requires a quantized dtype like torch.quint8"));
+                }
                 let (_, itemsize, nbytes, slot) = self.storage_of(args[0])?;
                 self.set_(itemsize, nbytes, slot, Some(args[1]), args[2], args[3])?;
                 self.requires_grad(args[5], false)?;
@@ -565,9 +568,9 @@ impl<'a> Machine<'a> {
             }
             "torch._utils._rebuild_meta_tensor_no_storage" => {
                 arity(4, 4)?;
-                let (float, itemsize) = self.dtype(args[0])?;
-                // `torch.empty_strided(size, stride, device="meta")`: the view's checks, no storage.
-                self.set_(itemsize, u64::MAX, None, None, args[1], args[2])?;
+                let (float, _) = self.dtype(args[0])?;
+                // `torch.empty_strided(size, stride, device="meta")`: the shape's checks, no storage.
+                self.shape(None, args[1], args[2])?;
                 self.requires_grad(args[3], float)?;
                 Ok(V::Tensor { float, parameter: false })
             }
@@ -703,10 +706,10 @@ impl<'a> Machine<'a> {
         }
     }
 
-    /// `Tensor.set_(storage, offset, size, stride)`'s checks: ints, equal lengths, no negative
-    /// size, stride or offset, no overflow, and the view inside the (not resizable) storage.
-    /// A resizable storage (`slot`) grows to fit the view instead.
-    pub(super) fn set_(&mut self, itemsize: u64, nbytes: u64, slot: Option<usize>, offset: Option<Id>, size: Id, stride: Id) -> Result<(), Refusal> {
+    /// A view's shape as torch takes it: int sizes and strides of equal length, each an int64
+    /// SymInt, no negative size or offset, a numel within int64. (offset, sizes, strides, numel).
+    #[allow(clippy::type_complexity)]
+    pub(super) fn shape(&self, offset: Option<Id>, size: Id, stride: Id) -> Result<(i128, Vec<i128>, Vec<i128>, i128), Refusal> {
         let offset = match offset.map(|o| self.get(o)) {
             None => 0,
             Some(V::Int(o)) => *o,
@@ -743,22 +746,26 @@ impl<'a> Machine<'a> {
         if size.iter().any(|&d| d < 0) {
             return Err(self.refuse("numel: a negative dimension"));
         }
+        Ok((offset, size, stride, numel))
+    }
+
+    /// `Tensor.set_(storage, offset, size, stride)`: the shape's checks, then the bytes the view
+    /// spans (torch multiplies unsigned: a negative stride over more than one element overflows)
+    /// inside the storage, which must not need to grow; a resizable one (`slot`) grows instead.
+    pub(super) fn set_(&mut self, itemsize: u64, nbytes: u64, slot: Option<usize>, offset: Option<Id>, size: Id, stride: Id) -> Result<(), Refusal> {
+        let (offset, size, stride, numel) = self.shape(offset, size, stride)?;
         if numel == 0 {
             return Ok(());
         }
+        let overflow = || self.refuse(format!("Storage size calculation overflowed with sizes={size:?} and strides={stride:?}"));
         let mut last: i128 = 0;
         for (&d, &s) in size.iter().zip(&stride) {
-            // torch multiplies as unsigned: a negative stride over more than one element overflows.
             if s < 0 && d > 1 {
-                return Err(self.refuse(format!("Storage size calculation overflowed with sizes={size:?} and strides={stride:?}")));
+                return Err(overflow());
             }
-            last = s.checked_mul(d - 1).and_then(|x| x.checked_add(last)).filter(|&x| x <= i64::MAX as i128).ok_or_else(|| {
-                self.refuse(format!("Storage size calculation overflowed with sizes={size:?} and strides={stride:?}"))
-            })?;
+            last = s.checked_mul(d - 1).and_then(|x| x.checked_add(last)).filter(|&x| x <= i64::MAX as i128).ok_or_else(overflow)?;
         }
-        let needed = (offset + last + 1).checked_mul(itemsize as i128).filter(|&x| x <= i64::MAX as i128).ok_or_else(|| {
-            self.refuse(format!("Storage size calculation overflowed with sizes={size:?} and strides={stride:?}"))
-        })?;
+        let needed = (offset + last + 1).checked_mul(itemsize as i128).filter(|&x| x <= i64::MAX as i128).ok_or_else(overflow)?;
         if needed > nbytes as i128 {
             if let Some(slot) = slot {
                 self.slots[slot] = needed as u64;
