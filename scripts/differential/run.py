@@ -42,8 +42,8 @@ import mutate  # noqa: E402
 
 NON_MODEL = (".json", ".npy", ".md", ".txt")
 REG_DIR = os.path.join(ROOT, "tests", "regressions")
-REG_MAX_FILES = 200
-REG_MAX_BYTES = 2 * 1024 * 1024
+REG_MAX_FILES = 500
+REG_MAX_BYTES = 4 * 1024 * 1024
 REG_MAX_FILE = 256 * 1024
 
 

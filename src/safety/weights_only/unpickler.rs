@@ -463,6 +463,10 @@ impl<'a> Machine<'a> {
                 }
                 Ok(V::Tensor { float: dtype_float, parameter: false })
             }
+            "torch.nn.parameter.Parameter" => {
+                arity(0, 2)?;
+                self.parameter(&args)
+            }
             "torch._utils._rebuild_parameter" | "torch._utils._rebuild_parameter_with_state" => {
                 arity(if name.ends_with("state") { 4 } else { 3 }, if name.ends_with("state") { 4 } else { 3 })?;
                 self.parameter(&args[..2])
