@@ -86,6 +86,18 @@ fn unreadable_member(member: &str, err: Error) -> Finding {
     }
 }
 
+/// A member compressed in a way torchpeek does not decompress: `dangerous` for bzip2 (12) and LZMA
+/// (14), which Python's zipfile decompresses (what a loader would run cannot be checked); a note for
+/// the rest, which no zip reader decompresses (nothing can load it).
+fn undecodable(e: &Entry, member: &str) -> Option<Finding> {
+    let zip::Method::Other(m) = e.method else { return None };
+    let (severity, what) = match m {
+        12 | 14 => (Verdict::Dangerous, "which Python's zipfile decompresses and torchpeek does not: what a loader would unpack and run cannot be checked"),
+        _ => (Verdict::Safe, "which no zip reader decompresses: nothing can load it"),
+    };
+    Some(finding(severity, member, 0, format!("compressed with method {m}, {what}")))
+}
+
 /// A member with no local header: zip readers refuse to read it, so nothing loads it (a note).
 fn no_local_header(member: &str, e: &Entry) -> Finding {
     finding(Verdict::Safe, member, e.header_offset, "no local header: zip readers refuse to read this member, so nothing loads it".into())
@@ -154,6 +166,10 @@ fn scan_members(src: &dyn Source, archive: &Archive, note: Option<&str>, depth: 
             out.push(no_local_header(&member, e));
             continue;
         }
+        if let Some(f) = undecodable(e, &member) {
+            out.push(f);
+            continue;
+        }
         let bytes = match archive.read_member_prefix(src, e, limits::MAX_PICKLE_BYTES) {
             Ok(b) => b,
             Err(err) => {
@@ -203,14 +219,8 @@ fn scan_zip_member(
     budget: &Budget,
     out: &mut Vec<Finding>,
 ) -> bool {
-    if let zip::Method::Other(m) = e.method {
-        // Python's zipfile decompresses bzip2 (12) and LZMA (14), which torchpeek does not; no
-        // zip reader decompresses the rest, so nothing could load what they hold.
-        let (severity, what) = match m {
-            12 | 14 => (Verdict::Dangerous, "which Python's zipfile decompresses and torchpeek does not: what a loader would unpack and run cannot be checked"),
-            _ => (Verdict::Safe, "which no zip reader decompresses: nothing can load it"),
-        };
-        out.push(finding(severity, &name, 0, format!("compressed with method {m}, {what}")));
+    if let Some(f) = undecodable(e, &name) {
+        out.push(f);
         return true;
     }
     if !e.has_local {
