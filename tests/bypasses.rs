@@ -4,6 +4,8 @@
 //! 2.15 `torch.load(weights_only=True)` said about it (`tests/corpus/bypasses_torch_answers.json`,
 //! written by `tests/corpus/torch_answers.py`), opens without a panic, and is checked quickly.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -112,21 +114,7 @@ fn every_bypass_gets_its_verdict_and_says_why() {
             wrong.push(format!("{name}: {}, want {want_verdict} ({:?})", verdict_name(s.verdict), s.findings));
             continue;
         }
-        for (field, what) in [("global_", "global"), ("opcode", "opcode"), ("member", "member"), ("reason", "reason")] {
-            let Some(needle) = want[field].as_str() else { continue };
-            let found = s.findings.iter().any(|f| {
-                let hay = match what {
-                    "global" => &f.global,
-                    "opcode" => &f.opcode,
-                    "member" => &f.member,
-                    _ => &f.reason,
-                };
-                hay.contains(needle)
-            });
-            if !found {
-                wrong.push(format!("{name}: no finding whose {what} contains {needle:?}: {:?}", s.findings));
-            }
-        }
+        wrong.extend(common::missing_findings(name, &s.findings, want));
     }
     assert!(wrong.is_empty(), "{} of {} files wrong:\n{}", wrong.len(), expected.len(), wrong.join("\n"));
 }

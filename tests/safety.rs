@@ -5,6 +5,8 @@
 //! by `scripts/setup.sh --test`). The peers' own samples are `tests/peers.rs`, published
 //! bypasses `tests/bypasses.rs`, what the differential run against torch found `tests/regressions.rs`.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -46,21 +48,7 @@ fn every_hostile_file_gets_its_verdict_and_says_why() {
             wrong.push(format!("{name}: {:?}, want {} ({:?})", s.verdict, want["verdict"], s.findings));
             continue;
         }
-        for (field, text) in [("global_", "global"), ("opcode", "opcode"), ("member", "member"), ("reason", "reason")] {
-            let Some(needle) = want[field].as_str() else { continue };
-            let found = s.findings.iter().any(|f| {
-                let hay = match text {
-                    "global" => &f.global,
-                    "opcode" => &f.opcode,
-                    "member" => &f.member,
-                    _ => &f.reason,
-                };
-                hay.contains(needle)
-            });
-            if !found {
-                wrong.push(format!("{name}: no finding whose {text} contains {needle:?}: {:#?}", s.findings));
-            }
-        }
+        wrong.extend(common::missing_findings(name, &s.findings, want));
         // Where torch stops on a file it refuses.
         if let Some(needle) = want["refusal"].as_str() {
             if !s.refusal.as_ref().is_some_and(|r| r.reason.contains(needle)) {

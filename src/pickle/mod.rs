@@ -5,6 +5,6 @@ pub mod machine;
 pub mod trace;
 pub mod value;
 
-pub use machine::{parse, python2_module, scan, Pickle};
+pub use machine::{opcode_name, parse, python2_module, scan, Pickle};
 pub use trace::{Anomaly, CallUse, GlobalUse, Nested, Trace};
 pub use value::{Arena, How, Id, Object, Value};

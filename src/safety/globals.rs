@@ -51,24 +51,15 @@ pub fn weights_only_allows(full: &str) -> bool {
 
 /// Globals known to only build data, outside torch's allow-list.
 pub const HARMLESS: &[&str] = &[
-    // torch's own tensors, storages and values
-    "torch._utils._rebuild_tensor",
-    "torch._utils._rebuild_tensor_v2",
-    "torch._utils._rebuild_tensor_v3",
-    "torch._utils._rebuild_parameter",
-    "torch._utils._rebuild_parameter_with_state",
-    "torch._utils._rebuild_qtensor",
-    "torch._utils._rebuild_sparse_tensor",
+    // torch's own tensors, storages and values (with `torch::tensor::REBUILD_FUNCTIONS`)
     "torch._utils._rebuild_sparse_csr",
     "torch._utils._rebuild_nested_tensor",
-    "torch._utils._rebuild_meta_tensor_no_storage",
     "torch._utils._rebuild_wrapper_subclass",
     "torch._utils._rebuild_xla_tensor",
     "torch._utils._rebuild_mtia_tensor",
     "torch._utils._rebuild_device_tensor_from_numpy",
     "torch._utils._rebuild_device_tensor_from_cpu_tensor",
     "torch._tensor._rebuild_from_type",
-    "torch._tensor._rebuild_from_type_v2",
     "torch.nn.parameter.Buffer",
     "torch.nn.parameter.UninitializedParameter",
     "torch.nn.parameter.UninitializedBuffer",
@@ -167,7 +158,7 @@ pub fn classify(module: &str, name: &str) -> Class {
     if weights_only_allows(&full) {
         return Class::Allowed;
     }
-    if HARMLESS.contains(&full.as_str()) || torch_dtype(&full).is_some() || storage_type_dtype(&full).is_some() || is_tensor_class(&full) {
+    if HARMLESS.contains(&full.as_str()) || crate::torch::tensor::REBUILD_FUNCTIONS.contains(&full.as_str()) || torch_dtype(&full).is_some() || storage_type_dtype(&full).is_some() || is_tensor_class(&full) {
         return Class::Harmless;
     }
     let pure_function = HARMLESS_FUNCTIONS_UNDER.iter().any(|p| module == *p || module.strip_prefix(p).is_some_and(|r| r.starts_with('.')))

@@ -91,3 +91,25 @@ pub fn safetensors_f32(tensors: &[(&str, &[u64], &[f32])]) -> Vec<u8> {
     out.extend_from_slice(&data);
     out
 }
+
+/// What a corpus file's expectations (`global_`, `opcode`, `member`, `reason`: text a finding must
+/// contain) find missing in `findings`, one line each.
+pub fn missing_findings(name: &str, findings: &[torchpeek::safety::Finding], want: &serde_json::Value) -> Vec<String> {
+    let mut missing = Vec::new();
+    for (field, what) in [("global_", "global"), ("opcode", "opcode"), ("member", "member"), ("reason", "reason")] {
+        let Some(needle) = want[field].as_str() else { continue };
+        let found = findings.iter().any(|f| {
+            let hay = match what {
+                "global" => &f.global,
+                "opcode" => &f.opcode,
+                "member" => &f.member,
+                _ => &f.reason,
+            };
+            hay.contains(needle)
+        });
+        if !found {
+            missing.push(format!("{name}: no finding whose {what} contains {needle:?}: {findings:#?}"));
+        }
+    }
+    missing
+}

@@ -142,17 +142,7 @@ struct ZipStorages<'a, 'b> {
 
 impl Storages for ZipStorages<'_, '_> {
     fn load(&mut self, m: &mut Machine, pid: Id) -> Result<V, String> {
-        let items = match m.get(pid) {
-            V::Tuple(items) => items.clone(),
-            other => return Err(format!("saved_id must be a tuple, got {}", other.type_name())),
-        };
-        let typename = items.first().map(|&i| m.ascii(i)).ok_or("tuple index out of range")?;
-        if typename.as_deref() != Some("storage") {
-            return Err(format!("unknown typename for persistent_load, expected 'storage' but got {typename:?}"));
-        }
-        let [_, storage_type, key, location, numel] = items[..] else {
-            return Err(format!("the storage id has {} fields, torch unpacks 4", items.len().saturating_sub(1)));
-        };
+        let [storage_type, key, location, numel] = m.storage_pid(pid)?;
         let dtype = m.storage_dtype(storage_type)?;
         let numel = m.int(numel).ok_or("the storage's element count is not an int")?;
         let nbytes = storage_bytes(numel, dtype.1)? as i128;

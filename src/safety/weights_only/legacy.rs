@@ -123,17 +123,7 @@ struct LegacyStorages {
 
 impl Storages for LegacyStorages {
     fn load(&mut self, m: &mut Machine, pid: Id) -> Result<V, String> {
-        let items = match m.get(pid) {
-            V::Tuple(items) => items.clone(),
-            other => return Err(format!("saved_id must be a tuple, got {}", other.type_name())),
-        };
-        let typename = items.first().map(|&i| m.ascii(i)).ok_or("tuple index out of range")?;
-        if typename.as_deref() != Some("storage") {
-            return Err(format!("unknown saved id type {typename:?}"));
-        }
-        let [_, storage_type, root_key, location, numel, view] = items[..] else {
-            return Err(format!("the storage id has {} fields, torch unpacks 5", items.len().saturating_sub(1)));
-        };
+        let [storage_type, root_key, location, numel, view] = m.storage_pid(pid)?;
         let dtype = m.storage_dtype(storage_type)?;
         let numel = m.int(numel).ok_or("the storage's element count is not an int")?;
         let nbytes = storage_bytes(numel, dtype.1)?;

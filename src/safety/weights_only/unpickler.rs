@@ -365,7 +365,7 @@ impl<'a> Machine<'a> {
                 }
                 b'.' => return self.pop(),
                 other => {
-                    let name = opcode_name(other);
+                    let name = crate::pickle::opcode_name(other);
                     return Err(self.refuse(format!("unsupported operand {other} ({name}): the weights-only unpickler refuses it")));
                 }
             }
@@ -812,6 +812,20 @@ impl<'a> Machine<'a> {
 
     // --- what persistent_load reads of its arguments
 
+    /// A storage's persistent id `('storage', ...)` as `persistent_load` unpacks it: the `N`
+    /// fields after the typename.
+    pub(super) fn storage_pid<const N: usize>(&self, pid: Id) -> Result<[Id; N], String> {
+        let items = match self.get(pid) {
+            V::Tuple(items) => items.clone(),
+            other => return Err(format!("saved_id must be a tuple, got {}", other.type_name())),
+        };
+        let typename = items.first().map(|&i| self.ascii(i)).ok_or("tuple index out of range")?;
+        if typename.as_deref() != Some("storage") {
+            return Err(format!("unknown typename for persistent_load, expected 'storage' but got {typename:?}"));
+        }
+        items[1..].try_into().map_err(|_| format!("the storage id has {} fields, torch unpacks {N}", items.len() - 1))
+    }
+
     /// `_maybe_decode_ascii`: a str, or bytes decoded as ASCII.
     pub(super) fn ascii(&self, v: Id) -> Option<String> {
         match self.get(v) {
@@ -984,43 +998,6 @@ fn le_signed(b: &[u8]) -> i128 {
     i128::from_le_bytes(buf)
 }
 
-fn opcode_name(op: u8) -> &'static str {
-    match op {
-        b'2' => "DUP",
-        b'0' => "POP",
-        b'1' => "POP_MARK",
-        b'l' => "LIST",
-        b'd' => "DICT",
-        b'p' => "PUT",
-        b'g' => "GET",
-        b'I' => "INT",
-        b'L' => "LONG",
-        b'S' => "STRING",
-        b'V' => "UNICODE",
-        b'F' => "FLOAT",
-        b'T' => "BINSTRING",
-        b'P' => "PERSID",
-        b'i' => "INST",
-        b'o' => "OBJ",
-        b'B' => "BINBYTES",
-        b'C' => "SHORT_BINBYTES",
-        0x82..=0x84 => "EXT",
-        0x8b => "LONG4",
-        0x8c => "SHORT_BINUNICODE",
-        0x8d => "BINUNICODE8",
-        0x8e => "BINBYTES8",
-        0x90 => "ADDITEMS",
-        0x91 => "FROZENSET",
-        0x92 => "NEWOBJ_EX",
-        0x93 => "STACK_GLOBAL",
-        0x94 => "MEMOIZE",
-        0x95 => "FRAME",
-        0x96 => "BYTEARRAY8",
-        0x97 => "NEXT_BUFFER",
-        0x98 => "READONLY_BUFFER",
-        _ => "not a pickle opcode",
-    }
-}
 
 
 #[cfg(test)]
