@@ -138,8 +138,7 @@ pub const HARMLESS_FUNCTIONS_UNDER: &[&str] = &["torch.nn.functional", "torch.nn
 pub const HARMLESS_TORCH_FUNCTIONS: &[&str] = &[
     "relu", "relu_", "tanh", "sigmoid", "softmax", "log_softmax", "exp", "log", "sin", "cos", "abs", "neg", "sqrt",
     "rsqrt", "square", "erf", "sign", "clamp", "add", "sub", "mul", "div", "matmul", "mean", "sum", "max", "min",
-    "cat", "stack", "flatten", "transpose", "permute", "reshape", "squeeze", "unsqueeze", "zeros", "ones", "zeros_like",
-    "ones_like", "randn", "rand", "empty", "arange", "full",
+    "cat", "stack", "flatten", "transpose", "permute", "reshape", "squeeze", "unsqueeze",
 ];
 
 fn library_modules() -> &'static HashSet<&'static str> {
