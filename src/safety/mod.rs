@@ -2,7 +2,7 @@
 //! pickles and the container, never by running anything.
 //!
 //! - `safe`: `torch.load(weights_only=True)` of the mirrored torch (2.15.0) accepts the file
-//!   (`weights_only.rs` follows its code path) and nothing in it can run code.
+//!   (`weights_only/` follows its code path) and nothing in it can run code.
 //! - `unsafe_but_known`: nothing can run code, but torch refuses it: imports known to only build
 //!   data (a pickled model's own classes, TorchScript; `globals.rs` lists them), or a file torch
 //!   cannot read at all (then `refusal` says where, and `check` exits with status 1).
