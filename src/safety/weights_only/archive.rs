@@ -105,8 +105,9 @@ pub(super) fn load(src: &dyn Source, archive: &Archive) -> Outcome {
             return Err(broken(&format!("{name}/{}", e.name), 0, format!("storage alignment {:?} is not a number", String::from_utf8_lossy(&text))));
         }
     }
-    // torch logs the archive's serialization id, a UTF-8 string (miniz_refusal checked the record).
-    if let Some(e) = records.find(".data/serialization_id") {
+    // torch logs the archive's serialization id, a UTF-8 string (miniz_refusal checked the record;
+    // a deflated one miniz's decoder may read where ours does not is left to it).
+    if let Some(e) = records.find(".data/serialization_id").filter(|e| e.method == zip::Method::Stored) {
         if std::str::from_utf8(&records.read(e)?).is_err() {
             return Err(broken(&format!("{name}/{}", e.name), 0, "the serialization id is not UTF-8 ('utf-8' codec can't decode it)"));
         }

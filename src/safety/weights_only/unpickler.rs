@@ -505,6 +505,9 @@ impl<'a> Machine<'a> {
             }
             "builtins.bytearray" => {
                 arity(0, 3)?;
+                if args.len() == 1 && matches!(self.get(args[0]), V::Str(_)) {
+                    return Err(self.refuse("bytearray(): string argument without an encoding"));
+                }
                 Ok(V::Other("bytearray"))
             }
             "builtins.complex" => {
