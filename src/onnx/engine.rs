@@ -333,27 +333,6 @@ impl Session {
         })
     }
 
-    /// Loads a model from sources: the first that looks like ONNX is the model, the others its
-    /// external data files.
-    pub fn load_sources(sources: &[Box<dyn Source>]) -> Result<Session> {
-        let index = sources
-            .iter()
-            .position(|s| {
-                let mut head = vec![0u8; s.len().min(64) as usize];
-                s.read_at(0, &mut head).is_ok() && super::looks_like_onnx(&head)
-            })
-            .unwrap_or(0);
-        let model_src = sources.get(index).ok_or_else(|| Error::engine("no model given"))?;
-        let model = model_src.read_vec(0, model_src.len())?;
-        let mut external = Vec::new();
-        for (i, s) in sources.iter().enumerate() {
-            if i != index {
-                external.push((s.name().to_string(), s.read_vec(0, s.len())?));
-            }
-        }
-        Session::load(&model, &external)
-    }
-
     /// The model's inputs (graph inputs that are not initializers), as declared.
     pub fn inputs(&self) -> Vec<IoInfo> {
         self.inputs.clone()

@@ -81,11 +81,6 @@ pub fn dtype_of(t: i32) -> Option<DType> {
     })
 }
 
-/// The ONNX element type of a dtype, where it has one.
-pub fn onnx_type_of(d: DType) -> Option<i32> {
-    (1..=20).find(|&t| dtype_of(t) == Some(d))
-}
-
 #[derive(Debug, Clone, Default)]
 pub struct ModelInfo {
     pub ir_version: i64,

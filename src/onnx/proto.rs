@@ -122,14 +122,6 @@ impl<'a> Reader<'a> {
         Ok(u32::from_le_bytes(b))
     }
 
-    pub fn fixed64(&mut self, end: u64) -> Result<u64> {
-        let mut b = [0u8; 8];
-        for x in &mut b {
-            *x = self.byte(end)?;
-        }
-        Ok(u64::from_le_bytes(b))
-    }
-
     /// A field's tag: (field number, wire type).
     pub fn tag(&mut self, end: u64) -> Result<(u32, u8)> {
         let start = self.pos;
