@@ -7,7 +7,7 @@ mod common;
 
 use common::{fixture, state_dict_pickle, zip_of};
 use std::cell::RefCell;
-use torchpeek::container::zip::Archive;
+use torchpeek::container::{tar, zip::Archive};
 use torchpeek::safety::{self, Safety, Verdict};
 use torchpeek::{MemSource, Source};
 
@@ -55,6 +55,30 @@ fn tar_of(members: &[(&str, &[u8])]) -> Vec<u8> {
     }
     out.resize(out.len() + 1024, 0);
     out
+}
+
+#[test]
+fn the_tar_reader_lists_members_and_their_ranges() {
+    let t = tar_of(&[("sys_info", b"abc"), ("pickle", &[7u8; 600])]);
+    assert!(tar::is_tar(&t));
+    let (m, error) = tar::members(&MemSource::new("t.tar", t));
+    assert!(error.is_none());
+    assert_eq!(m, vec![tar::Member { name: "sys_info".into(), offset: 512, size: 3 }, tar::Member { name: "pickle".into(), offset: 1536, size: 600 }]);
+}
+
+#[test]
+fn the_tar_reader_refuses_what_is_not_a_tar_and_bounds_sizes() {
+    assert!(!tar::is_tar(&[0u8; 512]));
+    assert!(!tar::is_tar(b"\x80\x02}q\x00."));
+    let mut t = tar_of(&[("a", b"x")]);
+    // A size far past the end is an error, not an allocation.
+    t[124..135].copy_from_slice(b"77777777777");
+    let sum: u32 = t[..512].iter().enumerate().map(|(i, &b)| if (148..156).contains(&i) { 32 } else { b as u32 }).sum();
+    t[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+    assert!(matches!(tar::members(&MemSource::new("t", t)), (m, Some(torchpeek::Error::Truncated { .. })) if m.is_empty()));
+    let mut bad = tar_of(&[("a", b"x")]);
+    bad[0] = b'b';
+    assert!(tar::members(&MemSource::new("t", bad)).1.is_some());
 }
 
 /// A version-1 .npy of a 1-element object array: header, then the pickle.

@@ -101,6 +101,7 @@ fn walk(src: &dyn Source, out: &mut Vec<Member>) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn base256_fields_of_any_width() {
@@ -112,52 +113,5 @@ mod tests {
         h[0] = b'x';
         h[148] = 0x80;
         assert!(!checksum_ok(&h));
-    }
-
-    use super::*;
-    use crate::source::MemSource;
-
-    /// A ustar-less (v7) tar of these members, with valid checksums, as Python's tarfile writes them.
-    fn tar_of(members: &[(&str, &[u8])]) -> Vec<u8> {
-        let mut out = Vec::new();
-        for (name, data) in members {
-            let mut h = vec![0u8; 512];
-            h[..name.len()].copy_from_slice(name.as_bytes());
-            h[100..107].copy_from_slice(b"0000644");
-            h[124..135].copy_from_slice(format!("{:011o}", data.len()).as_bytes());
-            h[156] = b'0';
-            h[148..156].copy_from_slice(b"        ");
-            let sum: u32 = h.iter().map(|&b| b as u32).sum();
-            h[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
-            out.extend_from_slice(&h);
-            out.extend_from_slice(data);
-            out.resize(out.len().div_ceil(512) * 512, 0);
-        }
-        out.resize(out.len() + 1024, 0);
-        out
-    }
-
-    #[test]
-    fn lists_members_and_their_ranges() {
-        let t = tar_of(&[("sys_info", b"abc"), ("pickle", &[7u8; 600])]);
-        assert!(is_tar(&t));
-        let (m, error) = members(&MemSource::new("t.tar", t));
-        assert!(error.is_none());
-        assert_eq!(m, vec![Member { name: "sys_info".into(), offset: 512, size: 3 }, Member { name: "pickle".into(), offset: 1536, size: 600 }]);
-    }
-
-    #[test]
-    fn refuses_what_is_not_a_tar_and_bounds_sizes() {
-        assert!(!is_tar(&[0u8; 512]));
-        assert!(!is_tar(b"\x80\x02}q\x00."));
-        let mut t = tar_of(&[("a", b"x")]);
-        // A size far past the end is an error, not an allocation.
-        t[124..135].copy_from_slice(b"77777777777");
-        let sum: u32 = t[..512].iter().enumerate().map(|(i, &b)| if (148..156).contains(&i) { 32 } else { b as u32 }).sum();
-        t[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
-        assert!(matches!(members(&MemSource::new("t", t)), (m, Some(Error::Truncated { .. })) if m.is_empty()));
-        let mut bad = tar_of(&[("a", b"x")]);
-        bad[0] = b'b';
-        assert!(members(&MemSource::new("t", bad)).1.is_some());
     }
 }

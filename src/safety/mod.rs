@@ -51,15 +51,25 @@ pub struct Safety {
 }
 
 impl Safety {
+    /// The scan's findings and torch's answer make the verdict: never `safe` when torch refuses.
+    fn new(findings: Vec<Finding>, refusal: Option<Refusal>) -> Safety {
+        let floor = if refusal.is_some() { Verdict::UnsafeButKnown } else { Verdict::Safe };
+        Safety {
+            verdict: findings.iter().map(|f| f.severity).max().unwrap_or(Verdict::Safe).max(floor),
+            findings,
+            mirrors_torch: globals::mirrored_torch().to_string(),
+            torch_loads: refusal.is_none(),
+            refusal,
+        }
+    }
+
     /// True when torch refuses the file and the scan found nothing in it at all (a plain pickle,
     /// a truncated or corrupt checkpoint, an ONNX model): `check` reports it as an error (exit
     /// status 1) naming where torch stops, rather than as a verdict.
     pub fn is_error(&self) -> bool {
         self.refusal.is_some() && self.findings.is_empty()
     }
-}
 
-impl Safety {
     /// Adds another file's answer (a shard of the same model).
     pub fn merge(&mut self, other: Safety) {
         self.verdict = self.verdict.max(other.verdict);
@@ -79,13 +89,7 @@ pub fn plain_data(src: &dyn Source, onnx: bool) -> Safety {
     } else {
         weights_only::torch_load(src, None).err()
     };
-    Safety {
-        verdict: if refusal.is_some() { Verdict::UnsafeButKnown } else { Verdict::Safe },
-        findings: Vec::new(),
-        mirrors_torch: globals::mirrored_torch().to_string(),
-        torch_loads: refusal.is_none(),
-        refusal,
-    }
+    Safety::new(Vec::new(), refusal)
 }
 
 /// The verdict on one source.
@@ -100,17 +104,9 @@ pub fn check_archive(src: &dyn Source, archive: &crate::container::zip::Archive)
     verdict(src, findings, Some(archive))
 }
 
-/// The scan's findings and torch's answer make the verdict: never `safe` when torch refuses.
+/// The scan's findings and torch.load's answer on `src`.
 fn verdict(src: &dyn Source, findings: Vec<Finding>, archive: Option<&crate::container::zip::Archive>) -> Safety {
-    let refusal = weights_only::torch_load(src, archive).err();
-    let floor = if refusal.is_some() { Verdict::UnsafeButKnown } else { Verdict::Safe };
-    Safety {
-        verdict: findings.iter().map(|f| f.severity).max().unwrap_or(Verdict::Safe).max(floor),
-        findings,
-        mirrors_torch: globals::mirrored_torch().to_string(),
-        torch_loads: refusal.is_none(),
-        refusal,
-    }
+    Safety::new(findings, weights_only::torch_load(src, archive).err())
 }
 
 #[cfg(test)]
