@@ -6,11 +6,16 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
 target_dir="${CARGO_TARGET_DIR:-target}"
-echo "build-web: cargo build (wasm32, release)" >&2
-# 128-bit SIMD (every current browser and Node has it): the statistics loop runs about 2x faster.
+# Both wasm modules in one cargo run (they share the core's build): the page's and npm's
+# (crates/torchpeek-wasm: the core only) and the engine's (crates/torchpeek-engine-wasm: tract,
+# loaded only when a model is run, so opening files stays light).
+# 128-bit SIMD (every current browser and Node has it): the statistics loop runs about 2x faster,
+# and the engine's kernels use it.
+echo "build-web: cargo build (wasm32 + simd128, release): torchpeek-wasm, torchpeek-engine-wasm" >&2
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128" \
-  cargo build --release --lib --target wasm32-unknown-unknown --no-default-features
-wasm="$target_dir/wasm32-unknown-unknown/release/torchpeek.wasm"
+  cargo build --release --target wasm32-unknown-unknown -p torchpeek-wasm -p torchpeek-engine-wasm
+wasm="$target_dir/wasm32-unknown-unknown/release/torchpeek_wasm.wasm"
+engine_wasm="$target_dir/wasm32-unknown-unknown/release/torchpeek_engine_wasm.wasm"
 
 pkg="$target_dir/web-pkg"
 rm -rf "$pkg"
@@ -35,15 +40,7 @@ optimize() { # FILE [extra wasm-opt flags]
 }
 optimize "$pkg/torchpeek_bg.wasm"
 
-# The engine (tract): its own wasm with SIMD, loaded only when a model is run, so opening files stays
-# light. Its own target directory: both builds write torchpeek.wasm, and with one directory each
-# would rebuild the other's (ENGINE_TARGET_DIR overrides it).
-engine_target="${ENGINE_TARGET_DIR:-$target_dir/engine}"
-echo "build-web: cargo build engine (wasm32 + simd128, release)" >&2
-CARGO_TARGET_DIR="$engine_target" CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128" \
-  cargo build --release --lib --target wasm32-unknown-unknown --no-default-features --features engine
-wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name torchpeek_engine \
-  "$engine_target/wasm32-unknown-unknown/release/torchpeek.wasm"
+wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name torchpeek_engine "$engine_wasm"
 optimize "$pkg/torchpeek_engine_bg.wasm"
 
 rm -rf dist

@@ -5,10 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # What the tests need (wasm target, wasm-bindgen-cli, npm packages, chromium, pickle scanners).
 bash scripts/setup.sh --test
-# Everything but the engine first (its test binaries then leave tract out), then the engine's tests
-# with the default features (tract): every ONNX fixture run natively and through `torchpeek run`.
-# The `ci` profile is release without link-time optimisation (Cargo.toml).
-cargo test --profile ci --no-default-features --features cli 2>&1
-cargo test --profile ci --test onnx 2>&1
+# The workspace's default members: the core, the engine and the command line (unit, integration over
+# every fixture manifest, every ONNX fixture run natively and through `torchpeek run`). The `ci`
+# profile is release without link-time optimisation (Cargo.toml).
+cargo test --profile ci 2>&1
 # The web face: wasm build, the page in headless chromium, the npm package (installs what it needs).
 bash scripts/test-web.sh 2>&1

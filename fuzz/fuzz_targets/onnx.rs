@@ -5,5 +5,5 @@ use libfuzzer_sys::fuzz_target;
 use torchpeek::MemSource;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = torchpeek::onnx::parse(&MemSource::new("fuzz.onnx", data.to_vec()));
+    let _ = torchpeek::container::onnx::parse(&MemSource::new("fuzz.onnx", data.to_vec()));
 });

@@ -1,0 +1,106 @@
+//! The command line as a user runs it: `torchpeek run` against onnxruntime's reference outputs,
+//! `torchpeek export` against the library's own export.
+
+#[path = "../../torchpeek/tests/common/onnx_proto.rs"]
+mod onnx_proto;
+
+use onnx_proto::{fixtures, onnx_fixtures};
+use serde_json::Value as Json;
+use std::path::{Path, PathBuf};
+use torchpeek::{export, FileSource, MemSource, Model, Source};
+use torchpeek_engine::{npy, NamedArray, Session};
+
+fn npy_file(p: &Path, name: &str) -> NamedArray {
+    npy::read(name, std::fs::File::open(p).unwrap()).unwrap()
+}
+
+fn f32s(a: &NamedArray) -> Vec<f32> {
+    assert_eq!(a.dtype, torchpeek::dtype::DType::Float32, "{}", a.name);
+    a.data.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect()
+}
+
+fn fixture(name: &str) -> PathBuf {
+    fixtures().join(name)
+}
+
+fn open(name: &str) -> Model {
+    torchpeek::open(vec![Box::new(FileSource::open(fixture(name)).unwrap()) as Box<dyn Source>]).unwrap()
+}
+
+fn open_bytes(bytes: Vec<u8>) -> Model {
+    torchpeek::open(vec![Box::new(MemSource::new("x.safetensors", bytes)) as Box<dyn Source>]).unwrap()
+}
+
+fn collect(slices: impl Iterator<Item = torchpeek::Result<Vec<u8>>>) -> Vec<u8> {
+    slices.map(|s| s.unwrap()).collect::<Vec<_>>().concat()
+}
+
+fn index_of(model: &Model, key: &str) -> usize {
+    model.document.state_dict.iter().find(|e| e.key == key).unwrap().tensor
+}
+
+/// `torchpeek run` on every fixture, with its reference inputs: every output written as .npy
+/// matches onnxruntime's within 1e-4, and `--json` reports each.
+#[test]
+fn cli_run_matches_onnxruntime_on_every_fixture() {
+    let dir = std::env::temp_dir().join(format!("torchpeek-cli-run-{}", std::process::id()));
+    for p in onnx_fixtures() {
+        let stem = p.file_stem().unwrap().to_str().unwrap().to_string();
+        let s = Session::load(&std::fs::read(&p).unwrap(), &[]).unwrap();
+        let out = dir.join(&stem);
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_torchpeek"));
+        cmd.arg("run").arg(&p).arg("--out").arg(&out).arg("--json");
+        for (i, info) in s.inputs().iter().enumerate() {
+            cmd.arg("--input").arg(format!("{}={}", info.name, fixtures().join(format!("{stem}.input{i}.npy")).display()));
+        }
+        let o = cmd.output().unwrap();
+        assert!(o.status.success(), "{stem}: {}", String::from_utf8_lossy(&o.stdout));
+        let report: Json = serde_json::from_slice(&o.stdout).unwrap();
+        let outputs = report["outputs"].as_array().unwrap();
+        let refs = std::fs::read_dir(fixtures())
+            .unwrap()
+            .filter(|e| {
+                let n = e.as_ref().unwrap().file_name().into_string().unwrap();
+                n.starts_with(&format!("{stem}.output")) && n.ends_with(".npy")
+            })
+            .count();
+        assert!(refs >= 1 && outputs.len() == refs, "{stem}: {} outputs, {refs} references", outputs.len());
+        for (i, o) in outputs.iter().enumerate() {
+            let got = npy_file(Path::new(o["file"].as_str().unwrap()), "got");
+            let want = npy_file(&fixtures().join(format!("{stem}.output{i}.npy")), "want");
+            assert_eq!(got.shape, want.shape, "{stem} output {i}");
+            assert_eq!(o["shape"], serde_json::json!(want.shape), "{stem} output {i}");
+            let err = f32s(&got).iter().zip(f32s(&want)).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+            assert!(err <= 1e-4, "{stem} output {i}: max abs error {err}");
+        }
+    }
+    // A missing input is an error naming it, as JSON with --json.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_torchpeek"))
+        .args(["run", fixtures().join("mlp.onnx").to_str().unwrap(), "--out", dir.to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let e: Json = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(e["error"].as_str().unwrap().contains("input"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_command_line_writes_both_forms() {
+    let dir = std::env::temp_dir().join(format!("torchpeek-export-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |args: &[&std::ffi::OsStr]| std::process::Command::new(env!("CARGO_BIN_EXE_torchpeek")).arg("export").args(args).output().unwrap();
+    let (npy_out, st_out) = (dir.join("t.npy"), dir.join("views.safetensors"));
+    let views = fixture("views.pt");
+    let r = run(&[views.as_os_str(), "--npy".as_ref(), "t".as_ref(), npy_out.as_os_str()]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let model = open("views.pt");
+    assert_eq!(std::fs::read(&npy_out).unwrap(), collect(export::npy_slices(&model, index_of(&model, "t")).unwrap()));
+    let r = run(&[views.as_os_str(), "--safetensors".as_ref(), st_out.as_os_str()]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(open_bytes(std::fs::read(&st_out).unwrap()).document.state_dict.len(), model.document.state_dict.len());
+    let r = run(&[views.as_os_str(), "--npy".as_ref(), "nope".as_ref(), npy_out.as_os_str()]);
+    assert!(!r.status.success() && String::from_utf8_lossy(&r.stderr).contains("no tensor \"nope\""));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+

@@ -1,0 +1,15 @@
+//! torchpeek's inference engine: ONNX models run with tract, natively and in wasm, on arrays of
+//! torchpeek's dtypes.
+//!
+//! - `session`: loading a model (operators checked first, external data resolved by the core's
+//!   reader), plans per input shape, runs;
+//! - `kernels`: our own typed ops for small convolutions, max-pools and dense layers, plugged into
+//!   tract's graph before it optimises; each kernel's inner loops have a wasm SIMD path and a
+//!   portable one (`kernels::lanes`);
+//! - `npy`: `.npy` arrays in and out of the engine, over the core's `.npy` codec.
+
+pub mod kernels;
+pub mod npy;
+mod session;
+
+pub use session::{input_tensor, Dim, IoInfo, NamedArray, Session, Tensor};

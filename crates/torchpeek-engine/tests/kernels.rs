@@ -1,0 +1,211 @@
+//! torchpeek's own kernels (`onnx::kernels`) against tract's ops on the same models: convolutions and max-pools over a spread of
+//! kernels, strides, dilations, paddings, channel and batch counts.
+
+use torchpeek_engine::kernels::swap_in;
+use tract_onnx::prelude::*;
+use tract_onnx::tract_core::ops::cnn::conv::KernelFormat;
+use tract_onnx::tract_core::ops::cnn::{Conv, MaxPool, PaddingSpec, PoolSpec};
+use tract_onnx::tract_core::ops::einsum::EinSum;
+use tract_onnx::tract_core::ops::math::{add, max};
+use tract_onnx::tract_core::ops::nn::DataFormat;
+
+/// Deterministic values in [-1, 1).
+fn values(seed: u64, n: usize) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+        })
+        .collect()
+}
+
+fn spec(kernel: [usize; 2], stride: [usize; 2], dilation: [usize; 2], padding: PaddingSpec, c: usize, co: usize) -> PoolSpec {
+    PoolSpec {
+        data_format: DataFormat::NCHW,
+        kernel_shape: kernel.into_iter().collect(),
+        padding,
+        dilations: Some(dilation.into_iter().collect()),
+        strides: Some(stride.into_iter().collect()),
+        input_channels: c,
+        output_channels: co,
+    }
+}
+
+/// Runs `model` optimised by tract alone and with our ops swapped in; returns the largest
+/// absolute difference and how many nodes were swapped.
+fn compare(model: TypedModel, input: Tensor) -> (f32, usize) {
+    let theirs = model.clone().into_optimized().unwrap().into_runnable().unwrap();
+    let mut ours = model;
+    let swapped = swap_in(&mut ours).unwrap();
+    let ours = ours.into_optimized().unwrap().into_runnable().unwrap();
+    let a = theirs.run(tvec!(input.clone().into_tvalue())).unwrap();
+    let b = ours.run(tvec!(input.into_tvalue())).unwrap();
+    (max_diff(&a, &b), swapped)
+}
+
+/// The largest absolute difference between two lists of float tensors of the same shapes.
+fn max_diff(a: &[TValue], b: &[TValue]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    let mut diff = 0f32;
+    for (a, b) in a.iter().zip(b) {
+        assert_eq!(a.shape(), b.shape());
+        let (a, b) = (a.try_as_plain_ram().unwrap(), b.try_as_plain_ram().unwrap());
+        let (a, b) = (a.as_slice::<f32>().unwrap(), b.as_slice::<f32>().unwrap());
+        diff = a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(diff, f32::max);
+    }
+    diff
+}
+
+fn conv_model(shape: [usize; 4], co: usize, spec: PoolSpec, relu: bool) -> TypedModel {
+    let [_, c, _, _] = shape;
+    let [kh, kw] = [spec.kernel_shape[0], spec.kernel_shape[1]];
+    let mut model = TypedModel::default();
+    let x = model.add_source("x", f32::fact(shape)).unwrap();
+    let kernel = Tensor::from_shape(&[co, c, kh, kw], &values(7, co * c * kh * kw)).unwrap();
+    let kernel = model.add_const("kernel", kernel).unwrap();
+    let bias = model.add_const("bias", Tensor::from_shape(&[co], &values(11, co)).unwrap()).unwrap();
+    let conv = Conv { pool_spec: spec, kernel_fmt: KernelFormat::OIHW, group: 1, q_params: None };
+    let mut y = model.wire_node("conv", conv, &[x, kernel, bias]).unwrap();
+    if relu {
+        let zero = model.add_const("zero", tensor4(&[[[[0f32]]]])).unwrap();
+        y = model.wire_node("relu", max(), &[y[0], zero]).unwrap();
+    }
+    model.select_output_outlets(&y).unwrap();
+    model
+}
+
+fn input(shape: [usize; 4]) -> Tensor {
+    Tensor::from_shape(&shape, &values(3, shape.iter().product())).unwrap()
+}
+
+/// Input shape, output channels, kernel, stride, dilation, padding, ReLU after.
+type ConvCase = ([usize; 4], usize, [usize; 2], [usize; 2], [usize; 2], PaddingSpec, bool);
+/// Input shape, kernel, stride, padding.
+type PoolCase = ([usize; 4], [usize; 2], [usize; 2], PaddingSpec);
+
+#[test]
+fn convolutions_match_tract() {
+    use PaddingSpec::*;
+    let cases: Vec<ConvCase> = vec![
+        ([2, 3, 32, 32], 6, [5, 5], [1, 1], [1, 1], Valid, true),
+        ([1, 6, 14, 14], 16, [5, 5], [1, 1], [1, 1], Valid, false),
+        ([1, 1, 28, 28], 8, [3, 3], [1, 1], [1, 1], Explicit(tvec![1, 1], tvec![1, 1]), true),
+        ([3, 8, 14, 14], 17, [3, 3], [1, 1], [1, 1], SameUpper, false),
+        ([1, 5, 11, 9], 3, [3, 2], [2, 1], [1, 1], Explicit(tvec![2, 0], tvec![1, 3]), true),
+        ([2, 4, 13, 15], 9, [3, 3], [2, 2], [2, 1], SameLower, false),
+        ([1, 2, 7, 7], 1, [1, 1], [1, 1], [1, 1], Valid, false),
+        ([1, 7, 6, 5], 12, [7, 7], [3, 1], [1, 1], Explicit(tvec![3, 3], tvec![3, 3]), false),
+    ];
+    for (i, (shape, co, kernel, stride, dilation, padding, relu)) in cases.into_iter().enumerate() {
+        let spec = spec(kernel, stride, dilation, padding, shape[1], co);
+        let (diff, swapped) = compare(conv_model(shape, co, spec, relu), input(shape));
+        assert_eq!(swapped, 1, "case {i}: the convolution was not swapped");
+        assert!(diff <= 1e-5, "case {i}: max abs difference {diff}");
+    }
+}
+
+#[test]
+fn a_relu_read_elsewhere_is_not_fused() {
+    let shape = [1, 2, 6, 6];
+    let mut model = conv_model(shape, 3, spec([3, 3], [1, 1], [1, 1], PaddingSpec::Valid, 2, 3), true);
+    let conv = model.node_by_name("conv").unwrap().id;
+    let relu = model.node_by_name("relu").unwrap().id;
+    model.select_output_outlets(&[OutletId::new(relu, 0), OutletId::new(conv, 0)]).unwrap();
+    let theirs = model.clone().into_optimized().unwrap().into_runnable().unwrap();
+    assert_eq!(swap_in(&mut model).unwrap(), 1);
+    assert!(model.nodes().iter().any(|n| n.name == "relu"), "the ReLU was fused although the convolution is an output");
+    let ours = model.into_optimized().unwrap().into_runnable().unwrap();
+    let a = theirs.run(tvec!(input(shape).into_tvalue())).unwrap();
+    let b = ours.run(tvec!(input(shape).into_tvalue())).unwrap();
+    assert!(max_diff(&a, &b) <= 1e-5);
+}
+
+#[test]
+fn max_pools_match_tract() {
+    use PaddingSpec::*;
+    let cases: Vec<PoolCase> = vec![
+        ([2, 6, 28, 28], [2, 2], [2, 2], Valid),
+        ([1, 8, 28, 28], [2, 2], [2, 2], Valid),
+        ([1, 3, 15, 17], [3, 3], [2, 2], Explicit(tvec![1, 1], tvec![1, 1])),
+        ([2, 2, 9, 10], [2, 3], [2, 2], ExplicitOnnxPool(tvec![0, 1], tvec![0, 1], true)),
+        ([1, 4, 7, 7], [3, 3], [1, 1], SameUpper),
+        ([1, 1, 5, 5], [5, 5], [1, 1], Valid),
+    ];
+    for (i, (shape, kernel, stride, padding)) in cases.into_iter().enumerate() {
+        let c = shape[1];
+        let mut model = TypedModel::default();
+        let x = model.add_source("x", f32::fact(shape)).unwrap();
+        let pool = MaxPool { pool_spec: spec(kernel, stride, [1, 1], padding, c, c), with_index_outputs: None };
+        let y = model.wire_node("pool", pool, &[x]).unwrap();
+        model.select_output_outlets(&y).unwrap();
+        let (diff, swapped) = compare(model, input(shape));
+        assert_eq!(swapped, 1, "case {i}: the max-pool was not swapped");
+        assert_eq!(diff, 0.0, "case {i}");
+    }
+}
+
+/// `x[n, k…] · W[o, k…]` as tract declutters a Gemm (`axes` names x's axes, then W's), with
+/// a bias `Add` and a ReLU after it when asked.
+fn dense_model(x_shape: &[usize], o: usize, axes: &str, bias: bool, relu: bool) -> TypedModel {
+    let mut model = TypedModel::default();
+    let x = model.add_source("x", f32::fact(x_shape)).unwrap();
+    let mut w_shape = x_shape.to_vec();
+    w_shape[0] = o;
+    let w = Tensor::from_shape(&w_shape, &values(5, w_shape.iter().product())).unwrap();
+    let w = model.add_const("w", w).unwrap();
+    let einsum = EinSum::new(axes.parse().unwrap(), f32::datum_type());
+    let mut y = model.wire_node("dense", einsum, &[x, w]).unwrap();
+    if bias {
+        let b = model.add_const("b", Tensor::from_shape(&[1, o], &values(9, o)).unwrap()).unwrap();
+        y = model.wire_node("bias", add(), &[y[0], b]).unwrap();
+    }
+    if relu {
+        let zero = model.add_const("zero", tensor2(&[[0f32]])).unwrap();
+        y = model.wire_node("relu", max(), &[y[0], zero]).unwrap();
+    }
+    model.select_output_outlets(&y).unwrap();
+    model
+}
+
+#[test]
+fn dense_layers_match_tract() {
+    let cases: Vec<(Vec<usize>, usize, &str, bool, bool)> = vec![
+        (vec![2, 16, 5, 5], 120, "nabc,oabc->no", true, true),
+        (vec![2, 120], 84, "nk,ok->no", true, true),
+        (vec![2, 84], 10, "nk,ok->no", true, false),
+        (vec![1, 16], 10, "nk,ok->no", true, false),
+        (vec![3, 33], 17, "nk,ok->no", false, true),
+        (vec![4, 7], 1, "nk,ok->no", false, false),
+    ];
+    for (i, (shape, o, axes, bias, relu)) in cases.into_iter().enumerate() {
+        let input = Tensor::from_shape(&shape, &values(3, shape.iter().product())).unwrap();
+        let (diff, swapped) = compare(dense_model(&shape, o, axes, bias, relu), input);
+        assert_eq!(swapped, 1, "case {i}: the dense layer was not swapped");
+        assert!(diff <= 1e-5, "case {i}: max abs difference {diff}");
+    }
+}
+
+#[test]
+fn other_products_stay_with_tract() {
+    // More rows than ours take; a transposed output; summed axes in different orders.
+    for (shape, axes) in [(vec![5, 8], "nk,ok->no"), (vec![2, 8], "nk,ok->on"), (vec![2, 3, 3], "nab,oba->no")] {
+        let mut model = dense_model(&shape, 6, axes, true, true);
+        assert_eq!(swap_in(&mut model).unwrap(), 0, "{axes} on {shape:?}");
+    }
+    let mut model = dense_model(&[2, 3, 3], 6, "nab,oab->no", true, true);
+    assert_eq!(swap_in(&mut model).unwrap(), 1);
+}
+
+#[test]
+fn symbolic_shapes_stay_with_tract() {
+    let mut model = TypedModel::default();
+    let n = model.symbols.sym("n");
+    let x = model.add_source("x", f32::fact([n.to_dim(), 2.to_dim(), 8.to_dim(), 8.to_dim()])).unwrap();
+    let pool = MaxPool { pool_spec: spec([2, 2], [2, 2], [1, 1], PaddingSpec::Valid, 2, 2), with_index_outputs: None };
+    let y = model.wire_node("pool", pool, &[x]).unwrap();
+    model.select_output_outlets(&y).unwrap();
+    assert_eq!(swap_in(&mut model).unwrap(), 0);
+}

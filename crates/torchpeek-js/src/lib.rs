@@ -1,0 +1,160 @@
+//! What torchpeek's two wasm modules share (`torchpeek-wasm`, `torchpeek-engine-wasm`): sources
+//! over JS objects, core errors as JS errors, values as JSON text.
+//!
+//! Three kinds of input, each `{name, ...}`:
+//! - `{name, blob}`: a `Blob`/`File`, read lazily in slices with `FileReaderSync` (workers only);
+//! - `{name, bytes}`: a `Uint8Array` held in memory;
+//! - `{name, size, read}`: any random-access reader, `read(offset, length) -> Uint8Array`
+//!   (the npm package's Node file source: `fs.readSync` at offsets).
+
+use js_sys::{Function, Reflect, Uint8Array};
+use std::cell::RefCell;
+use torchpeek::error::{Error, Result};
+use torchpeek::source::{check_range, MemSource, Source};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+/// Reads shorter than this are served from one cached block (zip headers, pickle slices).
+/// In Chromium every `FileReaderSync` read costs about a millisecond however small, and bytes then
+/// come at a few hundred MB/s: the block is small, as zip local headers are far apart.
+const SMALL_READ: usize = 16 << 10;
+/// The cached block's alignment; a block covers two of these, so a read across a boundary fits.
+const BLOCK: u64 = 16 << 10;
+
+fn read_error(name: &str, offset: u64, e: JsValue) -> Error {
+    let message = e
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| format!("{e:?}"));
+    Error::Read { source_name: name.to_string(), offset, message }
+}
+
+/// Where a source's bytes come from.
+enum Backing {
+    /// A `Blob` read with `FileReaderSync` (a worker's synchronous reader).
+    Blob { blob: web_sys::Blob, reader: web_sys::FileReaderSync },
+    /// A JS function `read(offset, length) -> Uint8Array`.
+    Reader { read: Function },
+}
+
+/// A lazily read JS source; a small block cache keeps many tiny header reads cheap.
+struct JsSource {
+    name: String,
+    len: u64,
+    backing: Backing,
+    cache: RefCell<Option<(u64, Vec<u8>)>>,
+}
+
+impl JsSource {
+    fn fetch(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        let err = |e| read_error(&self.name, offset, e);
+        let bytes: Uint8Array = match &self.backing {
+            Backing::Blob { blob, reader } => {
+                let slice = blob
+                    .slice_with_f64_and_f64(offset as f64, (offset + buf.len() as u64) as f64)
+                    .map_err(err)?;
+                let ab = reader.read_as_array_buffer(&slice).map_err(err)?;
+                Uint8Array::new(&ab)
+            }
+            Backing::Reader { read } => {
+                let v = read
+                    .call2(&JsValue::NULL, &JsValue::from_f64(offset as f64), &JsValue::from_f64(buf.len() as f64))
+                    .map_err(err)?;
+                v.dyn_into::<Uint8Array>().map_err(|_| {
+                    read_error(&self.name, offset, JsValue::from_str("read() did not return a Uint8Array"))
+                })?
+            }
+        };
+        if bytes.length() as usize != buf.len() {
+            return Err(Error::Read {
+                source_name: self.name.clone(),
+                offset,
+                message: format!("asked for {} bytes, got {}", buf.len(), bytes.length()),
+            });
+        }
+        bytes.copy_to(buf);
+        Ok(())
+    }
+}
+
+impl Source for JsSource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn len(&self) -> u64 {
+        self.len
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        check_range(self, offset, buf.len() as u64)?;
+        if buf.len() >= SMALL_READ {
+            return self.fetch(offset, buf);
+        }
+        let end = offset + buf.len() as u64;
+        let mut cache = self.cache.borrow_mut();
+        let hit = matches!(&*cache, Some((start, block)) if offset >= *start && end <= start + block.len() as u64);
+        if !hit {
+            let start = offset - offset % BLOCK;
+            let block_len = (start + 2 * BLOCK).min(self.len) - start; // a read may straddle a boundary
+            let mut block = vec![0u8; block_len as usize];
+            self.fetch(start, &mut block)?;
+            *cache = Some((start, block));
+        }
+        let (start, block) = cache.as_ref().expect("filled above");
+        let at = (offset - start) as usize;
+        buf.copy_from_slice(&block[at..at + buf.len()]);
+        Ok(())
+    }
+}
+
+/// A core progress callback that reports to `callback` at most every 50 ms.
+pub fn progress_to_js(callback: Option<Function>) -> impl FnMut(u64, u64) -> bool {
+    let mut last = 0.0;
+    move |done, total| {
+        if let Some(cb) = &callback {
+            let now = js_sys::Date::now();
+            if now - last >= 50.0 {
+                last = now;
+                let _ = cb.call2(&JsValue::NULL, &JsValue::from_f64(done as f64), &JsValue::from_f64(total as f64));
+            }
+        }
+        true
+    }
+}
+
+pub fn js_err(e: Error) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+pub fn get(obj: &JsValue, key: &str) -> Option<JsValue> {
+    Reflect::get(obj, &JsValue::from_str(key)).ok().filter(|v| !v.is_undefined() && !v.is_null())
+}
+
+pub fn source_from_js(input: &JsValue, index: u32) -> Result<Box<dyn Source>, JsError> {
+    let name = get(input, "name").and_then(|v| v.as_string()).unwrap_or_else(|| format!("file{index}"));
+    if let Some(blob) = get(input, "blob") {
+        let blob: web_sys::Blob = blob.dyn_into().map_err(|_| JsError::new(&format!("{name}: blob is not a Blob")))?;
+        let reader = web_sys::FileReaderSync::new()
+            .map_err(|_| JsError::new("FileReaderSync is only available in a worker; pass bytes instead"))?;
+        let len = blob.size() as u64;
+        return Ok(Box::new(JsSource { name, len, backing: Backing::Blob { blob, reader }, cache: RefCell::new(None) }));
+    }
+    if let Some(bytes) = get(input, "bytes") {
+        let bytes: Uint8Array =
+            bytes.dyn_into().map_err(|_| JsError::new(&format!("{name}: bytes is not a Uint8Array")))?;
+        return Ok(Box::new(MemSource::new(name, bytes.to_vec())));
+    }
+    if let (Some(size), Some(read)) = (get(input, "size"), get(input, "read")) {
+        let len = size.as_f64().filter(|s| *s >= 0.0 && s.fract() == 0.0).ok_or_else(|| {
+            JsError::new(&format!("{name}: size must be a non-negative integer"))
+        })? as u64;
+        let read: Function = read.dyn_into().map_err(|_| JsError::new(&format!("{name}: read is not a function")))?;
+        return Ok(Box::new(JsSource { name, len, backing: Backing::Reader { read }, cache: RefCell::new(None) }));
+    }
+    Err(JsError::new(&format!("{name}: give blob, bytes, or size and read")))
+}
+
+/// Any serializable value as a JSON string.
+pub fn to_json<T: serde::Serialize>(value: &T) -> Result<String, JsError> {
+    serde_json::to_string(value).map_err(|e| JsError::new(&e.to_string()))
+}

@@ -1,0 +1,167 @@
+//! The core's WebAssembly bindings: the worker API for the page (`www/`) and the npm package
+//! (`npm/`). Thin on purpose: sources over JS objects (`torchpeek-js`), and JSON in and out. No
+//! logic of its own, and no engine (that is `torchpeek-engine-wasm`).
+//!
+//! Progress: statistics and histograms call the optional `onProgress(done, total)` (bytes, at most
+//! every 50 ms). Cancelling is the caller's: the worker is terminated (a worker busy in wasm cannot
+//! receive messages), and the page re-opens its files in a new one; opening reads metadata only.
+
+use js_sys::{Array, Function};
+use torchpeek::model::Model;
+use torchpeek_js::{js_err, progress_to_js, source_from_js, to_json};
+use wasm_bindgen::prelude::*;
+
+/// An opened model (one file, or a set of files that belong together).
+#[wasm_bindgen]
+pub struct WasmModel {
+    model: Model,
+}
+
+#[wasm_bindgen]
+impl WasmModel {
+    /// Opens the inputs (see the module docs) as one model; reads only what describes it.
+    pub fn open(inputs: Array) -> Result<WasmModel, JsError> {
+        let mut sources = Vec::with_capacity(inputs.length() as usize);
+        for (i, input) in inputs.iter().enumerate() {
+            sources.push(source_from_js(&input, i as u32)?);
+        }
+        let model = torchpeek::open(sources).map_err(js_err)?;
+        Ok(WasmModel { model })
+    }
+
+    /// The document of `docs/inspect-json.md`, as a JSON string.
+    #[wasm_bindgen(js_name = documentJson)]
+    pub fn document_json(&self) -> Result<String, JsError> {
+        // Straight to text: the same JSON as `Document::to_json`, without the Value tree in between.
+        serde_json::to_string(&self.model.document).map_err(|e| JsError::new(&e.to_string()))
+    }
+
+    /// The ONNX graph view (`onnx::view::graph_json`: metadata, nodes in topological order,
+    /// initializer links), as a JSON string; an error for any other format.
+    #[wasm_bindgen(js_name = onnxGraph)]
+    pub fn onnx_graph(&self) -> Result<String, JsError> {
+        let view = torchpeek::view::onnx::graph_json(&self.model).ok_or_else(|| JsError::new("not an ONNX model"))?;
+        serde_json::to_string(&view).map_err(|e| JsError::new(&e.to_string()))
+    }
+
+    /// Statistics over tensor `index`, as a JSON string.
+    #[wasm_bindgen(js_name = tensorStats)]
+    pub fn tensor_stats(&self, index: usize, on_progress: Option<Function>) -> Result<String, JsError> {
+        let stats = torchpeek::stats::tensor_stats_with(&self.model, index, &mut progress_to_js(on_progress)).map_err(js_err)?;
+        serde_json::to_string(&stats).map_err(|e| JsError::new(&e.to_string()))
+    }
+
+    /// A histogram of tensor `index` in `bins` bins, as a JSON string.
+    pub fn histogram(&self, index: usize, bins: usize, on_progress: Option<Function>) -> Result<String, JsError> {
+        let h = torchpeek::stats::histogram(&self.model, index, bins, &mut progress_to_js(on_progress)).map_err(js_err)?;
+        serde_json::to_string(&h).map_err(|e| JsError::new(&e.to_string()))
+    }
+
+    /// Tensor `index`'s element count and element size in bytes, `[numel, itemsize]`: how to split
+    /// it into `statsPart` ranges.
+    #[wasm_bindgen(js_name = tensorSize)]
+    pub fn tensor_size(&self, index: usize) -> Result<Vec<f64>, JsError> {
+        let t = self.model.tensor(index).map_err(js_err)?;
+        Ok(vec![t.numel as f64, t.dtype.itemsize() as f64])
+    }
+
+    /// The moments of elements `first..first + count` of tensor `index` (`stats::Moments::to_array`):
+    /// one worker's part of the statistics; `mergeStats` joins the parts.
+    #[wasm_bindgen(js_name = statsPart)]
+    pub fn stats_part(&self, index: usize, first: f64, count: f64, on_progress: Option<Function>) -> Result<Vec<f64>, JsError> {
+        let m = torchpeek::stats::stats_part(&self.model, index, first as u64, count as u64, &mut progress_to_js(on_progress)).map_err(js_err)?;
+        Ok(m.to_array().to_vec())
+    }
+
+    /// The statistics of tensor `index` (JSON, as `tensorStats`) from its parts' `statsPart` arrays,
+    /// laid end to end.
+    #[wasm_bindgen(js_name = mergeStats)]
+    pub fn merge_stats(&self, index: usize, parts: Vec<f64>) -> Result<String, JsError> {
+        let t = self.model.tensor(index).map_err(js_err)?;
+        let merged = parts
+            .chunks_exact(torchpeek::stats::Moments::LEN)
+            .map(|p| torchpeek::stats::Moments::from_array(p.try_into().expect("chunks_exact")))
+            .fold(torchpeek::stats::Moments::default(), torchpeek::stats::Moments::merge);
+        to_json(&merged.finish(t.numel, t.dtype))
+    }
+
+    /// Histogram counts of elements `first..first + count` of tensor `index` in `bins` bins over
+    /// [min, max] (the whole tensor's): one worker's part; parts' counts add up.
+    #[wasm_bindgen(js_name = histogramPart)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn histogram_part(&self, index: usize, bins: usize, min: f64, max: f64, first: f64, count: f64, on_progress: Option<Function>) -> Result<Vec<f64>, JsError> {
+        let range = (first as u64, count as u64);
+        let counts = torchpeek::stats::histogram_part(&self.model, index, bins, (min, max), range, &mut progress_to_js(on_progress)).map_err(js_err)?;
+        Ok(counts.into_iter().map(|c| c as f64).collect())
+    }
+
+    /// Elements `first..first + count` of tensor `index` in row-major order of its view, as its
+    /// storage holds them (its own dtype): a `.safetensors` export's data, slice by slice.
+    #[wasm_bindgen(js_name = tensorBytes)]
+    pub fn tensor_bytes(&self, index: usize, first: f64, count: f64) -> Result<Vec<u8>, JsError> {
+        let t = self.model.tensor(index).map_err(js_err)?;
+        torchpeek::read::tensor_bytes(&self.model, t, first as u64, count as u64).map_err(js_err)
+    }
+
+    /// How tensor `index` is written as `.npy`, as JSON: `{dtype, numel, bytes, step}` (the dtype
+    /// the file holds, its data bytes, and how many elements to ask `npyChunk` for at a time).
+    #[wasm_bindgen(js_name = npyPlan)]
+    pub fn npy_plan(&self, index: usize) -> Result<String, JsError> {
+        let t = self.model.tensor(index).map_err(js_err)?;
+        let form = torchpeek::export::npy::NpyForm::of(t).map_err(js_err)?;
+        let bytes = t.numel.saturating_mul(form.dtype.itemsize());
+        Ok(serde_json::json!({ "dtype": form.dtype, "numel": t.numel, "bytes": bytes, "step": form.step(t) }).to_string())
+    }
+
+    /// The `.npy` header of tensor `index`.
+    #[wasm_bindgen(js_name = npyHeader)]
+    pub fn npy_header(&self, index: usize) -> Result<Vec<u8>, JsError> {
+        let t = self.model.tensor(index).map_err(js_err)?;
+        Ok(torchpeek::export::npy::NpyForm::of(t).map_err(js_err)?.header(&t.shape))
+    }
+
+    /// Elements `first..first + count` of tensor `index` as its `.npy` file holds them.
+    #[wasm_bindgen(js_name = npyChunk)]
+    pub fn npy_chunk(&self, index: usize, first: f64, count: f64) -> Result<Vec<u8>, JsError> {
+        let t = self.model.tensor(index).map_err(js_err)?;
+        torchpeek::export::npy::chunk(&self.model, t, first as u64, count as u64).map_err(js_err)
+    }
+
+    /// What the state_dict's `.safetensors` file holds, as JSON: `{entries: [{key, tensor, numel,
+    /// bytes, step}], skipped: [key], bytes}`; each entry's data comes from `tensorBytes`.
+    #[wasm_bindgen(js_name = safetensorsPlan)]
+    pub fn safetensors_plan(&self) -> Result<String, JsError> {
+        serde_json::to_string(&torchpeek::export::safetensors::Plan::new(&self.model.document)).map_err(|e| JsError::new(&e.to_string()))
+    }
+
+    /// The state_dict's `.safetensors` header: its 8-byte length and the padded JSON.
+    #[wasm_bindgen(js_name = safetensorsHeader)]
+    pub fn safetensors_header(&self) -> Vec<u8> {
+        torchpeek::export::safetensors::Plan::new(&self.model.document).header
+    }
+
+    /// The first `limit` values of tensor `index`, row-major through its view.
+    #[wasm_bindgen(js_name = tensorValues)]
+    pub fn tensor_values(&self, index: usize, limit: usize) -> Result<Vec<f64>, JsError> {
+        torchpeek::read::tensor_values(&self.model, index, limit).map_err(js_err)
+    }
+
+    /// The health checklist (`health::check`), as a JSON string; `onProgress(bytes read, total)`.
+    pub fn health(&self, on_progress: Option<Function>) -> Result<String, JsError> {
+        to_json(&torchpeek::health::check(&self.model, &mut progress_to_js(on_progress)).map_err(js_err)?)
+    }
+
+    /// What changed from this model to `other` (`diff::diff`), as a JSON string;
+    /// `onProgress(elements done, total)`.
+    pub fn diff(&self, other: &WasmModel, on_progress: Option<Function>) -> Result<String, JsError> {
+        to_json(&torchpeek::diff::diff(&self.model, &other.model, &mut progress_to_js(on_progress)).map_err(js_err)?)
+    }
+}
+
+/// The safety verdict on one input (see the module docs), as a JSON string: `safety::check_one`
+/// scans any file, also one `WasmModel.open` refuses (a plain pickle that imports `os.system`).
+#[wasm_bindgen(js_name = checkSafety)]
+pub fn check_safety(input: JsValue) -> Result<String, JsError> {
+    to_json(&torchpeek::safety::check_one(source_from_js(&input, 0)?.as_ref()))
+}
+

@@ -1,0 +1,4 @@
+//! Views the page draws that are not in the document's JSON contract: the ONNX graph (nodes in
+//! topological order, initializers linked to their tensors).
+
+pub mod onnx;
