@@ -4,7 +4,7 @@
 // fixture's reference inputs. Load time excludes each runtime's one-time start (reported apart);
 // latency is the median of steady-state runs after warm-up.
 import init, { EngineSession, npyRead } from '/dist/pkg/torchpeek_engine.js';
-import { runSession } from '/dist/engine-run.js';
+import { runSession } from '/dist/workers/engine-run.js';
 import * as ort from '/node_modules/onnxruntime-web/dist/ort.wasm.min.mjs';
 
 ort.env.wasm.numThreads = 1;
