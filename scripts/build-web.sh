@@ -45,7 +45,13 @@ optimize "$pkg/torchpeek_engine_bg.wasm"
 
 rm -rf dist
 mkdir -p dist/pkg
+# dist/ mirrors www/: index.html, styles.css and sw.js at the root (the service worker's scope is the
+# whole site), then page/ (the page's thread), workers/ (the workers' entry points and what only they
+# import) and shared/ (modules both import, when there are any).
 cp www/*.html www/*.js www/*.css www/*.webmanifest dist/ 2>/dev/null || true
+for dir in page workers shared; do
+  if [ -d "www/$dir" ]; then cp -R "www/$dir" dist/; fi
+done
 cp "$pkg/torchpeek.js" "$pkg/torchpeek_bg.wasm" "$pkg/torchpeek_engine.js" "$pkg/torchpeek_engine_bg.wasm" dist/pkg/
 mkdir -p npm/pkg
 cp "$pkg/torchpeek.js" "$pkg/torchpeek_bg.wasm" npm/pkg/
@@ -53,8 +59,8 @@ cp "$pkg/torchpeek.js" "$pkg/torchpeek_bg.wasm" npm/pkg/
 raw=$(stat -c %s dist/pkg/torchpeek_bg.wasm)
 gz=$(gzip -9 -c dist/pkg/torchpeek_bg.wasm | wc -c)
 # The first download: everything but the engine (its worker and wasm load when a model is run).
-first=$(find dist -type f ! -name 'engine-*.js' ! -name 'torchpeek_engine*' -print0 | sort -z | xargs -0 cat | gzip -9 | wc -c)
+first=$(find dist -type f ! -path 'dist/workers/engine-*.js' ! -path 'dist/pkg/torchpeek_engine*' -print0 | sort -z | xargs -0 cat | gzip -9 | wc -c)
 engine_raw=$(stat -c %s dist/pkg/torchpeek_engine_bg.wasm)
-engine_gz=$(cat dist/engine-*.js dist/pkg/torchpeek_engine.js dist/pkg/torchpeek_engine_bg.wasm | gzip -9 | wc -c)
+engine_gz=$(cat dist/workers/engine-*.js dist/pkg/torchpeek_engine.js dist/pkg/torchpeek_engine_bg.wasm | gzip -9 | wc -c)
 echo "build-web: dist/ ready; wasm $raw bytes ($gz gzip); first download $first bytes gzip;" \
   "engine (on run) wasm $engine_raw bytes, $engine_gz bytes gzip with its worker" >&2

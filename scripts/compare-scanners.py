@@ -6,10 +6,10 @@ library only; the scanners are the CLIs `scripts/setup.sh --test` installs.
 usage: scripts/compare-scanners.py [--cli PATH] [--only CORPUS] [--details]
 
 Corpora and their labels (the generators' and samples' own expectations, read as they are):
-  hostile   tests/corpus/make_corpus.py: verdict dangerous = malicious, safe = benign (torch loads
+  hostile   gen/make_corpus.py: verdict dangerous = malicious, safe = benign (torch loads
             it: `safe` means torch.load(weights_only=True) accepts the file); any other verdict =
             torch refuses it. No torch answers are committed for this corpus: the labels say it.
-  bypasses  tests/corpus/make_bypasses.py: verdict dangerous = malicious; what torch does from
+  bypasses  gen/make_bypasses.py: verdict dangerous = malicious; what torch does from
             tests/corpus/bypasses_torch_answers.json.
   peers     tests/peers/samples/expected.json: `malicious` (what the peer's own test asserts) and
             `torch_loads`; each distinct file counts once.
@@ -66,17 +66,17 @@ def generated(script, out):
 
 def hostile(tmp):
     out = os.path.join(tmp, "hostile")
-    expected = generated("tests/corpus/make_corpus.py", out)
+    expected = generated("gen/make_corpus.py", out)
     return [Item("hostile", n, os.path.join(out, n), w["verdict"] == "dangerous", w["verdict"] == "safe") for n, w in sorted(expected.items())]
 
 
 def bypasses(tmp):
     out = os.path.join(tmp, "bypasses")
-    expected = generated("tests/corpus/make_bypasses.py", out)
+    expected = generated("gen/make_bypasses.py", out)
     answers = load_json(os.path.join(ROOT, "tests/corpus/bypasses_torch_answers.json"))["files"]
     missing = sorted(set(expected) - set(answers))
     if missing:
-        sys.exit(f"bypasses: no torch answer for {missing} (re-run tests/corpus/torch_answers.py)")
+        sys.exit(f"bypasses: no torch answer for {missing} (re-run gen/torch_answers.py)")
     return [Item("bypasses", n, os.path.join(out, n), w["verdict"] == "dangerous", answers[n]["accepts"]) for n, w in sorted(expected.items())]
 
 

@@ -6,7 +6,7 @@ Not part of CI. Run with a python that has torch (e.g. /work/torchenv/bin/python
     python scripts/differential/run.py [--count 10000] [--seed 1] [--jobs 2] [--cli target/debug/torchpeek]
                                        [--keep DIR] [--report FILE] [--no-regressions]
 
-1. Seeds: tests/fixtures/*, the hostile corpus (tests/corpus/make_corpus.py, and make_bypasses.py
+1. Seeds: tests/fixtures/*, the hostile corpus (gen/make_corpus.py, and gen/make_bypasses.py
    when present), tests/peers/samples/ when present; plus generated torch-shaped pickles (gen.py).
 2. Mutants of every seed and of generated files (mutate.py), deterministic given --seed.
 3. torch.load(path, weights_only=True) for each file, each in its own forked child of a parent that
@@ -57,7 +57,7 @@ def collect_seeds(work):
         if os.path.isfile(p):
             seeds.append((p, "fixture"))
     for script, origin in (("make_corpus.py", "corpus"), ("make_bypasses.py", "bypasses")):
-        sp = os.path.join(ROOT, "tests", "corpus", script)
+        sp = os.path.join(ROOT, "gen", script)
         if not os.path.exists(sp):
             continue
         out = os.path.join(work, "seeds", origin)

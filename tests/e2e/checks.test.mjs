@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { start, openFiles, OUT } from './harness.mjs';
-import { writeSafetensors, writeSparseSafetensors, ramp } from './make-safetensors.mjs';
+import { writeSafetensors, writeSparseSafetensors, ramp } from '../../gen/make-safetensors.mjs';
 
 const DIR = path.join(OUT, 'checks');
 fs.mkdirSync(DIR, { recursive: true });

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { ROOT, fixture, manifest, close, start } from './harness.mjs';
 import { open, fileSource, diff, check } from '../../npm/node.js';
-import { safetensors, writeSparseSafetensors, ramp } from './make-safetensors.mjs';
+import { safetensors, writeSparseSafetensors, ramp } from '../../gen/make-safetensors.mjs';
 
 const num = (v) => (v === 'nan' ? NaN : v === 'inf' ? Infinity : v === '-inf' ? -Infinity : v);
 

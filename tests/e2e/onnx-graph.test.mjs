@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { start, openFiles, manifest, FIXTURES, OUT } from './harness.mjs';
-import { transformerOnnx, nodelessOnnx, ifOnnx, cycleOnnx } from './make-onnx.mjs';
+import { transformerOnnx, nodelessOnnx, ifOnnx, cycleOnnx } from '../../gen/make-onnx.mjs';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torchpeek-graph-'));
 const h = await start({ guard: true });

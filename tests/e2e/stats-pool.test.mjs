@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { start, openFiles, findRow, close } from './harness.mjs';
-import { writeSafetensors } from './make-safetensors.mjs';
+import { writeSafetensors } from '../../gen/make-safetensors.mjs';
 import { open } from '../../npm/node.js';
 
 test('pooled statistics and histogram of a 48 MiB tensor match one pass over it', async () => {

@@ -23,7 +23,7 @@
 //   failures                                            -> {id, type: 'error', message}
 // Cancel is done by the page: it terminates this worker and starts a new one (a worker busy in
 // wasm cannot read messages), re-opening its files there; opening reads metadata only.
-import init, { WasmModel, checkSafety } from './pkg/torchpeek.js';
+import init, { WasmModel, checkSafety } from '../pkg/torchpeek.js';
 import { diagram } from './graph-layout.js';
 import { exportNpy, exportSafetensors } from './export.js';
 import { serveRequests } from './serve-requests.js';
@@ -41,7 +41,7 @@ const POOL_MAX = 8;
 let wasm = null;
 let pool = null;
 // Compiled here once: the statistics pool's workers instantiate the same module.
-const ready = compile(new URL('./pkg/torchpeek_bg.wasm', import.meta.url)).then(async (module) => {
+const ready = compile(new URL('../pkg/torchpeek_bg.wasm', import.meta.url)).then(async (module) => {
   wasm = await init({ module_or_path: module });
   pool = new StatsPool(module, Math.min(POOL_MAX, Math.max(POOL_MIN, navigator.hardwareConcurrency || 0)));
 });

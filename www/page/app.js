@@ -239,5 +239,6 @@ document.body.classList.add('js');
 
 // An installed copy keeps working with no network.
 if ('serviceWorker' in navigator && location.protocol !== 'file:') {
-  navigator.serviceWorker.register(new URL('./sw.js', import.meta.url), { scope: './' }).catch(() => {});
+  // sw.js sits at the site root, so its scope is the whole site.
+  navigator.serviceWorker.register(new URL('../sw.js', import.meta.url), { scope: new URL('../', import.meta.url).href }).catch(() => {});
 }

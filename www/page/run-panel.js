@@ -1,7 +1,7 @@
 // The Run section of an ONNX model: an editor per input (random, zeros, ones, a .npy file, an image,
 // token ids), values for symbolic dimensions, and the outputs (shape, dtype, statistics, preview,
 // top-k for classifier outputs, .npy download). The engine runs in its own worker
-// (engine-worker.js) and its own wasm, started on the first Check or Run: opening files never loads it.
+// (workers/engine-worker.js) and its own wasm, started on the first Check or Run: opening files never loads it.
 
 import { h, download, announce } from './dom.js';
 import * as fmt from './format.js';
@@ -34,7 +34,7 @@ class Engine {
   }
 
   start() {
-    this.worker = new Worker(new URL('./engine-worker.js', import.meta.url), { type: 'module', name: 'torchpeek-engine' });
+    this.worker = new Worker(new URL('../workers/engine-worker.js', import.meta.url), { type: 'module', name: 'torchpeek-engine' });
     this.worker.onmessage = ({ data: msg }) => {
       const p = this.pending.get(msg.id);
       if (!p) return;

@@ -3,7 +3,7 @@
 the storages are holes, so 13 GB takes no disk. No torch needed: the pickle names torch's globals
 through stand-in modules, exactly as torch.save spells them.
 
-usage: make_llama.py OUT [--layers N]
+usage: gen/make_llama.py OUT [--layers N]
 """
 import collections
 import io

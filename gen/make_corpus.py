@@ -3,7 +3,7 @@
 no torch), and OUT/expected.json: the verdict each file must get and, where it matters, text a
 finding must contain. Nothing here is ever loaded: the files are only written.
 
-usage: make_corpus.py OUT
+usage: gen/make_corpus.py OUT
 """
 import collections
 import io

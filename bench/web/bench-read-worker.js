@@ -1,4 +1,4 @@
-// One reader of scripts/bench-read.mjs: reads bytes start..end of a File in slices, with
+// One reader of bench/bench-read.mjs: reads bytes start..end of a File in slices, with
 // FileReaderSync (`frs`), or with Blob.arrayBuffer() keeping `inflight` reads going (`async`).
 onmessage = async (e) => {
   const { file, start, end, slice, mode, inflight = 1 } = e.data;

@@ -1,5 +1,6 @@
-// The page's side of the worker protocol (see worker.js): requests with ids, progress callbacks,
-// and cancel, which restarts the worker and quietly re-opens every file that was open in it.
+// The page's side of the worker protocol (see workers/worker.js): requests with ids, progress
+// callbacks, and cancel, which restarts the worker and quietly re-opens every file that was open
+// in it.
 
 export class Cancelled extends Error {
   constructor() {
@@ -9,7 +10,7 @@ export class Cancelled extends Error {
 }
 
 export class WorkerClient {
-  constructor(url = new URL('./worker.js', import.meta.url)) {
+  constructor(url = new URL('../workers/worker.js', import.meta.url)) {
     this.url = url;
     this.nextId = 1;
     this.pending = new Map(); // id -> {resolve, reject, onProgress}

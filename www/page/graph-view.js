@@ -1,5 +1,5 @@
 // The ONNX graph in the page: the diagram (graph-canvas.js, laid out in the worker by
-// graph-layout.js) or the node list (also the fallback for graphs too big to draw); search by node
+// workers/graph-layout.js) or the node list (also the fallback for graphs too big to draw); search by node
 // or tensor name, keyboard navigation through what it finds, and a details card for the node
 // clicked (node-details.js).
 //

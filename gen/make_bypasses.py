@@ -13,11 +13,11 @@ OUT/expected.json maps each file to
   source    the advisory, CVE or write-up the file reproduces (optional)
 
 The verdicts agree with what torch 2.15 `torch.load(path, weights_only=True)` does with each file
-(tests/corpus/torch_answers.py, committed as bypasses_torch_answers.json): `safe` exactly when it
+(gen/torch_answers.py, committed as tests/corpus/bypasses_torch_answers.json): `safe` exactly when it
 accepts. The output is deterministic (fixed zip and tar timestamps), so the committed answers stay
 valid.
 
-usage: make_bypasses.py OUT
+usage: gen/make_bypasses.py OUT
 """
 import hashlib
 import io

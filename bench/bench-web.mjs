@@ -2,18 +2,18 @@
 //   open-to-tree time (file chosen -> tree painted) and the worker's wasm memory for the small MLP
 //   checkpoint, the BERT-tiny .bin, and a 13 GB Llama-7B-shaped bf16 torch zip (sparse, generated);
 //   statistics throughput over a 1 GiB float32 tensor; the gzip size of the first download.
-// Usage: node scripts/bench-web.mjs   (after scripts/build-web.sh; writes nothing outside $TMPDIR)
+// Usage: node bench/bench-web.mjs   (after scripts/build-web.sh; writes nothing outside $TMPDIR)
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { execFileSync } from 'node:child_process';
 import { start, openFiles, findRow, fixture, ROOT } from '../tests/e2e/harness.mjs';
-import { writeSparseSafetensors } from '../tests/e2e/make-safetensors.mjs';
+import { writeSparseSafetensors } from '../gen/make-safetensors.mjs';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torchpeek-bench-'));
 const llama = path.join(tmp, 'llama-7b.pt');
-execFileSync('python3', [path.join(ROOT, 'tests/e2e/make_llama.py'), llama], { stdio: 'inherit' });
+execFileSync('python3', [path.join(ROOT, 'gen/make_llama.py'), llama], { stdio: 'inherit' });
 
 // A 1 GiB float32 tensor in a safetensors file (a hole on disk: zeros, read like any bytes).
 const big = writeSparseSafetensors(path.join(tmp, 'big.safetensors'), { w: [16384, 16384] });

@@ -1,7 +1,7 @@
 // The engine benchmark, in one headless-chromium run: every ONNX fixture loaded and run with
 // torchpeek's engine (the page's SIMD wasm build) and with onnxruntime-web (wasm backend, one
 // thread, served from node_modules: never part of dist/), side by side, with the latency ratio.
-// Usage: node scripts/bench-onnx.mjs [--json]   (after scripts/build-web.sh)
+// Usage: node bench/bench-onnx.mjs [--json]   (after scripts/build-web.sh)
 import fs from 'node:fs';
 import { start, npyFixtures, FIXTURES, ROOT } from '../tests/e2e/harness.mjs';
 
@@ -11,7 +11,7 @@ const models = fs.readdirSync(FIXTURES).filter((f) => f.endsWith('.onnx')).sort(
   return { file, inputs: npyFixtures(stem, 'input'), outputs: npyFixtures(stem, 'output') };
 }).filter((m) => m.inputs.length && m.outputs.length);
 
-const h = await start({ root: ROOT, page: 'tests/e2e/bench-onnx.html' });
+const h = await start({ root: ROOT, page: 'bench/web/bench-onnx.html' });
 let result;
 try {
   const page = await h.newPage();

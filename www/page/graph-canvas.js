@@ -1,10 +1,10 @@
-// The diagram's SVG: boxes and edges placed by graph-layout.js, with pan (drag, wheel, scrollbars)
-// and zoom (Ctrl+wheel, buttons, keys). The SVG stays put (sticky) inside a native scroll area as
-// large as the zoomed graph, so the scrollbars show where one is and wheel scrolling is the
-// browser's own; the scroll position becomes the SVG's transform. Only what is on screen is in the
-// DOM (plus the boxes a search found, the selected one and the focused one): a 5,000-node graph
-// pans as smoothly as a small one. Marks (match, current, selected) live here as state and are
-// applied to boxes as they appear.
+// The diagram's SVG: boxes and edges placed by workers/graph-layout.js, with pan (drag, wheel,
+// scrollbars) and zoom (Ctrl+wheel, buttons, keys). The SVG stays put (sticky) inside a native
+// scroll area as large as the zoomed graph, so the scrollbars show where one is and wheel scrolling
+// is the browser's own; the scroll position becomes the SVG's transform. Only what is on screen is
+// in the DOM (plus the boxes a search found, the selected one and the focused one): a 5,000-node
+// graph pans as smoothly as a small one. Marks (match, current, selected) live here as state and
+// are applied to boxes as they appear.
 
 import { h, svg } from './dom.js';
 

@@ -10,11 +10,11 @@
 //   {id, type: 'npy-bytes', array: {dtype, shape, data}} -> {bytes: ArrayBuffer}   a .npy to download
 //   failures                                   -> {id, type: 'error', message, fatal}
 // Array buffers are transferred both ways, never copied by postMessage.
-import init, { EngineSession, npyRead, npyWrite } from './pkg/torchpeek_engine.js';
+import init, { EngineSession, npyRead, npyWrite } from '../pkg/torchpeek_engine.js';
 import { runSession } from './engine-run.js';
 import { serveRequests } from './serve-requests.js';
 
-const ready = init({ module_or_path: new URL('./pkg/torchpeek_engine_bg.wasm', import.meta.url) });
+const ready = init({ module_or_path: new URL('../pkg/torchpeek_engine_bg.wasm', import.meta.url) });
 let session = null;
 
 const bytesOf = (file) => new Uint8Array(new FileReaderSync().readAsArrayBuffer(file));

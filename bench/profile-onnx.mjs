@@ -1,13 +1,13 @@
 // Profiles torchpeek's engine in headless Chromium: one fixture model run in a loop on the
-// benchmark page (tests/e2e/bench-onnx.html) under the DevTools sampling profiler; prints the
+// benchmark page (bench/web/bench-onnx.html) under the DevTools sampling profiler; prints the
 // functions with the most self time, and inclusive time for the engine's entry points.
-// Usage: node scripts/profile-onnx.mjs MODEL.onnx [--runs N] [--top N] [--load]   (--load: profile N loads)
+// Usage: node bench/profile-onnx.mjs MODEL.onnx [--runs N] [--top N] [--load]   (--load: profile N loads)
 // Build first: bash scripts/build-web.sh (the wasm keeps its function names).
 import { start, npyFixtures, ROOT } from '../tests/e2e/harness.mjs';
 
 const args = process.argv.slice(2);
 const file = args.find((a) => a.endsWith('.onnx'))?.split('/').pop(); // a fixture's name or its path
-if (!file) throw new Error('usage: node scripts/profile-onnx.mjs MODEL.onnx [--runs N] [--top N]');
+if (!file) throw new Error('usage: node bench/profile-onnx.mjs MODEL.onnx [--runs N] [--top N]');
 const opt = (name, d) => { const i = args.indexOf(name); return i >= 0 ? Number(args[i + 1]) : d; };
 const runs = opt('--runs', 2000);
 const top = opt('--top', 40);
@@ -15,7 +15,7 @@ const load = args.includes('--load');
 const stem = file.replace(/\.onnx$/, '');
 const inputs = npyFixtures(stem, 'input');
 
-const h = await start({ root: ROOT, page: 'tests/e2e/bench-onnx.html' });
+const h = await start({ root: ROOT, page: 'bench/web/bench-onnx.html' });
 try {
   const page = await h.newPage();
   await page.waitForFunction(() => window.benchReady === true, null, { timeout: 60_000 });

@@ -21,10 +21,10 @@ function without importing it, and every command in them is harmless (`id`, `ech
 Usage (the sample files are committed; CI only reads them):
 
     # write the samples (needs numpy, torch, py7zr, dill, cloudpickle: /work/torchenv has them)
-    /work/torchenv/bin/python tests/peers/make_peer_samples.py
+    /work/torchenv/bin/python gen/make_peer_samples.py
     # ... and ask torch 2.15 about each one (each torch.load runs in its own forked child, in a
     # scratch directory, weights_only=True, 20 s timeout)
-    /work/torchenv/bin/python tests/peers/make_peer_samples.py --torch /work/torchenv/bin/python
+    /work/torchenv/bin/python gen/make_peer_samples.py --torch /work/torchenv/bin/python
 
 Without --torch, the torch answers recorded for files whose bytes did not change are kept; the
 others become null (and tests/peers.rs fails until --torch is run).
@@ -49,8 +49,9 @@ import tempfile
 import zipfile
 import zlib
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_OUT = os.path.join(HERE, "samples")
+# The samples go to tests/peers/samples/ (this script sits in gen/, under the repository root).
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_OUT = os.path.join(ROOT, "tests", "peers", "samples")
 
 
 # ---------------------------------------------------------------------------------------------

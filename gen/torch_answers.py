@@ -7,7 +7,7 @@ Each file is loaded in its own forked child (torch imported once, in the parent)
 temporary working folder and a 20 s timeout. Only weights_only=True is ever used: nothing here
 unpickles with the full pickle machinery.
 
-usage: /work/torchenv/bin/python torch_answers.py CORPUS_DIR OUT.json
+usage: /work/torchenv/bin/python gen/torch_answers.py CORPUS_DIR OUT.json
        (CORPUS_DIR is what make_bypasses.py wrote; its expected.json lists the files)
 """
 import json
@@ -103,7 +103,7 @@ def main():
     record = {
         "torch": torch.__version__.split("+")[0],
         "how": "torch.load(path, weights_only=True, map_location='cpu'), one forked child per file "
-               "(tests/corpus/torch_answers.py)",
+               "(gen/torch_answers.py)",
         "files": files,
     }
     with open(out, "w") as f:

@@ -2,7 +2,7 @@
 // so no disk is involved) read in workers with FileReaderSync or Blob.arrayBuffer(), by slice size
 // and worker count; throughput, and the CPU seconds the browser and renderer processes spent
 // (from /proc, Linux). The cap on statistics throughput in the page (README, web numbers).
-// Usage: node scripts/bench-read.mjs
+// Usage: node bench/bench-read.mjs
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,7 +40,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torchpeek-read-'));
 const file = path.join(tmp, 'big.bin');
 fs.writeFileSync(file, '');
 fs.truncateSync(file, 1 << 30);
-const h = await start({ root: ROOT, page: 'tests/e2e/bench-read.html' });
+const h = await start({ root: ROOT, page: 'bench/web/bench-read.html' });
 try {
   const page = await h.newPage();
   await page.waitForFunction(() => window.readBenchReady === true);

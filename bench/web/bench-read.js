@@ -1,4 +1,4 @@
-// The page side of scripts/bench-read.mjs: reads the chosen file in `workers` workers (each a
+// The page side of bench/bench-read.mjs: reads the chosen file in `workers` workers (each a
 // contiguous part) and reports the wall time; no wasm, no statistics, only the reads.
 window.readBench = ({ workers = 1, ...spec }) => new Promise((resolve, reject) => {
   const file = document.getElementById('file').files[0];

@@ -1,10 +1,10 @@
-// The benchmark page (served from the repository root by scripts/bench-onnx.mjs): each fixture model
+// The benchmark page (served from the repository root by bench/bench-onnx.mjs): each fixture model
 // loaded and run in this page's thread with torchpeek's engine (dist/pkg/torchpeek_engine.js, the
 // SIMD build the page uses) and with onnxruntime-web (node_modules, wasm backend, one thread), on the
 // fixture's reference inputs. Load time excludes each runtime's one-time start (reported apart);
 // latency is the median of steady-state runs after warm-up.
 import init, { EngineSession, npyRead } from '/dist/pkg/torchpeek_engine.js';
-import { runSession } from '/dist/engine-run.js';
+import { runSession } from '/dist/workers/engine-run.js';
 import * as ort from '/node_modules/onnxruntime-web/dist/ort.wasm.min.mjs';
 
 ort.env.wasm.numThreads = 1;
@@ -99,7 +99,7 @@ window.benchmark = async (models) => {
 };
 window.benchReady = true;
 
-// For scripts/profile-onnx.mjs: one model loaded, then `profileRuns(n)` runs it n times (ms in all).
+// For bench/profile-onnx.mjs: one model loaded, then `profileRuns(n)` runs it n times (ms in all).
 let profiled = null;
 window.prepareProfile = async ({ file, inputs }) => {
   await init({ module_or_path: '/dist/pkg/torchpeek_engine_bg.wasm' });

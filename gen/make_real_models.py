@@ -3,7 +3,7 @@
 and torch's own answer on each: whether `torch.load(path, weights_only=True)` accepts it.
 tests/safety.rs checks that none of them is `dangerous` and that `safe` agrees with torch.
 
-Needs torch (a virtualenv, not CI): python make_real_models.py OUT_DIR
+Needs torch (a virtualenv, not CI): python gen/make_real_models.py OUT_DIR   (the committed copy: tests/real)
 Each load runs in its own subprocess, in a scratch folder, with weights_only=True only.
 """
 import json, os, subprocess, sys, tempfile

@@ -11,7 +11,7 @@
 //                                                       -> progress*, then Float64Array of counts
 //   {type: 'close', model}                              -> null
 //   {type: 'memory'}                                    -> bytes of wasm memory
-import init, { WasmModel } from './pkg/torchpeek.js';
+import init, { WasmModel } from '../pkg/torchpeek.js';
 import { serveRequests } from './serve-requests.js';
 
 const models = new Map();

@@ -1,6 +1,6 @@
 // The wasm statistics loop alone, in Node over bytes in memory (no file reads): CPU time of
 // `model.stats()` over a 256 MiB float32 tensor of pseudo-random values, best of three.
-// Usage: node scripts/bench-stats.mjs   (after scripts/build-web.sh, which builds npm/pkg/)
+// Usage: node bench/bench-stats.mjs   (after scripts/build-web.sh, which builds npm/pkg/)
 import { open } from '../npm/node.js';
 
 const n = (256 << 20) / 4;
