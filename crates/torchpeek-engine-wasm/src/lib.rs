@@ -1,11 +1,11 @@
 //! The engine's wasm bindings (its own module, `torchpeek_engine`, which the page loads only when a
 //! model is run, exporting only the engine): a session over `torchpeek_engine::Session` for the engine
-//! worker (`www/engine-worker.js`), and `.npy` reading and writing for its input and output editors.
+//! worker (`www/workers/engine-worker.js`), and `.npy` reading and writing for its input and output editors.
 //!
 //! A run's arrays cross as a JSON description `[{name, dtype, shape}]` (`dtype` torch's name:
 //! `float32`, `int64` ...) and their little-endian bytes apart: input bytes are copied once, straight
 //! from the JS array into the engine's tensor; output bytes once, into a new `Uint8Array`.
-//! `www/engine-run.js` puts the two back together as `{name, dtype, shape, data}`.
+//! `www/workers/engine-run.js` puts the two back together as `{name, dtype, shape, data}`.
 
 use torchpeek::dtype::DType;
 use torchpeek_engine::{npy, NamedArray, Session, Tensor};

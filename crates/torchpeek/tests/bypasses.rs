@@ -1,8 +1,8 @@
-//! The second hostile corpus (`tests/corpus/make_bypasses.py`, plain Python): published scanner
+//! The second hostile corpus (`gen/make_bypasses.py`, plain Python): published scanner
 //! bypasses, CVE reproductions, container tricks, broken and oversized files, clean controls. Each
 //! file gets its expected verdict (`not_safe` = anything but safe), says why, agrees with what torch
 //! 2.15 `torch.load(weights_only=True)` said about it (`tests/corpus/bypasses_torch_answers.json`,
-//! written by `tests/corpus/torch_answers.py`), opens without a panic, and is checked quickly.
+//! written by `gen/torch_answers.py`), opens without a panic, and is checked quickly.
 
 mod common;
 
@@ -21,7 +21,7 @@ fn corpus() -> &'static (PathBuf, Expected) {
     static CORPUS: std::sync::OnceLock<(PathBuf, Expected)> = std::sync::OnceLock::new();
     CORPUS.get_or_init(|| {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bypasses");
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/corpus/make_bypasses.py");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../gen/make_bypasses.py");
         let status = Command::new("python3").arg(script).arg(&dir).status().expect("python3 runs");
         assert!(status.success(), "make_bypasses.py failed");
         let expected = serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
@@ -75,7 +75,7 @@ fn expectations_agree_with_torch() {
     let mut wrong = Vec::new();
     for (name, want) in expected {
         let Some(said) = answers.get(name) else {
-            wrong.push(format!("{name}: no torch answer (re-run tests/corpus/torch_answers.py)"));
+            wrong.push(format!("{name}: no torch answer (re-run gen/torch_answers.py)"));
             continue;
         };
         let size = std::fs::metadata(dir.join(name)).unwrap().len();

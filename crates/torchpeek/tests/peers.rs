@@ -1,8 +1,8 @@
 //! The public pickle scanners' own test files: picklescan's, fickling's and modelscan's test suites
-//! rebuilt by `tests/peers/make_peer_samples.py` into `tests/peers/samples/` (committed), with what
+//! rebuilt by `gen/make_peer_samples.py` into `tests/peers/samples/` (committed), with what
 //! each peer's test asserts about each file and whether `torch.load(path, weights_only=True)` of
 //! torch 2.15 accepted it (`samples/expected.json`; regenerate with
-//! `/work/torchenv/bin/python tests/peers/make_peer_samples.py --torch /work/torchenv/bin/python`).
+//! `/work/torchenv/bin/python gen/make_peer_samples.py --torch /work/torchenv/bin/python`).
 //!
 //! The verdict each file must get follows from those two answers:
 //! - torch accepts it: `safe` (that is what `safe` means), whatever the peer's test says;
@@ -19,7 +19,7 @@ const PEERS: [&str; 3] = ["picklescan", "fickling", "modelscan"];
 fn samples() -> (PathBuf, BTreeMap<String, serde_json::Value>) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers/samples");
     let text = std::fs::read_to_string(dir.join("expected.json"))
-        .expect("tests/peers/samples/expected.json: run tests/peers/make_peer_samples.py");
+        .expect("tests/peers/samples/expected.json: run gen/make_peer_samples.py");
     (dir, serde_json::from_str(&text).unwrap())
 }
 

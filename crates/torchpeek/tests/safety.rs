@@ -1,4 +1,4 @@
-//! Safety verdicts: the hostile corpus (`tests/corpus/make_corpus.py`, plain Python) gets the
+//! Safety verdicts: the hostile corpus (`gen/make_corpus.py`, plain Python) gets the
 //! verdict each file must get; the fixtures and the real files of `tests/real` agree with what
 //! torch 2.15's `torch.load(weights_only=True)` said of them, and none is `dangerous`; and on
 //! every corpus file we are at least as strict as picklescan, fickling and modelscan (installed
@@ -21,7 +21,7 @@ fn corpus() -> &'static (PathBuf, BTreeMap<String, serde_json::Value>) {
 
 fn write_corpus() -> (PathBuf, BTreeMap<String, serde_json::Value>) {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("corpus");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/corpus/make_corpus.py");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../gen/make_corpus.py");
     let status = Command::new("python3").arg(script).arg(&dir).status().expect("python3 runs");
     assert!(status.success(), "make_corpus.py failed");
     let expected = serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
@@ -92,7 +92,7 @@ fn fixtures_agree_with_torch_weights_only() {
 }
 
 /// Traced and scripted TorchScript, whole pickled models, training checkpoints, a legacy-format
-/// state dict and a `.pt2`, written by torch 2.15 (`tests/real/make_real_models.py`).
+/// state dict and a `.pt2`, written by torch 2.15 (`gen/make_real_models.py`).
 #[test]
 fn real_torch_files_are_never_dangerous_and_agree_with_torch() {
     agree_with_torch(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/real"), "torch_answers.json", 11);

@@ -1,5 +1,5 @@
 //! The 13 GB Llama-7B-shaped checkpoint shared by the big-file test and the benchmark: generated as
-//! a sparse file (its storages are holes) by `tests/e2e/make_llama.py`, plus the instruments that
+//! a sparse file (its storages are holes) by `gen/make_llama.py`, plus the instruments that
 //! measure opening it: a source that counts what is read and an allocator that records peak heap.
 #![allow(dead_code)]
 
@@ -13,7 +13,7 @@ pub fn llama_file() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     let path = dir.join("llama-7b-bf16.pt");
     if !path.exists() {
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/e2e/make_llama.py");
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../gen/make_llama.py");
         // A name of this process's own: two runs (a test and the bench) may generate at once.
         let partial = dir.join(format!("llama-7b-bf16.pt.{}.partial", std::process::id()));
         let status = std::process::Command::new("python3").arg(&script).arg(&partial).status().expect("python3 runs");
