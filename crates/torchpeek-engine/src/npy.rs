@@ -1,100 +1,57 @@
-//! `.npy` files: read into, and written from, NamedArrays.
+//! `.npy` arrays in and out of the engine, over the core's codec (`torchpeek::container::npy`):
+//! C order, any byte order in, little-endian out.
+
 use crate::NamedArray;
-use torchpeek::dtype::DType;
-use torchpeek::error::{Error, Result};
-use npyz::{TypeChar, WriterBuilder};
 use std::io::{Read, Write};
+use torchpeek::container::npy::{descr_of, header, Header};
+use torchpeek::error::{Error, Result};
+use torchpeek::limits;
 
 fn err(name: &str, e: impl std::fmt::Display) -> Error {
     Error::engine(format!("{name}: {e}"))
 }
 
-fn read_as<T: npyz::Deserialize, R: Read>(
-    file: npyz::NpyFile<R>,
-    name: &str,
-    to_le: impl Fn(&T, &mut Vec<u8>),
-) -> Result<Vec<u8>> {
-    let vals: Vec<T> = file.into_vec().map_err(|e| err(name, e))?;
-    let mut out = Vec::with_capacity(vals.len() * std::mem::size_of::<T>());
-    for v in &vals {
-        to_le(v, &mut out);
-    }
-    Ok(out)
-}
-
 /// Reads a `.npy` (C order) into a NamedArray called `name`.
-pub fn read(name: &str, r: impl Read) -> Result<NamedArray> {
-    let file = npyz::NpyFile::new(r).map_err(|e| err(name, format!("not a .npy file: {e}")))?;
-    if file.order() == npyz::Order::Fortran {
+pub fn read(name: &str, mut r: impl Read) -> Result<NamedArray> {
+    let mut bytes = Vec::new();
+    r.by_ref()
+        .take(limits::MAX_ENGINE_TENSOR_BYTES as u64 + (1 << 20))
+        .read_to_end(&mut bytes)
+        .map_err(|e| err(name, e))?;
+    let h = Header::parse(&bytes, name).map_err(|e| err(name, format!("not a .npy file: {e}")))?;
+    if h.fortran_order {
         return Err(err(name, "Fortran-order .npy files are not supported; save with C order"));
     }
-    let shape: Vec<usize> = file
-        .shape()
+    let shape: Vec<usize> = h
+        .shape
         .iter()
         .map(|&d| usize::try_from(d).map_err(|_| err(name, format!("dimension {d} is too large"))))
         .collect::<Result<_>>()?;
-    let npyz::DType::Plain(ts) = file.dtype() else {
-        return Err(err(name, "structured .npy arrays are not supported"));
-    };
-    let (tc, size) = (ts.type_char(), ts.size_field());
-    let (dtype, data) = match (tc, size) {
-        (TypeChar::Float, 4) => (DType::Float32, read_as::<f32, _>(file, name, |v, o| o.extend(v.to_le_bytes()))?),
-        (TypeChar::Float, 8) => (DType::Float64, read_as::<f64, _>(file, name, |v, o| o.extend(v.to_le_bytes()))?),
-        (TypeChar::Float, 2) => {
-            (DType::Float16, read_as::<half::f16, _>(file, name, |v, o| o.extend(v.to_le_bytes()))?)
-        }
-        (TypeChar::Int, 8) => (DType::Int64, read_as::<i64, _>(file, name, |v, o| o.extend(v.to_le_bytes()))?),
-        (TypeChar::Int, 4) => (DType::Int32, read_as::<i32, _>(file, name, |v, o| o.extend(v.to_le_bytes()))?),
-        (TypeChar::Int, 2) => (DType::Int16, read_as::<i16, _>(file, name, |v, o| o.extend(v.to_le_bytes()))?),
-        (TypeChar::Int, 1) => (DType::Int8, read_as::<i8, _>(file, name, |v, o| o.extend(v.to_le_bytes()))?),
-        (TypeChar::Uint, 8) => (DType::UInt64, read_as::<u64, _>(file, name, |v, o| o.extend(v.to_le_bytes()))?),
-        (TypeChar::Uint, 4) => (DType::UInt32, read_as::<u32, _>(file, name, |v, o| o.extend(v.to_le_bytes()))?),
-        (TypeChar::Uint, 2) => (DType::UInt16, read_as::<u16, _>(file, name, |v, o| o.extend(v.to_le_bytes()))?),
-        (TypeChar::Uint, 1) => (DType::UInt8, read_as::<u8, _>(file, name, |v, o| o.push(*v))?),
-        (TypeChar::Bool, 1) => (DType::Bool, read_as::<bool, _>(file, name, |v, o| o.push(*v as u8))?),
-        _ => return Err(err(name, format!(".npy dtype {ts} is not supported"))),
-    };
-    Ok(NamedArray { name: name.to_string(), dtype, shape, data })
-}
-
-fn write_as<T: npyz::Serialize + npyz::AutoSerialize, W: Write>(
-    a: &NamedArray,
-    w: W,
-    size: usize,
-    from_le: impl Fn(&[u8]) -> T,
-) -> Result<()> {
-    let shape: Vec<u64> = a.shape.iter().map(|&d| d as u64).collect();
-    let mut writer =
-        npyz::WriteOptions::new().default_dtype().shape(&shape).writer(w).begin_nd().map_err(|e| err(&a.name, e))?;
-    for c in a.data.chunks_exact(size) {
-        writer.push(&from_le(c)).map_err(|e| err(&a.name, e))?;
+    let item = h.dtype.itemsize() as usize;
+    let len = shape
+        .iter()
+        .try_fold(item, |n, &d| n.checked_mul(d))
+        .filter(|&n| n <= limits::MAX_ENGINE_TENSOR_BYTES)
+        .ok_or_else(|| err(name, format!("shape {shape:?} is too large")))?;
+    let start = h.data_offset as usize;
+    let mut data = bytes
+        .get(start..start + len)
+        .ok_or_else(|| err(name, format!("{} bytes of data, the shape needs {len}", bytes.len().saturating_sub(start))))?
+        .to_vec();
+    if h.big_endian {
+        // Complex numbers swap each half.
+        let part = if h.dtype.is_complex() { item / 2 } else { item };
+        data.chunks_exact_mut(part).for_each(<[u8]>::reverse);
     }
-    writer.finish().map_err(|e| err(&a.name, e))
+    Ok(NamedArray { name: name.to_string(), dtype: h.dtype, shape, data })
 }
 
 /// Writes a NamedArray as a `.npy` (C order, little-endian).
-pub fn write(a: &NamedArray, w: impl Write) -> Result<()> {
+pub fn write(a: &NamedArray, mut w: impl Write) -> Result<()> {
     a.check()?;
-    fn arr<const N: usize>(c: &[u8]) -> [u8; N] {
-        let mut b = [0u8; N];
-        b.copy_from_slice(&c[..N]);
-        b
-    }
-    match a.dtype {
-        DType::Float32 => write_as(a, w, 4, |c| f32::from_le_bytes(arr(c))),
-        DType::Float64 => write_as(a, w, 8, |c| f64::from_le_bytes(arr(c))),
-        DType::Float16 => write_as(a, w, 2, |c| half::f16::from_le_bytes(arr(c))),
-        DType::Int64 => write_as(a, w, 8, |c| i64::from_le_bytes(arr(c))),
-        DType::Int32 => write_as(a, w, 4, |c| i32::from_le_bytes(arr(c))),
-        DType::Int16 => write_as(a, w, 2, |c| i16::from_le_bytes(arr(c))),
-        DType::Int8 => write_as(a, w, 1, |c| c[0] as i8),
-        DType::UInt64 => write_as(a, w, 8, |c| u64::from_le_bytes(arr(c))),
-        DType::UInt32 => write_as(a, w, 4, |c| u32::from_le_bytes(arr(c))),
-        DType::UInt16 => write_as(a, w, 2, |c| u16::from_le_bytes(arr(c))),
-        DType::UInt8 => write_as(a, w, 1, |c| c[0]),
-        DType::Bool => write_as(a, w, 1, |c| c[0] != 0),
-        d => Err(err(&a.name, format!("cannot write dtype {} as .npy", d.name()))),
-    }
+    let descr = descr_of(a.dtype).ok_or_else(|| err(&a.name, format!("cannot write dtype {} as .npy", a.dtype.name())))?;
+    let shape: Vec<u64> = a.shape.iter().map(|&d| d as u64).collect();
+    w.write_all(&header(descr, &shape)).and_then(|()| w.write_all(&a.data)).map_err(|e| err(&a.name, e))
 }
 
 /// A NamedArray as `.npy` bytes.

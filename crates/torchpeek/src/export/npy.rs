@@ -3,6 +3,7 @@
 //! no bfloat16, float8 or quantized dtypes: those are written as float32 (quantized ones
 //! dequantized), and complex32 as complex64.
 
+use crate::container::npy::{descr_of, header};
 use crate::document::{Layout, Tensor};
 use crate::dtype::DType;
 use crate::error::{Error, Location, Result};
@@ -26,29 +27,12 @@ impl NpyForm {
         if t.layout == Layout::SparseCoo {
             return Err(Error::unsupported(Location::member(t.path.join(".")), "a sparse tensor has no .npy form"));
         }
-        let descr = |dtype| match dtype {
-            Float64 => "<f8",
-            Float32 => "<f4",
-            Float16 => "<f2",
-            Int64 => "<i8",
-            Int32 => "<i4",
-            Int16 => "<i2",
-            Int8 => "|i1",
-            UInt64 => "<u8",
-            UInt32 => "<u4",
-            UInt16 => "<u2",
-            UInt8 => "|u1",
-            Bool => "|b1",
-            Complex64 => "<c8",
-            Complex128 => "<c16",
-            _ => "",
-        };
         let dtype = match t.dtype {
             Complex32 | BComplex32 => Complex64,
-            d if descr(d).is_empty() => Float32,
+            d if descr_of(d).is_none() => Float32,
             d => d,
         };
-        Ok(NpyForm { descr: descr(dtype), dtype })
+        Ok(NpyForm { descr: descr_of(dtype).expect("a dtype NumPy has"), dtype })
     }
 
     /// Elements per slice: `limits::STREAM_CHUNK` bytes of the larger of the stored and written forms.
@@ -61,18 +45,9 @@ impl NpyForm {
         self.dtype == t.dtype
     }
 
-    /// The file's header: magic, version 1.0, length, and the dictionary padded to 64 bytes (a
-    /// shape of at most `limits::MAX_RANK` dimensions always fits version 1.0's 64 KiB).
+    /// The file's header (`container::npy::header`).
     pub fn header(&self, shape: &[u64]) -> Vec<u8> {
-        let dims: Vec<String> = shape.iter().map(u64::to_string).collect();
-        let shape = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
-        let mut dict = format!("{{'descr': '{}', 'fortran_order': False, 'shape': {shape}, }}", self.descr);
-        dict.push_str(&" ".repeat((64 - (10 + dict.len() + 1) % 64) % 64));
-        dict.push('\n');
-        let mut out = b"\x93NUMPY\x01\x00".to_vec();
-        out.extend_from_slice(&(dict.len() as u16).to_le_bytes());
-        out.extend_from_slice(dict.as_bytes());
-        out
+        header(self.descr, shape)
     }
 }
 
