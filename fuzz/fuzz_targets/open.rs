@@ -11,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = model.document.to_json();
         for i in 0..model.document.tensors.len().min(8) {
             let _ = torchpeek::stats::tensor_stats(&model, i);
-            let _ = torchpeek::stats::tensor_values(&model, i, 16);
+            let _ = torchpeek::read::tensor_values(&model, i, 16);
         }
     }
 });
