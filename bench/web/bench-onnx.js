@@ -57,7 +57,7 @@ window.benchmark = async (models) => {
   const first = await bytes(`/tests/fixtures/${models[0].file}`);
   let t0 = performance.now();
   await init({ module_or_path: '/dist/pkg/torchpeek_engine_bg.wasm' });
-  EngineSession.load(first, []).free();
+  EngineSession.load([{ name: 'model.onnx', bytes: first }]).free();
   const oursStart = performance.now() - t0;
   t0 = performance.now();
   await (await ort.InferenceSession.create(first, { executionProviders: ['wasm'] })).release();
@@ -69,7 +69,7 @@ window.benchmark = async (models) => {
     const refs = await readArrays(m.outputs);
 
     t0 = performance.now();
-    const ours = EngineSession.load(model, []);
+    const ours = EngineSession.load([{ name: m.file, bytes: model }]);
     const oursLoad = performance.now() - t0;
     const inputs = asInputs(ours, arrays);
     t0 = performance.now();
@@ -103,14 +103,14 @@ window.benchReady = true;
 let profiled = null;
 window.prepareProfile = async ({ file, inputs }) => {
   await init({ module_or_path: '/dist/pkg/torchpeek_engine_bg.wasm' });
-  const session = EngineSession.load(await bytes(`/tests/fixtures/${file}`), []);
+  const session = EngineSession.load([{ name: file, bytes: await bytes(`/tests/fixtures/${file}`) }]);
   profiled = { file, session, inputs: asInputs(session, await readArrays(inputs)) };
   for (let i = 0; i < 10; i++) runSession(session, profiled.inputs);
 };
 window.profileLoads = async (n) => {
   const model = await bytes(`/tests/fixtures/${profiled.file}`);
   const t0 = performance.now();
-  for (let i = 0; i < n; i++) EngineSession.load(model, []).free();
+  for (let i = 0; i < n; i++) EngineSession.load([{ name: profiled.file, bytes: model }]).free();
   return performance.now() - t0;
 };
 window.profileRuns = (n) => {

@@ -31,11 +31,10 @@ function handle(msg, transfer) {
   switch (msg.type) {
     case 'load': {
       const t0 = performance.now();
-      const onnx = msg.files.find((f) => /\.onnx$/i.test(f.name)) ?? msg.files[0];
-      const external = msg.files.filter((f) => f !== onnx).map((f) => ({ name: f.name, bytes: bytesOf(f) }));
       session?.free();
       session = null;
-      session = EngineSession.load(bytesOf(onnx), external);
+      // The engine picks the model among the files by its bytes, as opening does.
+      session = EngineSession.load(msg.files.map((f) => ({ name: f.name, blob: f })));
       return { io: JSON.parse(session.ioJson()), ms: performance.now() - t0 };
     }
     case 'npy':

@@ -298,7 +298,7 @@ fn run(files: Vec<PathBuf>, inputs: Vec<String>, out: PathBuf, json: bool) -> Ex
             None => return fail(json, format!("--input {i:?}: expected NAME=FILE.npy")),
         }
     }
-    match run::run_files(&files[0], &files[1..], &named, &out) {
+    match run::run_files(&files, &named, &out) {
         Ok(report) if json => {
             println!("{}", serde_json::to_string_pretty(&report).expect("JSON"));
             ExitCode::SUCCESS

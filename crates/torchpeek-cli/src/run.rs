@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use serde::Serialize;
 use torchpeek::error::{Error, Result};
+use torchpeek::source::{FileSource, Source};
 use torchpeek_engine::{npy, Session};
 
 /// One output written by `run`.
@@ -34,24 +35,14 @@ fn file_name_for(name: &str) -> String {
     if s.is_empty() { "output".to_string() } else { s }
 }
 
-/// Loads `model` (with its external data files), runs it once on `.npy` inputs given by name, and
-/// writes `out_dir/NAME.npy` for every output.
-pub fn run_files(
-    model: &Path,
-    external: &[PathBuf],
-    inputs: &[(String, PathBuf)],
-    out_dir: &Path,
-) -> Result<RunReport> {
+/// Loads the model in `files` (with its external data files), runs it once on `.npy` inputs given
+/// by name, and writes `out_dir/NAME.npy` for every output.
+pub fn run_files(files: &[PathBuf], inputs: &[(String, PathBuf)], out_dir: &Path) -> Result<RunReport> {
     let io = |p: &Path, e: std::io::Error| Error::Read { source_name: p.display().to_string(), offset: 0, message: e.to_string() };
     let start = std::time::Instant::now();
-    let bytes = std::fs::read(model).map_err(|e| io(model, e))?;
-    let mut ext = Vec::new();
-    for p in external {
-        ext.push((p.display().to_string(), std::fs::read(p).map_err(|e| io(p, e))?));
-    }
-    let mut session = Session::load(&bytes, &ext)?;
-    drop(bytes);
-    drop(ext);
+    let sources = files.iter().map(FileSource::open).collect::<Result<Vec<_>>>()?;
+    let sources: Vec<&dyn Source> = sources.iter().map(|s| s as &dyn Source).collect();
+    let mut session = Session::load(&sources)?;
     let load_ms = start.elapsed().as_secs_f64() * 1e3;
     for i in session.inputs() {
         if !inputs.iter().any(|(n, _)| *n == i.name) {
@@ -100,13 +91,7 @@ mod tests {
     fn run_files_writes_npy() {
         let dir = std::env::temp_dir().join(format!("torchpeek-onnx-run-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let r = run_files(
-            &fixtures().join("cnn.onnx"),
-            &[],
-            &[("input".to_string(), fixtures().join("cnn.input0.npy"))],
-            &dir,
-        )
-        .unwrap();
+        let r = run_files(&[fixtures().join("cnn.onnx")], &[("input".to_string(), fixtures().join("cnn.input0.npy"))], &dir).unwrap();
         assert_eq!(r.outputs.len(), 1);
         let json = serde_json::to_value(&r).unwrap();
         assert_eq!(json["outputs"][0]["name"], "output");
@@ -118,7 +103,7 @@ mod tests {
         let err = f32s(&got).iter().zip(f32s(&want)).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
         assert!(err <= 1e-4);
         // A missing input is named.
-        let e = run_files(&fixtures().join("cnn.onnx"), &[], &[], &dir).err().unwrap();
+        let e = run_files(&[fixtures().join("cnn.onnx")], &[], &dir).err().unwrap();
         assert!(e.to_string().contains("input"), "{e}");
         let _ = std::fs::remove_dir_all(&dir);
     }

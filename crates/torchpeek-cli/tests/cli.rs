@@ -46,7 +46,7 @@ fn cli_run_matches_onnxruntime_on_every_fixture() {
     let dir = std::env::temp_dir().join(format!("torchpeek-cli-run-{}", std::process::id()));
     for p in onnx_fixtures() {
         let stem = p.file_stem().unwrap().to_str().unwrap().to_string();
-        let s = Session::load(&std::fs::read(&p).unwrap(), &[]).unwrap();
+        let s = Session::load(&[&FileSource::open(&p).unwrap()]).unwrap();
         let out = dir.join(&stem);
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_torchpeek"));
         cmd.arg("run").arg(&p).arg("--out").arg(&out).arg("--json");

@@ -9,7 +9,8 @@
 
 use torchpeek::dtype::DType;
 use torchpeek_engine::{npy, NamedArray, Session, Tensor};
-use torchpeek_js::{get, js_err, to_json};
+use torchpeek::Source;
+use torchpeek_js::{js_err, source_from_js, to_json};
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
@@ -70,18 +71,14 @@ pub struct EngineSession {
 
 #[wasm_bindgen]
 impl EngineSession {
-    /// Loads a model from its bytes and its external data files, `[{name, bytes: Uint8Array}]`.
+    /// Loads a model from the files given together (the `.onnx` and its external data files), each
+    /// `{name, blob}`, `{name, bytes}` or `{name, size, read}` as `WasmModel.open` takes them: the
+    /// engine picks the model by its bytes and reads only the external ranges it names.
     /// Unsupported operators are an error here, naming the operator, the node and the opset.
-    pub fn load(model: &[u8], external: Array) -> Result<EngineSession, JsError> {
-        let mut files = Vec::with_capacity(external.length() as usize);
-        for f in external.iter() {
-            let name = get(&f, "name").and_then(|v| v.as_string()).unwrap_or_default();
-            let bytes: Uint8Array = get(&f, "bytes")
-                .and_then(|b| b.dyn_into().ok())
-                .ok_or_else(|| JsError::new(&format!("external data {name:?}: bytes is not a Uint8Array")))?;
-            files.push((name, bytes.to_vec()));
-        }
-        let session = Session::load(model, &files).map_err(js_err)?;
+    pub fn load(inputs: Array) -> Result<EngineSession, JsError> {
+        let sources = inputs.iter().enumerate().map(|(i, input)| source_from_js(&input, i as u32)).collect::<Result<Vec<_>, _>>()?;
+        let sources: Vec<&dyn Source> = sources.iter().map(|s| s.as_ref()).collect();
+        let session = Session::load(&sources).map_err(js_err)?;
         Ok(EngineSession { session, outputs: Vec::new() })
     }
 

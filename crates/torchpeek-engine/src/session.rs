@@ -6,9 +6,9 @@
 //! Inputs and outputs cross the API as `NamedArray`: a name, a dtype, a shape and little-endian bytes.
 
 use torchpeek::container::onnx::schema::{self, dtype_of};
+use torchpeek::container::onnx::{external_data, model_index, parse};
 use torchpeek::dtype::DType;
 use torchpeek::error::{Error, Result};
-use torchpeek::container::onnx::external_data;
 use torchpeek::source::{MemSource, Source};
 use serde::Serialize;
 use tract_onnx::pb;
@@ -190,19 +190,23 @@ fn walk_nodes<'a>(g: &'a pb::GraphProto, out: &mut Vec<&'a pb::NodeProto>, depth
 }
 
 impl Session {
-    /// Loads a model from its bytes and its external data files `(file name, bytes)`, matched by
-    /// the base name of each initializer's `location`.
-    pub fn load(model: &[u8], external: &[(String, Vec<u8>)]) -> Result<Session> {
+    /// Loads a model from the files given together: the model (`onnx::model_index` picks it) and
+    /// its external data files, matched by the base name of each initializer's `location`
+    /// (`onnx::external_data`). The model's bytes are read once; of the external files, only the
+    /// ranges initializers name.
+    pub fn load(sources: &[&dyn Source]) -> Result<Session> {
+        let at = model_index(sources.iter().copied());
+        let file = *sources.get(at).ok_or_else(|| Error::engine("no model file given"))?;
+        let model = file.read_vec(0, file.len())?;
         // Our own reader first: it validates the file without panicking and gives the I/O info.
-        let src = MemSource::new("model.onnx", model);
-        let info = torchpeek::container::onnx::parse(&src as &dyn Source)?;
+        let info = parse(&MemSource::new(file.name(), model.as_slice()))?;
         let g = info.graph.as_ref().ok_or_else(|| Error::engine("the model has no graph"))?;
         let inputs: Vec<IoInfo> = schema::model_inputs(g).into_iter().map(io_info).collect();
         let outputs: Vec<IoInfo> = g.outputs.iter().map(io_info).collect();
 
         let onnx = tract_onnx::onnx();
         let mut proto = onnx
-            .proto_model_for_read(&mut std::io::Cursor::new(model))
+            .proto_model_for_read(&mut std::io::Cursor::new(&model))
             .map_err(|e| engine_err("cannot decode the model", e))?;
         let opset = proto
             .opset_import
@@ -235,10 +239,9 @@ impl Session {
             }
         }
 
-        // External data: resolved by the core's reader (as it resolves it for the document), then
-        // moved into raw_data, so tract never opens a file.
-        let files: Vec<MemSource<&[u8]>> = external.iter().map(|(name, bytes)| MemSource::new(name.as_str(), bytes.as_slice())).collect();
-        let candidates: Vec<&dyn Source> = files.iter().map(|f| f as &dyn Source).collect();
+        // External data: resolved as the core's reader resolves it for the document, read from
+        // the files and moved into raw_data, so tract never opens a file.
+        let candidates: Vec<&dyn Source> = sources.iter().enumerate().filter(|&(i, _)| i != at).map(|(_, s)| *s).collect();
         let mut ranges = std::collections::HashMap::new();
         for init in g.initializers.iter().filter(|i| i.is_external()) {
             let bytes = init.numel().zip(dtype_of(init.data_type)).map(|(n, d)| n.saturating_mul(d.itemsize()));
@@ -251,8 +254,7 @@ impl Session {
         if let Some(graph) = proto.graph.as_mut() {
             for t in graph.initializer.iter_mut() {
                 if let Some(e) = ranges.get(t.name.as_str()) {
-                    let bytes = &external[e.file].1;
-                    t.raw_data = bytes[e.offset as usize..(e.offset + e.length) as usize].to_vec();
+                    t.raw_data = candidates[e.file].read_vec(e.offset, e.length)?;
                     t.external_data.clear();
                     t.data_location = None;
                 }

@@ -6,7 +6,13 @@ mod onnx_proto;
 
 use onnx_proto::*;
 use std::path::Path;
+use torchpeek::MemSource;
 use torchpeek_engine::{npy, NamedArray, Session};
+
+/// A model given as its bytes alone.
+fn load(bytes: &[u8]) -> torchpeek::Result<Session> {
+    Session::load(&[&MemSource::new("model.onnx", bytes)])
+}
 
 fn npy_file(p: &Path, name: &str) -> NamedArray {
     npy::read(name, std::fs::File::open(p).unwrap()).unwrap()
@@ -22,7 +28,7 @@ fn every_fixture_matches_onnxruntime() {
     for p in onnx_fixtures() {
         let stem = p.file_stem().unwrap().to_str().unwrap().to_string();
         let t0 = std::time::Instant::now();
-        let mut s = Session::load(&std::fs::read(&p).unwrap(), &[]).unwrap_or_else(|e| panic!("{stem}: {e}"));
+        let mut s = load(&std::fs::read(&p).unwrap()).unwrap_or_else(|e| panic!("{stem}: {e}"));
         let load = t0.elapsed();
         let inputs: Vec<NamedArray> = s
             .inputs()
@@ -64,7 +70,7 @@ fn timing() {
         let bytes = std::fs::read(&p).unwrap();
         for specialize in [false, true] {
             let t0 = std::time::Instant::now();
-            let mut s = Session::load(&bytes, &[]).unwrap();
+            let mut s = load(&bytes).unwrap();
             let load = t0.elapsed();
             s.set_specialize(specialize);
             let inputs = fixture_inputs(&s, &stem);
@@ -93,7 +99,7 @@ fn timing() {
 #[test]
 fn external_data_runs() {
     let m = external_model("m.onnx.data");
-    let mut s = Session::load(&m, &[("some/dir/m.onnx.data".to_string(), external_data())]).unwrap();
+    let mut s = Session::load(&[&MemSource::new("m.onnx", m.as_slice()) as &dyn torchpeek::Source, &MemSource::new("some/dir/m.onnx.data", external_data())]).unwrap();
     let x = NamedArray {
         name: "X".into(),
         dtype: torchpeek::dtype::DType::Float32,
@@ -104,13 +110,13 @@ fn external_data_runs() {
     assert_eq!(out[0].name, "Y");
     assert_eq!(f32s(&out[0]), vec![2.5, 2.5, 5.5, 0.0]);
     // Missing data file: an error that names it.
-    let e = Session::load(&m, &[]).err().unwrap().to_string();
+    let e = load(&m).err().unwrap().to_string();
     assert!(e.contains("m.onnx.data"), "{e}");
 }
 
 #[test]
 fn missing_input_is_named() {
-    let mut s = Session::load(&std::fs::read(fixtures().join("bert_tiny.onnx")).unwrap(), &[]).unwrap();
+    let mut s = load(&std::fs::read(fixtures().join("bert_tiny.onnx")).unwrap()).unwrap();
     let ids = npy_file(&fixtures().join("bert_tiny.input0.npy"), "input_ids");
     let e = s.run(vec![ids]).err().unwrap().to_string();
     assert!(e.contains("attention_mask"), "{e}");
@@ -118,7 +124,7 @@ fn missing_input_is_named() {
 
 #[test]
 fn token_id_past_the_vocabulary_is_refused_before_the_run() {
-    let mut s = Session::load(&std::fs::read(fixtures().join("bert_tiny.onnx")).unwrap(), &[]).unwrap();
+    let mut s = load(&std::fs::read(fixtures().join("bert_tiny.onnx")).unwrap()).unwrap();
     let mut inputs = fixture_inputs(&s, "bert_tiny");
     let ids = inputs.iter_mut().find(|a| a.name == "input_ids").unwrap();
     assert_eq!(ids.dtype, torchpeek::dtype::DType::Int64);
@@ -132,7 +138,7 @@ fn token_id_past_the_vocabulary_is_refused_before_the_run() {
 
 #[test]
 fn wrong_shape_is_an_error() {
-    let mut s = Session::load(&std::fs::read(fixtures().join("cnn.onnx")).unwrap(), &[]).unwrap();
+    let mut s = load(&std::fs::read(fixtures().join("cnn.onnx")).unwrap()).unwrap();
     let x = NamedArray {
         name: "input".into(),
         dtype: torchpeek::dtype::DType::Float32,
@@ -151,7 +157,7 @@ fn unsupported_operator_is_named_at_load() {
         fb(11, &value_info("X", &[2])),
         fb(12, &value_info("Y", &[2])),
     ]);
-    let e = Session::load(&model(graph), &[]).err().unwrap().to_string();
+    let e = load(&model(graph)).err().unwrap().to_string();
     assert!(e.contains("FrobnicateV9") && e.contains("the_node") && e.contains("17"), "{e}");
 }
 

@@ -18,20 +18,13 @@ use schema::{dtype_of, elem_type_name, model_inputs, ModelInfo, NodeInfo, Tensor
 use serde_json::{json, Map, Value as Json};
 use std::sync::Arc;
 
-/// Reads an ONNX model (and its external data files) into a Document. The model is the first
-/// source that looks like ONNX (else the first); the others are candidates for external data,
-/// matched by the file name in each initializer's `location`.
+/// Reads an ONNX model (and its external data files) into a Document. The model is the source
+/// `model_index` picks; the others are candidates for external data (`external_data`).
 pub fn read(sources: &[Box<dyn Source>]) -> Result<Read> {
     if sources.is_empty() {
         return Err(Error::corrupt(Location::member("input"), "no file given"));
     }
-    let model_index = sources
-        .iter()
-        .position(|s| {
-            let mut head = vec![0u8; s.len().min(64) as usize];
-            s.read_at(0, &mut head).is_ok() && is_onnx(&head)
-        })
-        .unwrap_or(0);
+    let model_index = model_index(sources.iter().map(|s| s.as_ref()));
     let src: &dyn Source = sources[model_index].as_ref();
     let info = parse(src)?;
     let files = sources.iter().map(|s| FileInfo { name: s.name().to_string(), bytes: s.len() }).collect();
@@ -39,6 +32,18 @@ pub fn read(sources: &[Box<dyn Source>]) -> Result<Read> {
     doc.kind = Kind::Onnx;
     build(&mut doc, &info, sources, model_index);
     Ok(Read { onnx: Some(Arc::new(info)), ..Read::new(doc, vec![Scan::PlainData { source: model_index, onnx: true }]) })
+}
+
+/// Which of the sources given together is the model: the first that looks like ONNX (else the
+/// first); the others are candidates for its external data. The reader and the engine both ask here.
+pub fn model_index<'a>(sources: impl IntoIterator<Item = &'a dyn Source>) -> usize {
+    sources
+        .into_iter()
+        .position(|s| {
+            let mut head = vec![0u8; s.len().min(64) as usize];
+            s.read_at(0, &mut head).is_ok() && is_onnx(&head)
+        })
+        .unwrap_or(0)
 }
 
 /// Parses a source as a ModelProto.
