@@ -1,5 +1,6 @@
 // The web face's numbers, in one headless-chromium run over the built dist/:
-//   open-to-tree time (file chosen -> tree painted) and the worker's wasm memory for the small MLP
+//   open-to-tree time (file chosen -> tree painted), the worker's reads (blocking reads, slices read
+//   ahead together, open rounds) and its wasm memory for the small MLP
 //   checkpoint, the BERT-tiny .bin, and a 13 GB Llama-7B-shaped bf16 torch zip (sparse, generated);
 //   statistics throughput over a 1 GiB float32 tensor; the gzip size of the first download.
 // Usage: node bench/bench-web.mjs   (after scripts/build-web.sh; writes nothing outside $TMPDIR)
@@ -29,7 +30,7 @@ try {
     await page.waitForFunction(() => window.__torchpeek.opened.length > 0);
     const o = await page.evaluate(() => window.__torchpeek.opened.at(-1));
     if (o.error) throw new Error(`${label}: ${o.error}`);
-    rows.push({ file: label, size: fs.statSync(file).size, tensors: o.tensors, openToTreeMs: +o.totalMs.toFixed(1), workerOpenMs: +o.workerMs.toFixed(1), wasmMemory: mb(o.wasmMemory) });
+    rows.push({ file: label, size: fs.statSync(file).size, tensors: o.tensors, openToTreeMs: +o.totalMs.toFixed(1), workerOpenMs: +o.workerMs.toFixed(1), syncReads: o.reads?.sync, readAhead: o.reads?.ahead, rounds: o.reads?.rounds, times: o.reads?.times?.map((t) => t.toFixed(1)).join('/'), wasmMemory: mb(o.wasmMemory) });
     await page.close();
   }
   const page = await h.newPage();

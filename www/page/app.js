@@ -152,7 +152,7 @@ async function openGroup(files, t0) {
   const entry = entries.get(id);
   entry.tabButton.classList.add('loading');
   try {
-    const { json, ms, memory } = await client.open(id, files);
+    const { json, ms, memory, reads } = await client.open(id, files);
     const tParse = performance.now();
     const doc = JSON.parse(json);
     if (!entries.has(id)) return;
@@ -169,7 +169,7 @@ async function openGroup(files, t0) {
     await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
     const total = performance.now() - t0;
     view.el.dataset.openMs = total.toFixed(1);
-    stats.opened.push({ name: label, workerMs: ms, parseMs: tView - tParse, viewMs: tDone - tView, totalMs: total, wasmMemory: memory, tensors: doc.tensors.length, jsonBytes: json.length });
+    stats.opened.push({ name: label, workerMs: ms, parseMs: tView - tParse, viewMs: tDone - tView, totalMs: total, wasmMemory: memory, reads, tensors: doc.tensors.length, jsonBytes: json.length });
     announce(`Opened ${label}: ${doc.format}, ${doc.kind.replace('_', ' ')}, ${doc.tensors.length} tensors.`);
   } catch (err) {
     if (!entries.has(id)) return;

@@ -2,7 +2,8 @@
 // FileReaderSync, so the page stays responsive whatever the file's size.
 //
 // Protocol (each request carries an `id`; every reply names it):
-//   {id, type: 'open', model, files: [File]}           -> {id, type: 'result', result: {json, ms, memory}}
+//   {id, type: 'open', model, files: [File]}           -> {id, type: 'result', result: {json, ms, memory,
+//                                                         reads: {sync, ahead, rounds}}}
 //   {id, type: 'tensor-values', model, tensor, limit}  -> {id, type: 'result', result: {values}}
 //   {id, type: 'stats', model, tensor, bins}           -> {id, type: 'progress', phase, done, total}*
 //                                                         then {id, type: 'result', result: {stats, histogram,
@@ -23,11 +24,12 @@
 //   failures                                            -> {id, type: 'error', message}
 // Cancel is done by the page: it terminates this worker and starts a new one (a worker busy in
 // wasm cannot read messages), re-opening its files there; opening reads metadata only.
-import init, { WasmModel, checkSafety } from '../pkg/torchpeek.js';
+import init, { Opening, WasmModel, checkSafety } from '../pkg/torchpeek.js';
 import { diagram } from './graph-layout.js';
 import { exportNpy, exportSafetensors } from './export.js';
 import { serveRequests } from './serve-requests.js';
 import { StatsPool } from './stats-pool.js';
+import { readAhead, warmReaders } from './read-ahead.js';
 
 /** Tensors of at least this many bytes are read by the statistics pool, smaller ones here. */
 const POOL_MIN_BYTES = 32 << 20;
@@ -44,6 +46,7 @@ let pool = null;
 const ready = compile(new URL('../pkg/torchpeek_bg.wasm', import.meta.url)).then(async (module) => {
   wasm = await init({ module_or_path: module });
   pool = new StatsPool(module, Math.min(POOL_MAX, Math.max(POOL_MIN, navigator.hardwareConcurrency || 0)));
+  warmReaders();
 });
 const models = new Map();
 const filesOf = new Map();
@@ -59,6 +62,45 @@ async function compile(url) {
 
 const memory = () => (wasm ? wasm.memory.buffer.byteLength : 0);
 
+/** Rounds of reading ahead before an open gives up on it and reads the rest one piece at a time. */
+const MAX_AHEAD_ROUNDS = 4;
+
+/**
+ * Opens `files` as one model. What the open would read one small piece at a time (a zip's local
+ * headers: one blocking FileReaderSync read each, about a millisecond apiece) it asks for first;
+ * those slices are read here all in flight together, and the open runs again with them in.
+ * Returns the model and its reads: {sync, ahead, rounds}.
+ */
+async function openAhead(files) {
+  const t00 = performance.now();
+  const opening = new Opening(files.map((f) => ({ name: f.name, blob: f })));
+  let ahead = 0;
+  const times = [performance.now() - t00];
+  try {
+    for (let round = 1; ; round++) {
+      let t = performance.now();
+      const model = round <= MAX_AHEAD_ROUNDS ? opening.open() : WasmModel.open(files.map((f) => ({ name: f.name, blob: f })));
+      times.push(performance.now() - t);
+      if (model) return { model, reads: { sync: opening.reads(), ahead, rounds: round, times } };
+      t = performance.now();
+      const want = opening.wanted();
+      // Grouped by input: each file's ranges are read together, spread over reader threads.
+      const byInput = new Map();
+      for (let i = 0; i < want.length; i += 3) {
+        if (!byInput.has(want[i])) byInput.set(want[i], []);
+        byInput.get(want[i]).push(want[i + 1], want[i + 2]);
+      }
+      const slices = [...byInput].map(([input, ranges]) =>
+        readAhead(files[input], ranges).then((bytes) => bytes.forEach((b, k) => opening.fill(input, ranges[2 * k], b))));
+      ahead += want.length / 3;
+      await Promise.all(slices);
+      times.push(performance.now() - t);
+    }
+  } finally {
+    opening.free();
+  }
+}
+
 function modelOf(msg) {
   const m = models.get(msg.model);
   if (!m) throw new Error(`model ${msg.model} is not open`);
@@ -70,13 +112,15 @@ async function handle(msg) {
   switch (msg.type) {
     case 'open': {
       const t0 = performance.now();
-      const m = WasmModel.open(msg.files.map((f) => ({ name: f.name, blob: f })));
+      const { model: m, reads } = await openAhead(msg.files);
+      const tj = performance.now();
       const json = m.documentJson();
+      reads.times.push(performance.now() - tj, tj - t0);
       models.get(msg.model)?.free();
       models.set(msg.model, m);
       filesOf.set(msg.model, msg.files);
       pool.close(msg.model);
-      return { json, ms: performance.now() - t0, memory: memory() };
+      return { json, ms: performance.now() - t0, memory: memory(), reads };
     }
     case 'tensor-values': {
       const values = modelOf(msg).tensorValues(msg.tensor, msg.limit);

@@ -9,6 +9,8 @@
 
 use js_sys::{Function, Reflect, Uint8Array};
 use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use torchpeek::error::{Error, Result};
 use torchpeek::source::{check_range, MemSource, Source};
 use wasm_bindgen::prelude::*;
@@ -39,15 +41,69 @@ enum Backing {
 }
 
 /// A lazily read JS source; a small block cache keeps many tiny header reads cheap.
-struct JsSource {
+pub struct JsSource {
     name: String,
     len: u64,
     backing: Backing,
     cache: RefCell<Option<(u64, Vec<u8>)>>,
+    ahead: RefCell<ReadAhead>,
+    /// Synchronous reads made (each costs about a millisecond in Chromium, however small).
+    reads: std::cell::Cell<u32>,
+}
+
+/// Ranges read ahead, together and asynchronously, by the JS side (`Source::prefetch`): while
+/// `on`, a prefetch of ranges not yet here records them in `wanted` and fails with
+/// `Error::Pending`; the caller fetches them (`Blob.slice().arrayBuffer()`, all in flight at once),
+/// `fill`s them in, and opens again.
+#[derive(Default)]
+struct ReadAhead {
+    on: bool,
+    /// Ranges in, by offset.
+    got: BTreeMap<u64, Vec<u8>>,
+    bytes: u64,
+    wanted: Vec<(u64, u64)>,
+}
+
+/// At most this many bytes are held read ahead per source (zip local headers: a few KiB).
+const MAX_AHEAD_BYTES: u64 = 16 << 20;
+
+impl ReadAhead {
+    /// The bytes at `offset..offset + len` when one range read ahead holds them all.
+    fn get(&self, offset: u64, len: u64) -> Option<&[u8]> {
+        let (&start, bytes) = self.got.range(..=offset).next_back()?;
+        let at = (offset - start) as usize;
+        bytes.get(at..at.checked_add(len as usize)?)
+    }
 }
 
 impl JsSource {
+    /// Turns read-ahead on: from now on `prefetch` asks for what it lacks.
+    pub fn read_ahead(&self) {
+        self.ahead.borrow_mut().on = true;
+    }
+
+    /// The ranges a prefetch asked for since the last call, as (offset, length).
+    pub fn wanted(&self) -> Vec<(u64, u64)> {
+        std::mem::take(&mut self.ahead.borrow_mut().wanted)
+    }
+
+    /// Adds the bytes read ahead at `offset` (beyond the budget, they are dropped and read again
+    /// when needed).
+    pub fn fill(&self, offset: u64, bytes: Vec<u8>) {
+        let mut a = self.ahead.borrow_mut();
+        if a.bytes + bytes.len() as u64 <= MAX_AHEAD_BYTES && offset.checked_add(bytes.len() as u64).is_some_and(|e| e <= self.len) {
+            a.bytes += bytes.len() as u64;
+            a.got.insert(offset, bytes);
+        }
+    }
+
+    /// How many synchronous reads this source has made.
+    pub fn reads(&self) -> u32 {
+        self.reads.get()
+    }
+
     fn fetch(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        self.reads.set(self.reads.get() + 1);
         let err = |e| read_error(&self.name, offset, e);
         let bytes: Uint8Array = match &self.backing {
             Backing::Blob { blob, reader } => {
@@ -87,6 +143,10 @@ impl Source for JsSource {
     }
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
         check_range(self, offset, buf.len() as u64)?;
+        if let Some(bytes) = self.ahead.borrow().get(offset, buf.len() as u64) {
+            buf.copy_from_slice(bytes);
+            return Ok(());
+        }
         if buf.len() >= SMALL_READ {
             return self.fetch(offset, buf);
         }
@@ -104,6 +164,20 @@ impl Source for JsSource {
         let at = (offset - start) as usize;
         buf.copy_from_slice(&block[at..at + buf.len()]);
         Ok(())
+    }
+
+    fn prefetch(&self, ranges: &[(u64, u64)]) -> Result<()> {
+        let mut a = self.ahead.borrow_mut();
+        if !a.on {
+            return Ok(());
+        }
+        let missing: Vec<(u64, u64)> = ranges.iter().copied().filter(|&(o, n)| n > 0 && a.get(o, n).is_none()).collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let count = missing.len();
+        a.wanted.extend(missing);
+        Err(Error::Pending { source_name: self.name.clone(), ranges: count })
     }
 }
 
@@ -130,26 +204,56 @@ pub fn get(obj: &JsValue, key: &str) -> Option<JsValue> {
     Reflect::get(obj, &JsValue::from_str(key)).ok().filter(|v| !v.is_undefined() && !v.is_null())
 }
 
+/// One input as the wasm side holds it: a JS source read lazily (which can read ahead), or bytes.
+pub enum Input {
+    Js(Arc<JsSource>),
+    Mem(Arc<MemSource>),
+}
+
+impl Input {
+    /// A source sharing this input's reader (and what it has read ahead).
+    pub fn source(&self) -> Box<dyn Source> {
+        match self {
+            Input::Js(s) => Box::new(s.clone()),
+            Input::Mem(s) => Box::new(s.clone()),
+        }
+    }
+
+    /// The lazily read JS source, if this is one.
+    pub fn js(&self) -> Option<&JsSource> {
+        match self {
+            Input::Js(s) => Some(s),
+            Input::Mem(_) => None,
+        }
+    }
+}
+
+/// A source over one input object.
 pub fn source_from_js(input: &JsValue, index: u32) -> Result<Box<dyn Source>, JsError> {
+    input_from_js(input, index).map(|i| i.source())
+}
+
+/// One input object as an `Input`.
+pub fn input_from_js(input: &JsValue, index: u32) -> Result<Input, JsError> {
     let name = get(input, "name").and_then(|v| v.as_string()).unwrap_or_else(|| format!("file{index}"));
     if let Some(blob) = get(input, "blob") {
         let blob: web_sys::Blob = blob.dyn_into().map_err(|_| JsError::new(&format!("{name}: blob is not a Blob")))?;
         let reader = web_sys::FileReaderSync::new()
             .map_err(|_| JsError::new("FileReaderSync is only available in a worker; pass bytes instead"))?;
         let len = blob.size() as u64;
-        return Ok(Box::new(JsSource { name, len, backing: Backing::Blob { blob, reader }, cache: RefCell::new(None) }));
+        return Ok(Input::Js(Arc::new(JsSource { name, len, backing: Backing::Blob { blob, reader }, cache: RefCell::default(), ahead: RefCell::default(), reads: Default::default() })));
     }
     if let Some(bytes) = get(input, "bytes") {
         let bytes: Uint8Array =
             bytes.dyn_into().map_err(|_| JsError::new(&format!("{name}: bytes is not a Uint8Array")))?;
-        return Ok(Box::new(MemSource::new(name, bytes.to_vec())));
+        return Ok(Input::Mem(Arc::new(MemSource::new(name, bytes.to_vec()))));
     }
     if let (Some(size), Some(read)) = (get(input, "size"), get(input, "read")) {
         let len = size.as_f64().filter(|s| *s >= 0.0 && s.fract() == 0.0).ok_or_else(|| {
             JsError::new(&format!("{name}: size must be a non-negative integer"))
         })? as u64;
         let read: Function = read.dyn_into().map_err(|_| JsError::new(&format!("{name}: read is not a function")))?;
-        return Ok(Box::new(JsSource { name, len, backing: Backing::Reader { read }, cache: RefCell::new(None) }));
+        return Ok(Input::Js(Arc::new(JsSource { name, len, backing: Backing::Reader { read }, cache: RefCell::default(), ahead: RefCell::default(), reads: Default::default() })));
     }
     Err(JsError::new(&format!("{name}: give blob, bytes, or size and read")))
 }

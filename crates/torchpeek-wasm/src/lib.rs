@@ -7,9 +7,69 @@
 //! receive messages), and the page re-opens its files in a new one; opening reads metadata only.
 
 use js_sys::{Array, Function};
+use torchpeek::error::Error;
 use torchpeek::model::Model;
-use torchpeek_js::{js_err, progress_to_js, source_from_js, to_json};
+use torchpeek_js::{input_from_js, js_err, progress_to_js, source_from_js, to_json, Input};
 use wasm_bindgen::prelude::*;
+
+/// Opening with read-ahead, for the page's worker: the bytes an open reads one small piece at a
+/// time (a zip's local headers) are fetched together, asynchronously, by the caller.
+///
+/// ```js
+/// const o = new Opening(inputs);
+/// let m;
+/// while (!(m = o.open())) {
+///   const want = o.wanted();                       // [input, offset, length, ...]
+///   await Promise.all(...want: o.fill(input, offset, bytes of blob.slice(offset, offset + length)));
+/// }
+/// ```
+#[wasm_bindgen]
+pub struct Opening {
+    inputs: Vec<Input>,
+}
+
+#[wasm_bindgen]
+impl Opening {
+    /// The inputs as `WasmModel.open` takes them; those read lazily read ahead.
+    #[wasm_bindgen(constructor)]
+    pub fn new(inputs: Array) -> Result<Opening, JsError> {
+        let inputs = inputs.iter().enumerate().map(|(i, input)| input_from_js(&input, i as u32)).collect::<Result<Vec<_>, _>>()?;
+        inputs.iter().filter_map(Input::js).for_each(|s| s.read_ahead());
+        Ok(Opening { inputs })
+    }
+
+    /// The model, or `undefined` while bytes are still to be read ahead (`wanted`).
+    pub fn open(&self) -> Result<Option<WasmModel>, JsError> {
+        match torchpeek::open(self.inputs.iter().map(Input::source).collect()) {
+            Ok(model) => Ok(Some(WasmModel { model })),
+            Err(Error::Pending { .. }) => Ok(None),
+            Err(e) => Err(js_err(e)),
+        }
+    }
+
+    /// What the last `open` asked to read ahead: flat `[input, offset, length, ...]`.
+    pub fn wanted(&self) -> Vec<f64> {
+        let mut out = Vec::new();
+        for (i, s) in self.inputs.iter().enumerate() {
+            for (offset, len) in s.js().map(|s| s.wanted()).unwrap_or_default() {
+                out.extend([i as f64, offset as f64, len as f64]);
+            }
+        }
+        out
+    }
+
+    /// Synchronous reads made so far, over all inputs (the reads ahead are the caller's).
+    pub fn reads(&self) -> u32 {
+        self.inputs.iter().filter_map(Input::js).map(|s| s.reads()).sum()
+    }
+
+    /// Hands over the bytes read ahead at `offset` of input `input`.
+    pub fn fill(&self, input: usize, offset: f64, bytes: Vec<u8>) {
+        if let Some(s) = self.inputs.get(input).and_then(Input::js) {
+            s.fill(offset as u64, bytes);
+        }
+    }
+}
 
 /// An opened model (one file, or a set of files that belong together).
 #[wasm_bindgen]

@@ -26,6 +26,10 @@ pub enum Error {
     #[error("{at}: unsupported: {message}")]
     Unsupported { at: Location, message: String },
 
+    /// Bytes a source is reading ahead are not in yet (`Source::prefetch`): open again once they are.
+    #[error("{source_name}: {ranges} byte ranges are being read ahead")]
+    Pending { source_name: String, ranges: usize },
+
     /// The caller cancelled a long computation.
     #[error("cancelled")]
     Cancelled,

@@ -17,6 +17,15 @@ pub trait Source {
         self.len() == 0
     }
 
+    /// Says that the bytes at `ranges` (offset, length) are about to be read, each on its own. A
+    /// source whose reads cost the same however small (a browser `Blob`) may fetch them together:
+    /// it then fails with `Error::Pending`, and the caller opens again once they are in. Sources
+    /// that read cheaply ignore it.
+    fn prefetch(&self, ranges: &[(u64, u64)]) -> Result<()> {
+        let _ = ranges;
+        Ok(())
+    }
+
     /// Read `len` bytes at `offset` into a new vector, checking the range first.
     fn read_vec(&self, offset: u64, len: u64) -> Result<Vec<u8>> {
         check_range(self, offset, len)?;
@@ -36,6 +45,9 @@ impl<S: Source + ?Sized> Source for std::sync::Arc<S> {
     }
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
         (**self).read_at(offset, buf)
+    }
+    fn prefetch(&self, ranges: &[(u64, u64)]) -> Result<()> {
+        (**self).prefetch(ranges)
     }
 }
 

@@ -250,6 +250,10 @@ fn read_directory(src: &dyn Source, count: u64, cd_size: u64, cd_offset: u64, sh
     Ok(entries)
 }
 
+/// Bytes of a local header's extra field fetched ahead with it: torch pads each member's data to
+/// 64 bytes there (a longer field is read when it is met).
+const LOCAL_EXTRA_GUESS: u64 = 128;
+
 impl Archive {
     /// Reads the central directory and every local header of `src`. It accepts what miniz's
     /// `mz_zip_reader_init` (torch's zip reader) accepts: members that overlap, repeat, reach into
@@ -293,6 +297,14 @@ impl Archive {
         }
         let entries = read_directory(src, count, cd_size, cd_offset, shift)?;
         let mut archive = Archive { entries, quirks: archive_quirks, notes: archive_notes, local_only: Vec::new(), by_name: Default::default() };
+        // Every local header is read (and read again by the layout checks and miniz's): a source
+        // whose reads cost the same however small (a browser Blob) fetches them all at once.
+        let heads: Vec<(u64, u64)> = archive
+            .entries
+            .iter()
+            .map(|e| (e.header_offset, (30 + e.name.len() as u64 + LOCAL_EXTRA_GUESS).min(len.saturating_sub(e.header_offset))))
+            .collect();
+        src.prefetch(&heads)?;
         let mut locals = Vec::with_capacity(archive.entries.len());
         for i in 0..archive.entries.len() {
             locals.push(archive.read_local_header(src, i)?);
