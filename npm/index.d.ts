@@ -37,6 +37,21 @@ export interface Stats {
   sum_imag?: JsonFloat;
 }
 
+/** One dtype of the core's table (`dtypes()`). */
+export interface DTypeInfo {
+  /** torch's name: `float32`, `bfloat16`, `qint8` ... (a tensor's `dtype`). */
+  name: string;
+  /** Bytes per element. */
+  itemsize: number;
+  is_float: boolean;
+  is_complex: boolean;
+  /** The plain integers, `int8` ... `uint64` (not `bool`, not quantized). */
+  is_integer: boolean;
+  is_quantized: boolean;
+  /** ONNX's element type name (`FLOAT`, `INT64` ...), where ONNX has one. */
+  onnx: string | null;
+}
+
 export interface Histogram {
   min: number;
   max: number;
@@ -210,3 +225,5 @@ export declare function load(wasm?: string | URL | Response | BufferSource | Web
 export declare function diff(a: Model, b: Model, options?: ProgressOptions): Diff;
 /** The safety verdict on one input without opening it as a model: works on files `open` refuses. */
 export declare function check(input: Input): Promise<Safety>;
+/** The core's dtype table: every dtype torchpeek reads, with its size and kind. */
+export declare function dtypes(): Promise<DTypeInfo[]>;

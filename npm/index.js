@@ -3,7 +3,8 @@
 //   const model = await open(file);            // a File/Blob (lazy in a worker), Uint8Array, ...
 //   model.document; model.stats('fc1.weight'); model.values(0, 16); model.close();
 //   model.health(); diff(modelA, modelB); await check(file);  // safety of any file, even one open() refuses
-import init, { WasmModel, checkSafety } from './pkg/torchpeek.js';
+//   await dtypes();                            // the dtype table: [{name, itemsize, is_float, ...}]
+import init, { WasmModel, checkSafety, dtypes as dtypesJson } from './pkg/torchpeek.js';
 import { openWith, checkWith, diff, Model } from './model.js';
 
 let ready = null;
@@ -24,6 +25,12 @@ export async function open(inputs) {
 export async function check(input) {
   await load();
   return checkWith(checkSafety, input, null);
+}
+
+/** The dtype table of the core (every dtype torchpeek reads): [{name, itemsize, is_float, is_complex, is_integer, is_quantized, onnx}]. */
+export async function dtypes() {
+  await load();
+  return JSON.parse(dtypesJson());
 }
 
 export { Model, diff };

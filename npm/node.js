@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { initSync, WasmModel, checkSafety } from './pkg/torchpeek.js';
+import { initSync, WasmModel, checkSafety, dtypes as dtypesJson } from './pkg/torchpeek.js';
 import { openWith, checkWith, diff, Model } from './model.js';
 
 let loaded = false;
@@ -52,6 +52,12 @@ export async function open(inputs) {
 export async function check(input) {
   load();
   return checkWith(checkSafety, input, fileSource);
+}
+
+/** The dtype table of the core (every dtype torchpeek reads): [{name, itemsize, is_float, is_complex, is_integer, is_quantized, onnx}]. */
+export async function dtypes() {
+  load();
+  return JSON.parse(dtypesJson());
 }
 
 export { Model, diff };

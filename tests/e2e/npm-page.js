@@ -1,5 +1,5 @@
 // The npm package's browser entry, used as a bundler would: import, fetch bytes, open.
-import { open, diff, check } from '../../npm/index.js';
+import { open, diff, check, dtypes } from '../../npm/index.js';
 
 try {
   const bytes = new Uint8Array(await (await fetch('../fixtures/mlp_checkpoint.pt')).arrayBuffer());
@@ -12,6 +12,7 @@ try {
     first: Array.from(model.values('fc1.weight', 4)),
     health: model.health().status,
     diff: diff(model, await open(bytes)).counts,
+    float32: (await dtypes()).find((d) => d.name === 'float32'),
     check: await check(new Blob([new TextEncoder().encode("cos\nsystem\n(S'echo hi'\ntR.")])),
   };
   model.close();

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { ROOT, fixture, manifest, close, start } from './harness.mjs';
-import { open, fileSource, diff, check } from '../../npm/node.js';
+import { open, fileSource, diff, check, dtypes } from '../../npm/node.js';
 import { safetensors, writeSparseSafetensors, ramp } from '../../gen/make-safetensors.mjs';
 
 const num = (v) => (v === 'nan' ? NaN : v === 'inf' ? Infinity : v === '-inf' ? -Infinity : v);
@@ -29,6 +29,21 @@ test('Node: open a checkpoint by path; statistics and values match torch', async
     });
     model.close();
   }
+});
+
+test("Node: the dtype table is the core's, and every tensor's dtype is in it", async () => {
+  const table = await dtypes();
+  const byName = new Map(table.map((d) => [d.name, d]));
+  assert.equal(byName.size, table.length, 'one entry per dtype');
+  assert.deepEqual(byName.get('bfloat16'), { name: 'bfloat16', itemsize: 2, is_float: true, is_complex: false, is_integer: false, is_quantized: false, onnx: 'BFLOAT16' });
+  assert.deepEqual(['float64', 'int64', 'complex128', 'float8_e5m2', 'bool', 'qint32'].map((n) => byName.get(n).itemsize), [8, 8, 16, 1, 1, 4]);
+  const model = await open(fixture('dtypes.pt'));
+  for (const t of model.document.tensors) {
+    const d = byName.get(t.dtype);
+    assert.ok(d, `${t.dtype} is in the table`);
+    if (t.numel && t.storage_bytes != null) assert.ok(t.storage_bytes >= t.numel * d.itemsize, `${t.path}: ${t.storage_bytes} bytes for ${t.numel} ${t.dtype}`);
+  }
+  model.close();
 });
 
 test('Node: files are read lazily, never whole', async () => {
@@ -161,6 +176,7 @@ test('browser: the package opens a Blob on the main thread', async () => {
     assert.deepEqual(r.diff, { same: 4 });
     assert.equal(r.check.verdict, 'dangerous');
     assert.equal(r.check.findings[0].global, 'os.system');
+    assert.deepEqual(r.float32, { name: 'float32', itemsize: 4, is_float: true, is_complex: false, is_integer: false, is_quantized: false, onnx: 'FLOAT' });
     assert.deepEqual(h.errors, []);
   } finally {
     await h.close();

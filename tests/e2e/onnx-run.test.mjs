@@ -29,6 +29,40 @@ function readNpy(file) {
   return { descr, shape, values };
 }
 
+/**
+ * What the Run panel shows as an output's statistics (the core's: min, max and mean over finite
+ * values, the sample std, NaN and Inf counts), computed here from the values.
+ */
+function expectedStats(values) {
+  const all = Array.from(values, Number);
+  const finite = all.filter(Number.isFinite);
+  const n = finite.length;
+  const mean = n ? finite.reduce((a, b) => a + b, 0) / n : null;
+  const std = n > 1 ? Math.sqrt(finite.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : null;
+  return {
+    min: n ? finite.reduce((a, b) => Math.min(a, b)) : null, max: n ? finite.reduce((a, b) => Math.max(a, b)) : null, mean, std,
+    nan: all.filter(Number.isNaN).length, inf: all.filter((v) => v === Infinity || v === -Infinity).length,
+  };
+}
+
+/** The statistics an output's view shows, `{stat: number | null}` ('–' is null; absent counts are 0). */
+async function shownStats(output) {
+  const shown = await output.locator('dd[data-stat]').evaluateAll((dds) => dds.map((d) => [d.dataset.stat, d.textContent]));
+  const num = (t) => (t === '–' ? null : Number(t.replace(/,/g, '')));
+  return { nan: 0, inf: 0, ...Object.fromEntries(shown.map(([k, t]) => [k, num(t)])) };
+}
+
+/**
+ * Shown statistics against expected ones: 5 or 6 significant digits are shown, closer than a
+ * population std is to the sample std for these outputs' sizes (1 to 1,024 values).
+ */
+function checkStats(got, want, what) {
+  for (const k of ['min', 'max', 'mean', 'std', 'nan', 'inf']) {
+    if (want[k] === null) assert.equal(got[k], null, `${what}: ${k}`);
+    else assert.ok(Math.abs(got[k] - want[k]) <= 1e-4 * Math.abs(want[k]) + 1e-9, `${what}: ${k} shown ${got[k]}, want ${want[k]}`);
+  }
+}
+
 const onnxFixtures = fs.readdirSync(FIXTURES).filter((f) => f.endsWith('.onnx')).sort();
 const current = () => page.locator('#models > article:not([hidden])');
 
@@ -71,13 +105,15 @@ for (const name of onnxFixtures) {
       assert.ok(err <= 1e-4, `${stem} output ${j}: max abs error ${err}`);
       const shown = await outputs.nth(j).locator('.shape').textContent();
       assert.equal(shown, `[${want.shape.join(', ')}]`);
+      // The statistics shown are the core's over the output's values.
+      checkStats(await shownStats(outputs.nth(j)), expectedStats(got.values), `${stem} output ${j}`);
     }
     assert.ok(h.requests.some((u) => u.endsWith('torchpeek_engine_bg.wasm')), 'the engine was fetched from the server');
   });
 }
 
-// A minimal ONNX model with one operator no engine knows (protobuf written by hand).
-function unsupportedModel() {
+// A minimal ONNX model (protobuf written by hand): Y = op(X), X and Y float vectors of `length`.
+function oneOpModel(op, length) {
   const varint = (n) => {
     const out = [];
     while (n > 127) {
@@ -90,15 +126,15 @@ function unsupportedModel() {
   const field = (num, bytes) => [...varint((num << 3) | 2), ...varint(bytes.length), ...bytes];
   const str = (num, s) => field(num, [...Buffer.from(s)]);
   const int = (num, v) => [...varint(num << 3), ...varint(v)];
-  const valueInfo = (name) => [...str(1, name), ...field(2, field(1, [...int(1, 1), ...field(2, field(1, int(1, 2)))]))];
-  const node = [...str(1, 'X'), ...str(2, 'Y'), ...str(3, 'the_node'), ...str(4, 'FrobnicateV9')];
+  const valueInfo = (name) => [...str(1, name), ...field(2, field(1, [...int(1, 1), ...field(2, field(1, int(1, length)))]))];
+  const node = [...str(1, 'X'), ...str(2, 'Y'), ...str(3, 'the_node'), ...str(4, op)];
   const graph = [...field(1, node), ...str(2, 'g'), ...field(11, valueInfo('X')), ...field(12, valueInfo('Y'))];
   return Buffer.from([...int(1, 8), ...field(8, int(2, 17)), ...field(7, graph)]);
 }
 
 test('an unsupported operator is named before any run', async () => {
   const file = path.join(OUT, 'unsupported.onnx');
-  fs.writeFileSync(file, unsupportedModel());
+  fs.writeFileSync(file, oneOpModel('FrobnicateV9', 2));
   const model = (await openFiles(page, file)).last();
   await model.locator('[role=tab][data-section="run"]').click();
   const panel = model.locator('.run-panel');
@@ -112,6 +148,39 @@ test('an unsupported operator is named before any run', async () => {
   // Run gives the same error, and never hangs.
   await panel.locator('.run-button').click();
   await panel.locator('.run-status.error-text', { hasText: 'FrobnicateV9' }).waitFor({ timeout: 30_000 });
+});
+
+/** A float32 vector as a .npy file. */
+function npyFloat32(values) {
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${values.length},), }`;
+  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
+  const head = Buffer.alloc(10);
+  head.write('\x93NUMPY\x01\x00', 'latin1');
+  head.writeUInt16LE(header.length, 8);
+  return Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(new Float32Array(values).buffer)]);
+}
+
+test("an output's NaN and Inf are counted apart; min, max, mean, sample std over the finite values", async () => {
+  // sqrt([-1, 4, 0, 9, inf]) = [NaN, 2, 0, 3, inf]: finite 2, 0, 3 (mean 5/3, sample std sqrt(7/3)).
+  const file = path.join(OUT, 'sqrt.onnx');
+  fs.writeFileSync(file, oneOpModel('Sqrt', 5));
+  const npy = path.join(OUT, 'sqrt.input0.npy');
+  fs.writeFileSync(npy, npyFloat32([-1, 4, 0, 9, Infinity]));
+  const model = (await openFiles(page, file)).last();
+  await model.locator('[role=tab][data-section="run"]').click();
+  const panel = model.locator('.run-panel');
+  const editor = panel.locator('.run-input').first();
+  await editor.locator('select').selectOption('npy');
+  await editor.locator('input[type=file]').setInputFiles(npy);
+  await editor.locator('.input-options', { hasText: '[5]' }).waitFor({ timeout: 60_000 });
+  const runs = await page.evaluate(() => window.__torchpeek.runs?.length ?? 0);
+  await panel.locator('.run-button').click();
+  await page.waitForFunction((k) => (window.__torchpeek.runs?.length ?? 0) > k, runs, { timeout: 120_000 });
+  const out = panel.locator('.run-output').first();
+  const want = { min: 0, max: 3, mean: 5 / 3, std: Math.sqrt(7 / 3), nan: 1, inf: 1 };
+  checkStats(expectedStats([NaN, 2, 0, 3, Infinity]), want, 'expectedStats');
+  checkStats(await shownStats(out), want, 'sqrt');
+  assert.equal(await out.locator('dd[data-stat="std"]').textContent(), '1.52753');
 });
 
 test('random, token and image inputs; screenshots light and dark', async () => {

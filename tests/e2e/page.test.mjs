@@ -81,6 +81,50 @@ test('statistics in the worker match torch (bert_tiny, views, dtypes)', async ()
   await page.screenshot({ path: path.join(OUT, 'views.png') });
 });
 
+// torch's element sizes (`torch.empty(0, dtype=d).element_size()`), to check the table the page gets.
+const TORCH_ITEMSIZE = {
+  float64: 8, float32: 4, float16: 2, bfloat16: 2, float8_e4m3fn: 1, float8_e5m2: 1, int64: 8, int32: 4, int16: 2, int8: 1,
+  uint64: 8, uint32: 4, uint16: 2, uint8: 1, bool: 1, complex128: 16, complex64: 8, complex32: 4, qint8: 1, quint8: 1, qint32: 4,
+  quint4x2: 1,
+};
+
+test('the page takes its dtype facts from the wasm: sizes, kinds, ONNX names, integer formatting', async () => {
+  const m = manifest('dtypes.pt');
+  await openFiles(page, 'dtypes.pt');
+  // The table came with the document (worker.js -> client.js -> page/dtypes.js); the page has no copy.
+  const names = [...new Set([...m.tensors.map((t) => t.dtype), ...Object.keys(TORCH_ITEMSIZE)])];
+  const got = await page.evaluate(async (names) => {
+    const d = await import(new URL('page/dtypes.js', location.href).href);
+    let unknown = null;
+    try {
+      d.dtype('float33');
+    } catch (e) {
+      unknown = e.message;
+    }
+    return {
+      facts: Object.fromEntries(names.map((n) => [n, d.dtype(n)])),
+      onnx: ['FLOAT', 'DOUBLE', 'INT64', 'UINT8', 'BOOL', 'FLOAT16', 'BFLOAT16', 'STRING'].map(d.fromOnnx),
+      unknown,
+    };
+  }, names);
+  for (const [n, size] of Object.entries(TORCH_ITEMSIZE)) assert.equal(got.facts[n].itemsize, size, `${n}: itemsize`);
+  for (const n of names) {
+    const f = got.facts[n];
+    assert.equal(f.name, n);
+    assert.equal(f.is_float, /^(b?float)/.test(n), `${n}: is_float`);
+    assert.equal(f.is_complex, n.startsWith('complex'), `${n}: is_complex`);
+    assert.equal(f.is_integer, /^u?int\d+$/.test(n), `${n}: is_integer`);
+    assert.equal(f.is_quantized, n.startsWith('q'), `${n}: is_quantized`);
+  }
+  assert.deepEqual(got.onnx, ['float32', 'float64', 'int64', 'uint8', 'bool', 'float16', 'bfloat16', null]);
+  assert.match(got.unknown, /unknown dtype float33/);
+  // Integers are shown whole (the table's is_integer), floats to 6 digits.
+  const int64 = m.tensors.find((t) => t.dtype === 'int64');
+  const panel = await selectTensor(int64.path.join('.'));
+  const shown = await panel.locator('.values-table td:not(.muted)').allInnerTexts();
+  assert.deepEqual(shown.slice(0, 4), int64.first.slice(0, 4).map(String));
+});
+
 test("a checkpoint's epoch, loss and optimizer appear", async () => {
   const model = await openFiles(page, 'mlp_checkpoint.pt');
   assert.equal(await model.locator('[data-fact="kind"]').innerText(), 'checkpoint');
@@ -182,6 +226,8 @@ test('statistics of a big tensor show progress and can be cancelled; the page go
     const row = await findRow(page, 'big');
     await row.click();
     const panel = model.locator('.tensor-panel');
+    // Its size from the dtype table: 2^28 float32 elements of 4 bytes.
+    assert.match(await panel.locator('button.compute-stats').innerText(), /reads 1\.07 GB\)/);
     await panel.locator('button.compute-stats').click();
     const bar = panel.locator('progress');
     await bar.waitFor({ timeout: 10_000 });

@@ -1,6 +1,8 @@
 // The page's side of the worker protocol (see workers/worker.js): requests with ids, progress
 // callbacks, and cancel, which restarts the worker and quietly re-opens every file that was open
-// in it.
+// in it. An opened document comes with the core's dtype table, which goes to dtypes.js.
+
+import { setDtypes } from './dtypes.js';
 
 export class Cancelled extends Error {
   constructor() {
@@ -56,6 +58,7 @@ export class WorkerClient {
 
   async open(model, files) {
     const result = await this.request('open', { model, files }).promise;
+    setDtypes(result.dtypes);
     this.opened.set(model, files);
     return result;
   }

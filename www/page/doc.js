@@ -1,12 +1,10 @@
 // What the page derives from the document (docs/inspect-json.md): the state_dict tree,
 // parameter counts, bytes by dtype, checkpoint scalars, optimizers, the module tree.
 
-const itemsizes = {
-  float64: 8, float32: 4, float16: 2, bfloat16: 2, int64: 8, int32: 4, int16: 2, int8: 1, uint64: 8,
-  uint32: 4, uint16: 2, uint8: 1, bool: 1, complex128: 16, complex64: 8, complex32: 4, qint8: 1, quint8: 1,
-  qint32: 4, quint4x2: 1, quint2x4: 1, bcomplex32: 4,
-};
-export const itemsize = (dtype) => itemsizes[dtype] ?? 1; // float8 and the rest: one byte
+import { dtype as dtypeFacts } from './dtypes.js';
+
+/** Bytes per element of a dtype (torch's name), from the core's table. */
+export const itemsize = (dtype) => dtypeFacts(dtype).itemsize;
 
 export const numel = (t) => t.numel ?? t.shape.reduce((a, b) => a * b, 1);
 

@@ -1,5 +1,7 @@
 // Formatting numbers, sizes and values for people.
 
+import { dtype as dtypeFacts } from './dtypes.js';
+
 export function bytes(n) {
   if (n == null) return '–';
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];
@@ -61,12 +63,10 @@ export function float(v, digits = 6) {
   return v.toExponential(Math.max(1, digits - 2)).replace(/\.?0+e/, 'e');
 }
 
-const INT = /^(u?int\d+|q(u)?int\d+|quint\dx\d)$/;
-
-/** One element, formatted for its dtype. */
+/** One element, formatted for its dtype (torch's name). */
 export function value(v, dtype) {
   if (dtype === 'bool') return v ? 'True' : 'False';
-  if (INT.test(dtype) && !String(dtype).startsWith('q')) return Number.isFinite(v) ? String(v) : float(v);
+  if (dtypeFacts(dtype).is_integer) return Number.isFinite(v) ? String(v) : float(v);
   const digits = /16|8/.test(dtype) ? 4 : dtype === 'float64' ? 8 : 6;
   return float(v, digits);
 }

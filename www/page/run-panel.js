@@ -2,21 +2,21 @@
 // token ids), values for symbolic dimensions, and the outputs (shape, dtype, statistics, preview,
 // top-k for classifier outputs, .npy download). The engine runs in its own worker
 // (workers/engine-worker.js) and its own wasm, started on the first Check or Run: opening files never loads it.
+// Dtype facts come from the core's table (dtypes.js); an output's statistics from the core too,
+// computed by the engine's wasm with the run (`EngineSession.outputStats`).
 
 import { h, download, announce } from './dom.js';
 import * as fmt from './format.js';
+import { dtype as dtypeFacts, fromOnnx } from './dtypes.js';
 
-const DTYPES = {
-  FLOAT: 'float32', DOUBLE: 'float64', FLOAT16: 'float16', INT64: 'int64', INT32: 'int32', INT16: 'int16', INT8: 'int8',
-  UINT64: 'uint64', UINT32: 'uint32', UINT16: 'uint16', UINT8: 'uint8', BOOL: 'bool',
-};
+/** The typed array for each dtype's elements, where JS has one. */
 const ARRAYS = {
   float32: Float32Array, float64: Float64Array, int64: BigInt64Array, int32: Int32Array, int16: Int16Array, int8: Int8Array,
   uint64: BigUint64Array, uint32: Uint32Array, uint16: Uint16Array, uint8: Uint8Array, bool: Uint8Array,
   ...(globalThis.Float16Array ? { float16: globalThis.Float16Array } : {}),
 };
-const isFloat = (dtype) => dtype.startsWith('float');
-const isBig = (dtype) => dtype === 'int64' || dtype === 'uint64';
+const isFloat = (dtype) => Boolean(dtype) && dtypeFacts(dtype).is_float;
+const isBig = (dtype) => ARRAYS[dtype] === BigInt64Array || ARRAYS[dtype] === BigUint64Array;
 
 /** The elements of `{dtype, data: ArrayBuffer}` as a typed array. */
 export function typed({ dtype, data }) {
@@ -95,15 +95,15 @@ class InputEditor {
   constructor(info, panel) {
     this.info = info;
     this.panel = panel;
-    this.dtype = DTYPES[info.elem_type] ?? null;
+    this.dtype = fromOnnx(info.elem_type);
     this.shape = info.shape ?? null;
     this.npy = null; // {dtype, shape, data} from a .npy file
     const rank4Float = this.dtype && isFloat(this.dtype) && this.shape?.length === 4;
-    const integer = this.dtype && !isFloat(this.dtype) && this.dtype !== 'bool';
+    const integer = Boolean(this.dtype) && dtypeFacts(this.dtype).is_integer;
     const modes = [['normal', 'random normal'], ['uniform', 'random uniform'], ['zeros', 'zeros'], ['ones', 'ones'], ['npy', '.npy file']];
     if (rank4Float) modes.push(['image', 'image']);
     if (integer && (this.shape?.length ?? 1) <= 2) modes.push(['tokens', 'token ids']);
-    let initial = isFloat(this.dtype ?? '') ? 'normal' : 'ones';
+    let initial = isFloat(this.dtype) ? 'normal' : 'ones';
     if (integer && /id/i.test(info.name) && modes.some(([m]) => m === 'tokens')) initial = 'tokens';
     const id = `${panel.idPrefix}-${panel.editors.length}`;
     this.mode = h('select', { id: `${id}-mode`, 'aria-label': `Values for ${info.name}`, dataset: { input: info.name }, onchange: () => this.showMode() },
@@ -245,32 +245,6 @@ class InputEditor {
   }
 }
 
-/** Statistics over numbers (NaN and infinities counted apart). */
-function statistics(values) {
-  let min = Infinity;
-  let max = -Infinity;
-  let sum = 0;
-  let sq = 0;
-  let n = 0;
-  let nan = 0;
-  for (const x of values) {
-    const v = Number(x);
-    if (Number.isNaN(v)) {
-      nan++;
-      continue;
-    }
-    if (v < min) min = v;
-    if (v > max) max = v;
-    if (Number.isFinite(v)) {
-      sum += v;
-      sq += v * v;
-      n++;
-    }
-  }
-  const mean = n ? sum / n : NaN;
-  return { min, max, mean, std: n ? Math.sqrt(Math.max(0, sq / n - mean * mean)) : NaN, nan };
-}
-
 /** Top-k of a softmax over the first row, for outputs shaped like class scores ([classes] or [batch, classes]). */
 function topK(output, values, k = 5) {
   const { shape, dtype } = output;
@@ -384,7 +358,8 @@ export class RunPanel {
     } catch {
       values = null;
     }
-    const stats = values ? statistics(values) : null;
+    // The core's statistics (min, max, mean over finite values; sample std), for every dtype.
+    const { stats } = o;
     const top = values ? topK(o, values) : null;
     const n = o.shape.reduce((a, b) => a * b, 1);
     const preview = values ? Array.from(values.subarray(0, 32), (v) => fmt.value(Number(v), o.dtype)).join(', ') + (n > 32 ? ', …' : '') : '';
@@ -401,7 +376,8 @@ export class RunPanel {
         h('button', { type: 'button', class: 'button small', onclick: save, 'aria-label': `Download ${o.name} as .npy` }, 'Download .npy')),
       stats ? h('dl', { class: 'facts' }, [['min', stats.min], ['max', stats.max], ['mean', stats.mean], ['std', stats.std]]
         .map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', { dataset: { stat: k } }, fmt.value(v, isFloat(o.dtype) ? o.dtype : 'float64')))),
-      stats.nan ? h('div', {}, h('dt', {}, 'NaN'), h('dd', {}, fmt.grouped(stats.nan))) : null) : null,
+      stats.nan_count ? h('div', {}, h('dt', {}, 'NaN'), h('dd', { dataset: { stat: 'nan' } }, fmt.grouped(stats.nan_count))) : null,
+      stats.inf_count ? h('div', {}, h('dt', {}, 'Inf'), h('dd', { dataset: { stat: 'inf' } }, fmt.grouped(stats.inf_count))) : null) : null,
       values ? h('pre', { class: 'values', tabindex: 0, 'aria-label': `First values of ${o.name}` }, preview) : null,
       top ? h('table', { class: 'grid topk' }, h('caption', {}, `Top ${top.length} of ${o.shape[o.shape.length - 1]} classes${o.shape.length === 2 && o.shape[0] > 1 ? ', first row' : ''} (softmax over the last dimension)`),
         h('thead', {}, h('tr', {}, ['class', 'score', 'probability'].map((c) => h('th', { scope: 'col' }, c)))),

@@ -7,3 +7,12 @@ export function runSession(session, inputs) {
   const outputs = JSON.parse(session.run(spec, inputs.map((i) => i.data)));
   return outputs.map((o, i) => ({ ...o, data: session.output(i) }));
 }
+
+/**
+ * The outputs of the session's last run with their statistics added, `stats` (the core's, over the
+ * output's bytes in the engine's memory: `EngineSession.outputStats`). Apart from `runSession`, so
+ * that its timings (and the benchmarks') stay the run's alone.
+ */
+export function outputStats(session, outputs) {
+  return outputs.map((o, i) => ({ ...o, stats: JSON.parse(session.outputStats(i)) }));
+}

@@ -6,12 +6,14 @@
 //                                                  external data files; unsupported operators fail here
 //   {id, type: 'npy', file: File}              -> {array: {dtype, shape, data: ArrayBuffer}}
 //   {id, type: 'run', inputs: [{name, dtype, shape, data: ArrayBuffer}]}
-//                                              -> {outputs: [{name, dtype, shape, data: ArrayBuffer}], ms}
+//                                              -> {outputs: [{name, dtype, shape, data: ArrayBuffer, stats}], ms}
+//                                                  stats: the core's statistics of each output (the
+//                                                  document's Stats), computed after the timed run
 //   {id, type: 'npy-bytes', array: {dtype, shape, data}} -> {bytes: ArrayBuffer}   a .npy to download
 //   failures                                   -> {id, type: 'error', message, fatal}
 // Array buffers are transferred both ways, never copied by postMessage.
 import init, { EngineSession, npyRead, npyWrite } from '../pkg/torchpeek_engine.js';
-import { runSession } from './engine-run.js';
+import { runSession, outputStats } from './engine-run.js';
 import { serveRequests } from './serve-requests.js';
 
 const ready = init({ module_or_path: new URL('../pkg/torchpeek_engine_bg.wasm', import.meta.url) });
@@ -20,11 +22,11 @@ let session = null;
 const bytesOf = (file) => new Uint8Array(new FileReaderSync().readAsArrayBuffer(file));
 const view = (data) => (data instanceof Uint8Array ? data : new Uint8Array(data.buffer ?? data, data.byteOffset ?? 0, data.byteLength));
 
-/** A wasm array `{dtype, shape, data: Uint8Array}` as a message part with its buffer listed to transfer. */
+/** A wasm array `{dtype, shape, data: Uint8Array, stats?}` as a message part with its buffer listed to transfer. */
 function plain(a, transfer) {
   const data = a.data.buffer.byteLength === a.data.byteLength ? a.data.buffer : a.data.slice().buffer;
   transfer.push(data);
-  return { name: a.name, dtype: a.dtype, shape: a.shape, data };
+  return { name: a.name, dtype: a.dtype, shape: a.shape, data, ...(a.stats ? { stats: a.stats } : {}) };
 }
 
 function handle(msg, transfer) {
@@ -44,7 +46,7 @@ function handle(msg, transfer) {
       const t0 = performance.now();
       const outputs = runSession(session, msg.inputs.map((i) => ({ ...i, data: view(i.data) })));
       const ms = performance.now() - t0;
-      return { outputs: outputs.map((o) => plain(o, transfer)), ms };
+      return { outputs: outputStats(session, outputs).map((o) => plain(o, transfer)), ms };
     }
     case 'npy-bytes': {
       const bytes = npyWrite(msg.array.dtype, Uint32Array.from(msg.array.shape), view(msg.array.data));

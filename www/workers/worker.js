@@ -2,8 +2,10 @@
 // FileReaderSync, so the page stays responsive whatever the file's size.
 //
 // Protocol (each request carries an `id`; every reply names it):
-//   {id, type: 'open', model, files: [File]}           -> {id, type: 'result', result: {json, ms, memory,
+//   {id, type: 'open', model, files: [File]}           -> {id, type: 'result', result: {json, ms, memory, dtypes,
 //                                                         reads: {sync, ahead, rounds}}}
+//                                                         (dtypes: the core's dtype table, `dtypes()` of the wasm,
+//                                                         which the page reads instead of keeping a copy)
 //   {id, type: 'tensor-values', model, tensor, limit}  -> {id, type: 'result', result: {values}}
 //   {id, type: 'stats', model, tensor, bins}           -> {id, type: 'progress', phase, done, total}*
 //                                                         then {id, type: 'result', result: {stats, histogram,
@@ -24,7 +26,7 @@
 //   failures                                            -> {id, type: 'error', message}
 // Cancel is done by the page: it terminates this worker and starts a new one (a worker busy in
 // wasm cannot read messages), re-opening its files there; opening reads metadata only.
-import init, { Opening, WasmModel, checkSafety } from '../pkg/torchpeek.js';
+import init, { Opening, WasmModel, checkSafety, dtypes as dtypesJson } from '../pkg/torchpeek.js';
 import { diagram } from './graph-layout.js';
 import { exportNpy, exportSafetensors } from './export.js';
 import { serveRequests } from './serve-requests.js';
@@ -42,9 +44,11 @@ const POOL_MAX = 8;
 
 let wasm = null;
 let pool = null;
+let dtypes = null; // the dtype table, read from the wasm once
 // Compiled here once: the statistics pool's workers instantiate the same module.
 const ready = compile(new URL('../pkg/torchpeek_bg.wasm', import.meta.url)).then(async (module) => {
   wasm = await init({ module_or_path: module });
+  dtypes = JSON.parse(dtypesJson());
   pool = new StatsPool(module, Math.min(POOL_MAX, Math.max(POOL_MIN, navigator.hardwareConcurrency || 0)));
   warmReaders();
 });
@@ -120,7 +124,7 @@ async function handle(msg) {
       models.set(msg.model, m);
       filesOf.set(msg.model, msg.files);
       pool.close(msg.model);
-      return { json, ms: performance.now() - t0, memory: memory(), reads };
+      return { json, ms: performance.now() - t0, memory: memory(), dtypes, reads };
     }
     case 'tensor-values': {
       const values = modelOf(msg).tensorValues(msg.tensor, msg.limit);

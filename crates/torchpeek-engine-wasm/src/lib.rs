@@ -123,6 +123,14 @@ impl EngineSession {
         let (_, _, t) = self.outputs.get(index).ok_or_else(|| JsError::new(&format!("no output {index}")))?;
         Ok(Uint8Array::from(t.as_bytes()))
     }
+
+    /// The statistics of output `index` of the last run (`stats::bytes_stats`: the document's
+    /// `Stats`, finite elements only, sample std), as a JSON string; read in place, not copied.
+    #[wasm_bindgen(js_name = outputStats)]
+    pub fn output_stats(&self, index: usize) -> Result<String, JsError> {
+        let (_, dtype, t) = self.outputs.get(index).ok_or_else(|| JsError::new(&format!("no output {index}")))?;
+        to_json(&torchpeek::stats::bytes_stats(*dtype, t.as_bytes()).map_err(js_err)?)
+    }
 }
 
 /// Decodes a `.npy` file (C order): `{name, dtype, shape, data: Uint8Array}`.

@@ -225,3 +225,10 @@ pub fn check_safety(input: JsValue) -> Result<String, JsError> {
     to_json(&torchpeek::safety::check_one(source_from_js(&input, 0)?.as_ref()))
 }
 
+/// The dtype table (`view::dtypes::table`: every dtype's torch name, itemsize, float / complex /
+/// integer / quantized, ONNX name), as a JSON string: the page and the npm package read their
+/// dtype facts here and keep no copy.
+#[wasm_bindgen]
+pub fn dtypes() -> Result<String, JsError> {
+    to_json(&torchpeek::view::dtypes::table())
+}

@@ -137,11 +137,19 @@ impl DType {
     pub fn safetensors_name(self) -> Option<&'static str> {
         SAFETENSORS.iter().find(|a| a.1 == self).map(|a| a.0)
     }
+    /// Every dtype, in the table's order.
+    pub fn all() -> impl Iterator<Item = DType> {
+        TABLE.iter().map(|r| r.0)
+    }
     pub fn is_complex(self) -> bool {
         matches!(self, Complex128 | Complex64 | Complex32 | BComplex32)
     }
     pub fn is_quantized(self) -> bool {
         matches!(self, QInt8 | QUInt8 | QInt32 | QUInt4x2 | QUInt2x4)
+    }
+    /// The plain integers, signed and unsigned (not `bool`, not the quantized dtypes).
+    pub fn is_integer(self) -> bool {
+        matches!(self, Int64 | Int32 | Int16 | Int8 | UInt64 | UInt32 | UInt16 | UInt8)
     }
     pub fn is_float(self) -> bool {
         matches!(

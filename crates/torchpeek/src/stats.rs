@@ -3,7 +3,7 @@
 
 use crate::document::Stats;
 use crate::dtype::DType;
-use crate::error::Result;
+use crate::error::{Error, Location, Result};
 use crate::model::Model;
 use crate::read::{decode_run, float_blocks, visit, Dequant, Progress};
 use serde::Serialize;
@@ -204,16 +204,35 @@ pub fn stats_part(model: &Model, index: usize, first: u64, count: u64, progress:
     let dq = Dequant::new(t)?;
     let mut acc = Accum::default();
     let mut imag = 0.0;
-    let dtype = t.dtype;
-    visit(model, t, (first, count), progress, |run, first| {
-        if dq.is_some() || !float_blocks(dtype, run, |xs| acc.push_floats(xs)) {
-            decode_run(dtype, dq.as_ref(), run, first, |x| acc.push(x));
-        }
-        if dtype.is_complex() {
-            imag += run.chunks_exact(dtype.itemsize() as usize).map(|b| dtype.decode_imag(b)).filter(|v| v.is_finite()).sum::<f64>();
-        }
-    })?;
+    visit(model, t, (first, count), progress, |run, first| push_run(&mut acc, &mut imag, t.dtype, dq.as_ref(), run, first))?;
     Ok(acc.moments(imag))
+}
+
+/// Adds a run of element bytes of `dtype` (the first of them element `first`, for per-channel
+/// dequantization) to `acc`, and the finite imaginary parts of complex elements to `imag`.
+fn push_run(acc: &mut Accum, imag: &mut f64, dtype: DType, dq: Option<&Dequant>, run: &[u8], first: u64) {
+    if dq.is_some() || !float_blocks(dtype, run, |xs| acc.push_floats(xs)) {
+        decode_run(dtype, dq, run, first, |x| acc.push(x));
+    }
+    if dtype.is_complex() {
+        *imag += run.chunks_exact(dtype.itemsize() as usize).map(|b| dtype.decode_imag(b)).filter(|v| v.is_finite()).sum::<f64>();
+    }
+}
+
+/// Statistics of `bytes`, little-endian elements of `dtype` laid end to end (an engine's output):
+/// the same as `tensor_stats` of a contiguous tensor holding them (finite elements only, sample
+/// std; quantized dtypes give their integer representation, as there is no scale here). An error
+/// when `bytes` is not a whole number of elements.
+pub fn bytes_stats(dtype: DType, bytes: &[u8]) -> Result<Stats> {
+    let item = dtype.itemsize();
+    if !(bytes.len() as u64).is_multiple_of(item) {
+        let message = format!("{} bytes are not a whole number of {} elements ({item} bytes each)", bytes.len(), dtype.name());
+        return Err(Error::corrupt(Location::member("array"), message));
+    }
+    let mut acc = Accum::default();
+    let mut imag = 0.0;
+    push_run(&mut acc, &mut imag, dtype, None, bytes, 0);
+    Ok(acc.moments(imag).finish(bytes.len() as u64 / item, dtype))
 }
 
 /// Counts of finite values in equal-width bins over [min, max].
@@ -290,6 +309,35 @@ mod tests {
         for (a, b) in [(m.sum, whole.sum), (m.abs_sum, whole.abs_sum), (m.mean.unwrap(), whole.mean.unwrap()), (m.std.unwrap(), whole.std.unwrap())] {
             assert!((a - b).abs() <= 1e-12 * b.abs(), "{a} vs {b}");
         }
+    }
+
+    /// Statistics over bytes, checked against a hand computation: float32 with a NaN, an infinity
+    /// and a zero (min, max, mean and the sample std over the finite values), int64, complex64.
+    #[test]
+    fn bytes_stats_by_hand() {
+        let values = [2.0f32, f32::NAN, 0.0, 3.0, f32::INFINITY, -1.0];
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let s = bytes_stats(DType::Float32, &bytes).unwrap();
+        // Finite: 2, 0, 3, -1: sum 4, mean 1; squared deviations 1 + 1 + 4 + 4 = 10, over n - 1 = 3.
+        assert_eq!((s.count, s.nan_count, s.inf_count, s.zero_count), (6, 1, 1, 1));
+        assert_eq!((s.min, s.max, s.mean, s.sum, s.abs_sum), (Some(-1.0), Some(3.0), Some(1.0), 4.0, 6.0));
+        assert!((s.std.unwrap() - (10.0f64 / 3.0).sqrt()).abs() < 1e-12, "{:?}", s.std);
+        assert_eq!((s.sum_real, s.sum_imag), (None, None));
+
+        let ints: Vec<u8> = [7i64, -3, 5].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let s = bytes_stats(DType::Int64, &ints).unwrap();
+        // mean 3; deviations 4, -6, 2: 16 + 36 + 4 = 56, over 2.
+        assert_eq!((s.count, s.min, s.max, s.mean, s.std), (3, Some(-3.0), Some(7.0), Some(3.0), Some(28f64.sqrt())));
+
+        let complex: Vec<u8> = [1.0f32, 2.0, 3.0, -4.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let s = bytes_stats(DType::Complex64, &complex).unwrap();
+        assert_eq!((s.count, s.sum_real, s.sum_imag, s.mean), (2, Some(4.0), Some(-2.0), Some(2.0)));
+
+        // One element has no std; no bytes, no min; a partial element is an error.
+        assert_eq!(bytes_stats(DType::Float64, &1.5f64.to_le_bytes()).unwrap().std, None);
+        let empty = bytes_stats(DType::Float16, &[]).unwrap();
+        assert_eq!((empty.count, empty.min, empty.mean), (0, None, None));
+        assert!(bytes_stats(DType::Float32, &[0; 6]).is_err());
     }
 
     /// The lanes of `push_floats` give what `push` gives one element at a time.

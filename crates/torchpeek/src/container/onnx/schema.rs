@@ -55,6 +55,11 @@ pub fn elem_type_from_name(name: &str) -> Option<i32> {
     ELEM_TYPES.iter().position(|n| *n == name).map(|i| i as i32)
 }
 
+/// ONNX's name for a dtype (`float32` -> `FLOAT`), where ONNX has one: the inverse of `dtype_of`.
+pub fn elem_type_name_of(d: DType) -> Option<&'static str> {
+    (0..ELEM_TYPES.len()).find(|&t| dtype_of(t as i32) == Some(d)).map(|t| ELEM_TYPES[t])
+}
+
 /// torchpeek's dtype for an ONNX element type, where it has one.
 pub fn dtype_of(t: i32) -> Option<DType> {
     use DType::*;
