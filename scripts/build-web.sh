@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
 # Builds the complete static site into dist/ (copy it to any static host) and the npm package's
 # wasm into npm/pkg/. Runs scripts/setup.sh first (a no-op when everything is installed).
+# `--copy-only`: no cargo and no wasm-bindgen; dist/ is written again from www/ and the wasm of the
+# last build, for changes to www/ alone. Copying files into dist/ by hand is not enough: the service
+# worker serves the files it kept until dist/sw.js changes, and this writes it again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+copy_only=0
+[ "${1:-}" = "--copy-only" ] && copy_only=1
+[ "$copy_only" = 1 ] || bash scripts/setup.sh
 
 target_dir="${CARGO_TARGET_DIR:-target}"
+pkg="$target_dir/web-pkg"
+if [ "$copy_only" = 1 ]; then
+  [ -f "$pkg/torchpeek_engine_bg.wasm" ] || { echo "build-web: --copy-only needs a full build first ($pkg)" >&2; exit 1; }
+else
 # Both wasm modules in one cargo run (they share the core's build): the page's and npm's
 # (crates/torchpeek-wasm: the core only) and the engine's (crates/torchpeek-engine-wasm: tract,
 # loaded only when a model is run, so opening files stays light).
@@ -17,7 +26,6 @@ CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128" \
 wasm="$target_dir/wasm32-unknown-unknown/release/torchpeek_wasm.wasm"
 engine_wasm="$target_dir/wasm32-unknown-unknown/release/torchpeek_engine_wasm.wasm"
 
-pkg="$target_dir/web-pkg"
 rm -rf "$pkg"
 wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name torchpeek "$wasm"
 
@@ -42,17 +50,23 @@ optimize "$pkg/torchpeek_bg.wasm"
 
 wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name torchpeek_engine "$engine_wasm"
 optimize "$pkg/torchpeek_engine_bg.wasm"
+fi
 
 rm -rf dist
 mkdir -p dist/pkg
 # dist/ mirrors www/: index.html, styles.css and sw.js at the root (the service worker's scope is the
 # whole site), then page/ (the page's thread), workers/ (the workers' entry points and what only they
-# import) and shared/ (modules both import, when there are any).
+# import), shared/ (modules both import, when there are any) and icons/ (the web app manifest's).
 cp www/*.html www/*.js www/*.css www/*.webmanifest dist/ 2>/dev/null || true
-for dir in page workers shared; do
+for dir in page workers shared icons; do
   if [ -d "www/$dir" ]; then cp -R "www/$dir" dist/; fi
 done
 cp "$pkg/torchpeek.js" "$pkg/torchpeek_bg.wasm" "$pkg/torchpeek_engine.js" "$pkg/torchpeek_engine_bg.wasm" dist/pkg/
+# Last, once every file is in place: dist/sw.js from the template www/sw.js, with the list of every
+# file of dist/ (the service worker fetches them all at install: the page works offline from the
+# first visit) and the build id, a hash of their contents.
+precache_out=$(node scripts/precache.mjs dist)
+read -r build_id precache_files precache_bytes <<<"$precache_out"
 mkdir -p npm/pkg
 cp "$pkg/torchpeek.js" "$pkg/torchpeek_bg.wasm" npm/pkg/
 
@@ -63,4 +77,5 @@ first=$(find dist -type f ! -path 'dist/workers/engine-*.js' ! -path 'dist/pkg/t
 engine_raw=$(stat -c %s dist/pkg/torchpeek_engine_bg.wasm)
 engine_gz=$(cat dist/workers/engine-*.js dist/pkg/torchpeek_engine.js dist/pkg/torchpeek_engine_bg.wasm | gzip -9 | wc -c)
 echo "build-web: dist/ ready; wasm $raw bytes ($gz gzip); first download $first bytes gzip;" \
-  "engine (on run) wasm $engine_raw bytes, $engine_gz bytes gzip with its worker" >&2
+  "engine (on run) wasm $engine_raw bytes, $engine_gz bytes gzip with its worker;" \
+  "build $build_id: the service worker keeps $precache_files files, $precache_bytes bytes" >&2

@@ -25,7 +25,9 @@ export const manifest = (name) =>
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
 /**
- * Starts the server and the browser; returns {url, browser, newPage, requests, foreign, close}.
+ * Starts the server and the browser; returns {url, browser, newPage, requests, pageRequests, foreign,
+ * stopServer, close}. `requests`: every URL asked for, by the pages, their workers and the service
+ * worker (which fetches the whole site at install); `pageRequests`: all but the service worker's.
  * With `guard`, every request that would leave the server is refused; `foreign()` lists them all.
  */
 export async function start({ root = path.join(ROOT, 'dist'), page = '', guard = false } = {}) {
@@ -43,8 +45,12 @@ export async function start({ root = path.join(ROOT, 'dist'), page = '', guard =
     viewport: { width: 1400, height: 900 },
   });
   const requests = [];
+  const pageRequests = [];
   const errors = [];
-  context.on('request', (r) => requests.push(r.url()));
+  context.on('request', (r) => {
+    requests.push(r.url());
+    if (!r.serviceWorker()) pageRequests.push(r.url());
+  });
   const origin = new URL(url).origin;
   const ours = (u) => u.origin === origin || u.protocol === 'blob:' || u.protocol === 'data:';
   const refused = [];
@@ -68,17 +74,27 @@ export async function start({ root = path.join(ROOT, 'dist'), page = '', guard =
     return page;
   };
   fs.mkdirSync(OUT, { recursive: true });
+  let serving = true;
+  /** Stops the server for good (its open connections too): from now on nothing answers at `url`. */
+  const stopServer = () => {
+    if (!serving) return;
+    serving = false;
+    server.close();
+    server.closeAllConnections();
+  };
   return {
     url,
     context,
     newPage,
     requests,
+    pageRequests,
     errors,
+    stopServer,
     /** Every request that left (or tried to leave) 127.0.0.1, once each. */
     foreign: () => [...new Set([...requests.filter((r) => !ours(new URL(r))), ...refused])],
     async close() {
       await context.close();
-      server.close();
+      stopServer();
       fs.rmSync(profile, { recursive: true, force: true });
     },
   };

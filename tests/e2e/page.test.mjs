@@ -338,22 +338,7 @@ test('two files picked together open side by side; a dropped file opens too', as
   assert.equal(await page.locator('#drop-overlay').isHidden(), true);
 });
 
-test('an installed copy works offline (service worker)', async () => {
-  const p = await h.newPage();
-  try {
-    await p.waitForFunction(() => navigator.serviceWorker.ready.then(() => true));
-    await p.reload();
-    await p.waitForFunction(() => !!navigator.serviceWorker.controller);
-    await openFiles(p, 'mlp_state_dict.pth'); // the worker and the wasm pass through the cache
-    await h.context.setOffline(true);
-    await p.reload();
-    const model = await openFiles(p, 'mlp_checkpoint.pt');
-    assert.equal(await model.locator('[data-fact="kind"]').innerText(), 'checkpoint');
-  } finally {
-    await h.context.setOffline(false);
-    await p.close();
-  }
-});
+// The installed copy (the service worker, offline use, new builds): tests/e2e/offline.test.mjs.
 
 test('no request leaves 127.0.0.1, and the page logged no errors', async () => {
   assert.deepEqual(h.foreign(), []);

@@ -7,6 +7,7 @@ import { WorkerClient } from './client.js';
 import { ModelView } from './model-view.js';
 import { DiffView } from './diff-view.js';
 import { safetyReport, verdictKind } from './checks-view.js';
+import { installOffline } from './offline.js';
 
 const client = new WorkerClient();
 const tabs = document.getElementById('file-tabs');
@@ -237,8 +238,6 @@ document.addEventListener('keydown', (e) => {
 // Focus styles only for keyboard users.
 document.body.classList.add('js');
 
-// An installed copy keeps working with no network.
-if ('serviceWorker' in navigator && location.protocol !== 'file:') {
-  // sw.js sits at the site root, so its scope is the whole site.
-  navigator.serviceWorker.register(new URL('../sw.js', import.meta.url), { scope: new URL('../', import.meta.url).href }).catch(() => {});
-}
+// The whole site kept by the service worker: the page works with no network after the first visit.
+// A new build takes over at once when no file is open, else when the user says so.
+installOffline({ busy: () => entries.size > 0 });
