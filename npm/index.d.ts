@@ -1,4 +1,4 @@
-// Types of torchpeek's npm package. The document follows shared/spec/inspect-json.md.
+// Types of torchpeek's npm package. The document follows docs/inspect-json.md.
 
 /** A JSON number from the document: non-finite floats are "nan", "inf", "-inf"; huge ints are digit strings. */
 export type JsonFloat = number | 'nan' | 'inf' | '-inf';

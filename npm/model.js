@@ -74,7 +74,11 @@ export class Model {
   }
 }
 
-export async function openWith(WasmModel, inputs, fileSource) {
+/**
+ * The inputs (one, or several that belong together) as sources for the wasm, and what closes them
+ * (Node file descriptors). On failure, what was opened is closed.
+ */
+export async function sourcesOf(inputs, fileSource) {
   const list = Array.isArray(inputs) ? inputs : [inputs];
   const sources = [];
   const closers = [];
@@ -84,6 +88,16 @@ export async function openWith(WasmModel, inputs, fileSource) {
       if (s.close) closers.push(s.close);
       sources.push(s);
     }
+    return { sources, closers };
+  } catch (err) {
+    for (const c of closers) c();
+    throw err;
+  }
+}
+
+export async function openWith(WasmModel, inputs, fileSource) {
+  const { sources, closers } = await sourcesOf(inputs, fileSource);
+  try {
     return new Model(WasmModel.open(sources), closers);
   } catch (err) {
     for (const c of closers) c();

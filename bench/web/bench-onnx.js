@@ -4,7 +4,7 @@
 // fixture's reference inputs. Load time excludes each runtime's one-time start (reported apart);
 // latency is the median of steady-state runs after warm-up.
 import init, { EngineSession, npyRead } from '/dist/pkg/torchpeek_engine.js';
-import { runSession } from '/dist/workers/engine-run.js';
+import { runSession, typed as typedOf } from '/dist/shared/engine-run.js';
 import * as ort from '/node_modules/onnxruntime-web/dist/ort.wasm.min.mjs';
 
 ort.env.wasm.numThreads = 1;
@@ -12,7 +12,6 @@ ort.env.wasm.proxy = false;
 ort.env.wasm.wasmPaths = '/node_modules/onnxruntime-web/dist/';
 
 const ORT_TYPES = { float32: 'float32', int64: 'int64', int32: 'int32', float64: 'float64', uint8: 'uint8', int8: 'int8', bool: 'bool' };
-const ARRAYS = { float32: Float32Array, int64: BigInt64Array, int32: Int32Array, float64: Float64Array, uint8: Uint8Array, int8: Int8Array, bool: Uint8Array };
 
 const bytes = async (url) => new Uint8Array(await (await fetch(url)).arrayBuffer());
 /** Fixture `.npy` files decoded: `[{name, dtype, shape, data}]`. */
@@ -75,7 +74,7 @@ window.benchmark = async (models) => {
     t0 = performance.now();
     let outs = runSession(ours, inputs);
     const oursFirst = performance.now() - t0;
-    const typed = (a) => new ARRAYS[a.dtype](a.data.buffer, a.data.byteOffset, a.data.byteLength / ARRAYS[a.dtype].BYTES_PER_ELEMENT);
+    const typed = typedOf;
     const oursErr = Math.max(...refs.map((r, i) => maxAbs(typed(outs[i]), typed(r))));
     const oursRun = await steady(() => { outs = runSession(ours, inputs); });
     ours.free();

@@ -16,6 +16,18 @@ try {
     check: await check(new Blob([new TextEncoder().encode("cos\nsystem\n(S'echo hi'\ntR.")])),
   };
   model.close();
+  // The engine entry: its wasm is fetched only now.
+  const coreOnly = !performance.getEntriesByType('resource').some((e) => e.name.includes('torchpeek_engine'));
+  try {
+    const { load } = await import('../../npm/engine.js');
+    const fetchBytes = async (f) => new Uint8Array(await (await fetch(`../fixtures/${f}`)).arrayBuffer());
+    const session = await load(new Blob([await fetchBytes('mlp.onnx')]));
+    const [out] = session.run([await fetchBytes('mlp.input0.npy')]);
+    window.result.engine = { out: Array.from(out.data), coreOnly };
+    session.close();
+  } catch (err) {
+    window.result.engine = { error: String(err) };
+  }
 } catch (err) {
   window.result = { error: String(err) };
 }

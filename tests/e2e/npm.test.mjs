@@ -7,6 +7,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { ROOT, fixture, manifest, close, start } from './harness.mjs';
 import { open, fileSource, diff, check, dtypes } from '../../npm/node.js';
+import { load as loadModel, toNpy } from '../../npm/engine-node.js';
 import { safetensors, writeSparseSafetensors, ramp } from '../../gen/make-safetensors.mjs';
 
 const num = (v) => (v === 'nan' ? NaN : v === 'inf' ? Infinity : v === '-inf' ? -Infinity : v);
@@ -135,23 +136,87 @@ test('Node: check gives the verdict of any file, also one open refuses', async (
   assert.ok(known.findings.some((f) => f.global === '__main__.Net'));
 });
 
+const ONNX = ['linear', 'mlp', 'cnn', 'bn', 'bert_tiny'];
+/** The fixture's reference arrays of one kind (`input`, `output`), in order, as .npy bytes. */
+const refs = (stem, kind) => {
+  const out = [];
+  for (let i = 0; fs.existsSync(fixture(`${stem}.${kind}${i}.npy`)); i++) out.push(fs.readFileSync(fixture(`${stem}.${kind}${i}.npy`)));
+  return out;
+};
+const maxAbs = (a, b) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+
+test('Node engine: every ONNX fixture runs from its path and matches onnxruntime within 1e-4', async () => {
+  for (const stem of ONNX) {
+    const session = await loadModel(fixture(`${stem}.onnx`));
+    const inputs = refs(stem, 'input');
+    assert.equal(session.inputs.length, inputs.length, stem);
+    const outputs = session.run(inputs);
+    const want = refs(stem, 'output');
+    assert.equal(outputs.length, want.length, stem);
+    for (const [i, o] of outputs.entries()) {
+      const wantArr = npyFloat32(want[i]);
+      assert.deepEqual(o.shape, wantArr.shape, `${stem} output ${i}`);
+      assert.ok(maxAbs(o.data, wantArr.data) <= 1e-4, `${stem} output ${i}: max abs error ${maxAbs(o.data, wantArr.data)}`);
+      assert.equal(o.stats.count, o.data.length, `${stem}: statistics over every element`);
+    }
+    session.close();
+    assert.throws(() => session.run(inputs), /closed/);
+  }
+});
+
+/** A float32 .npy (C order, little-endian) read here, apart from the engine's codec. */
+function npyFloat32(input) {
+  const bytes = Uint8Array.from(input);
+  const len = bytes[8] | (bytes[9] << 8);
+  const header = new TextDecoder().decode(bytes.subarray(10, 10 + len));
+  assert.match(header, /'descr': '<f4'/);
+  const shape = header.match(/'shape': \(([^)]*)\)/)[1].split(',').map((d) => d.trim()).filter(Boolean).map(Number);
+  const data = new Float32Array(bytes.slice(10 + len).buffer);
+  return { shape, data };
+}
+
+test('Node engine: typed arrays in, .npy out, and errors that name what is wrong', async () => {
+  const session = await loadModel(fixture('mlp.onnx'));
+  const info = session.inputs[0];
+  const x = npyFloat32(refs('mlp', 'input')[0]);
+  const [o] = session.run({ [info.name]: { shape: x.shape, data: x.data } });
+  assert.ok(o.data instanceof Float32Array);
+  assert.ok(maxAbs(o.data, npyFloat32(refs('mlp', 'output')[0]).data) <= 1e-4);
+  const npy = await toNpy(o);
+  assert.deepEqual(npyFloat32(npy).data, o.data);
+  assert.throws(() => session.run({}), /was not given/);
+  assert.throws(() => session.run({ [info.name]: { shape: [1, 3], data: new Float32Array(3) } }), new RegExp(info.name));
+  await assert.rejects(loadModel(new Uint8Array([8, 7, 0, 1, 2])), /ONNX|model|truncated/i);
+  session.close();
+});
+
+test('the core entry never loads the engine', () => {
+  for (const f of ['npm/index.js', 'npm/node.js', 'npm/model.js']) {
+    assert.doesNotMatch(fs.readFileSync(path.join(ROOT, f), 'utf8'), /engine/, `${f} imports nothing of the engine`);
+  }
+});
+
 test('npm pack makes a package that installs and runs from the tarball', () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torchpeek-pack-'));
   try {
     const out = execFileSync('npm', ['pack', '--json', '--pack-destination', tmp], { cwd: ROOT, encoding: 'utf8' });
     const info = JSON.parse(out)[0];
     const files = info.files.map((f) => f.path);
-    for (const f of ['npm/index.js', 'npm/node.js', 'npm/index.d.ts', 'npm/pkg/torchpeek_bg.wasm', 'package.json']) assert.ok(files.includes(f), `${f} is packed`);
+    for (const f of ['npm/index.js', 'npm/node.js', 'npm/index.d.ts', 'npm/pkg/torchpeek_bg.wasm', 'npm/engine.js', 'npm/engine-node.js', 'npm/engine-session.js', 'npm/engine.d.ts', 'npm/pkg/engine-run.js', 'npm/pkg/torchpeek_engine_bg.wasm', 'package.json']) assert.ok(files.includes(f), `${f} is packed`);
     const app = path.join(tmp, 'app');
     fs.mkdirSync(app);
     fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
     execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', path.join(tmp, info.filename)], { cwd: app, stdio: 'pipe' });
     fs.writeFileSync(path.join(app, 'main.mjs'), `
+import fs from 'node:fs';
 import { open } from 'torchpeek';
+import { load } from 'torchpeek/engine';
 const model = await open(process.argv[2]);
-console.log(JSON.stringify({ kind: model.document.kind, keys: model.document.state_dict.map((e) => e.key), mean: model.stats('fc1.weight').mean }));
+const [out] = (await load(process.argv[3])).run([fs.readFileSync(process.argv[4])]);
+console.log(JSON.stringify({ kind: model.document.kind, keys: model.document.state_dict.map((e) => e.key), mean: model.stats('fc1.weight').mean, out: Array.from(out.data) }));
 `);
-    const got = JSON.parse(execFileSync('node', ['main.mjs', fixture('mlp_checkpoint.pt')], { cwd: app, encoding: 'utf8' }));
+    const got = JSON.parse(execFileSync('node', ['main.mjs', fixture('mlp_checkpoint.pt'), fixture('mlp.onnx'), fixture('mlp.input0.npy')], { cwd: app, encoding: 'utf8' }));
+    assert.ok(maxAbs(got.out, npyFloat32(fs.readFileSync(fixture('mlp.output0.npy'))).data) <= 1e-4, 'the engine runs from the tarball');
     assert.equal(got.kind, 'checkpoint');
     assert.deepEqual(got.keys, ['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']);
     assert.ok(close(got.mean, manifest('mlp_checkpoint.pt').tensors[0].mean, 1e-6));
@@ -177,6 +242,9 @@ test('browser: the package opens a Blob on the main thread', async () => {
     assert.equal(r.check.verdict, 'dangerous');
     assert.equal(r.check.findings[0].global, 'os.system');
     assert.deepEqual(r.float32, { name: 'float32', itemsize: 4, is_float: true, is_complex: false, is_integer: false, is_quantized: false, onnx: 'FLOAT' });
+    assert.equal(r.engine.error, undefined);
+    assert.ok(maxAbs(r.engine.out, npyFloat32(fs.readFileSync(fixture('mlp.output0.npy'))).data) <= 1e-4, 'the engine runs in the page');
+    assert.equal(r.engine.coreOnly, true, 'opening a file fetched no engine');
     assert.deepEqual(h.errors, []);
   } finally {
     await h.close();

@@ -8,22 +8,11 @@
 import { h, download, announce } from './dom.js';
 import * as fmt from './format.js';
 import { dtype as dtypeFacts, fromOnnx } from './dtypes.js';
+import { ARRAYS, typed } from '../shared/engine-run.js';
 
-/** The typed array for each dtype's elements, where JS has one. */
-const ARRAYS = {
-  float32: Float32Array, float64: Float64Array, int64: BigInt64Array, int32: Int32Array, int16: Int16Array, int8: Int8Array,
-  uint64: BigUint64Array, uint32: Uint32Array, uint16: Uint16Array, uint8: Uint8Array, bool: Uint8Array,
-  ...(globalThis.Float16Array ? { float16: globalThis.Float16Array } : {}),
-};
 const isFloat = (dtype) => Boolean(dtype) && dtypeFacts(dtype).is_float;
 const isBig = (dtype) => ARRAYS[dtype] === BigInt64Array || ARRAYS[dtype] === BigUint64Array;
 
-/** The elements of `{dtype, data: ArrayBuffer}` as a typed array. */
-export function typed({ dtype, data }) {
-  const A = ARRAYS[dtype];
-  if (!A) throw new Error(`${dtype} values cannot be shown here`);
-  return new A(data);
-}
 
 /** The engine worker: requests with ids; a crash (a wasm trap) starts a fresh worker on the next load. */
 class Engine {
