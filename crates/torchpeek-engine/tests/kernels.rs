@@ -1,5 +1,9 @@
 //! torchpeek's own kernels (`onnx::kernels`) against tract's ops on the same models: convolutions and max-pools over a spread of
 //! kernels, strides, dilations, paddings, channel and batch counts.
+//!
+//! Natively this tests the kernels' portable scalar path (`src/kernels/lanes.rs`); the same tests
+//! also run as wasm32 with `simd128` under Node (scripts/test-wasm-kernels.sh), the build the page
+//! ships, which tests the SIMD path.
 
 use torchpeek_engine::kernels::swap_in;
 use tract_onnx::prelude::*;
@@ -8,6 +12,19 @@ use tract_onnx::tract_core::ops::cnn::{Conv, MaxPool, PaddingSpec, PoolSpec};
 use tract_onnx::tract_core::ops::einsum::EinSum;
 use tract_onnx::tract_core::ops::math::{add, max};
 use tract_onnx::tract_core::ops::nn::DataFormat;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test;
+
+/// tract finds its kernels in `inventory` lists that static constructors fill. The shipped engine
+/// wasm runs them once at start (`torchpeek-engine-wasm`'s `start`); this test binary, linked as a
+/// wasm "command" (it has a `main`), gets a call to them at the top of every export, which
+/// inventory makes idempotent. Checked here so the wasm run cannot silently differ from the page's.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+fn tract_kernels_are_registered() {
+    use tract_onnx::tract_core::tract_linalg::routines;
+    assert!(routines::declared().count() > 0, "tract's inventory of kernels is empty: static constructors did not run");
+}
 
 /// Deterministic values in [-1, 1).
 fn values(seed: u64, n: usize) -> Vec<f32> {
@@ -86,7 +103,8 @@ type ConvCase = ([usize; 4], usize, [usize; 2], [usize; 2], [usize; 2], PaddingS
 /// Input shape, kernel, stride, padding.
 type PoolCase = ([usize; 4], [usize; 2], [usize; 2], PaddingSpec);
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
 fn convolutions_match_tract() {
     use PaddingSpec::*;
     let cases: Vec<ConvCase> = vec![
@@ -107,7 +125,8 @@ fn convolutions_match_tract() {
     }
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
 fn a_relu_read_elsewhere_is_not_fused() {
     let shape = [1, 2, 6, 6];
     let mut model = conv_model(shape, 3, spec([3, 3], [1, 1], [1, 1], PaddingSpec::Valid, 2, 3), true);
@@ -123,7 +142,8 @@ fn a_relu_read_elsewhere_is_not_fused() {
     assert!(max_diff(&a, &b) <= 1e-5);
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
 fn max_pools_match_tract() {
     use PaddingSpec::*;
     let cases: Vec<PoolCase> = vec![
@@ -170,7 +190,8 @@ fn dense_model(x_shape: &[usize], o: usize, axes: &str, bias: bool, relu: bool) 
     model
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
 fn dense_layers_match_tract() {
     let cases: Vec<(Vec<usize>, usize, &str, bool, bool)> = vec![
         (vec![2, 16, 5, 5], 120, "nabc,oabc->no", true, true),
@@ -188,7 +209,8 @@ fn dense_layers_match_tract() {
     }
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
 fn other_products_stay_with_tract() {
     // More rows than ours take; a transposed output; summed axes in different orders.
     for (shape, axes) in [(vec![5, 8], "nk,ok->no"), (vec![2, 8], "nk,ok->on"), (vec![2, 3, 3], "nab,oba->no")] {
@@ -199,7 +221,8 @@ fn other_products_stay_with_tract() {
     assert_eq!(swap_in(&mut model).unwrap(), 1);
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
 fn symbolic_shapes_stay_with_tract() {
     let mut model = TypedModel::default();
     let n = model.symbols.sym("n");
