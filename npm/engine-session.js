@@ -3,7 +3,8 @@
 // when this entry (`torchpeek/engine`) is imported, so `torchpeek` itself stays light.
 
 import { sourcesOf } from './model.js';
-import { runSession, outputStats, typed, ARRAYS } from './pkg/engine-run.js';
+import { runSession, outputStats } from './pkg/engine-run.js';
+import { typed, ARRAYS } from './pkg/typed-arrays.js';
 
 const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
 const isNpy = (b) => b instanceof Uint8Array && NPY_MAGIC.every((c, i) => b[i] === c);

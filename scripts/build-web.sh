@@ -69,8 +69,9 @@ precache_out=$(node scripts/precache.mjs dist)
 read -r build_id precache_files precache_bytes <<<"$precache_out"
 mkdir -p npm/pkg
 # The npm package: the core's wasm, and for `torchpeek/engine` the engine's wasm and the run protocol
-# the page's engine worker uses (www/shared/engine-run.js).
-cp "$pkg/torchpeek.js" "$pkg/torchpeek_bg.wasm" "$pkg/torchpeek_engine.js" "$pkg/torchpeek_engine_bg.wasm" www/shared/engine-run.js npm/pkg/
+# and the typed arrays the page's engine worker and Run panel use.
+cp "$pkg/torchpeek.js" "$pkg/torchpeek_bg.wasm" "$pkg/torchpeek_engine.js" "$pkg/torchpeek_engine_bg.wasm" \
+  www/workers/engine-run.js www/shared/typed-arrays.js npm/pkg/
 
 raw=$(stat -c %s dist/pkg/torchpeek_bg.wasm)
 gz=$(gzip -9 -c dist/pkg/torchpeek_bg.wasm | wc -c)

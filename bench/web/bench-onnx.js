@@ -4,7 +4,8 @@
 // fixture's reference inputs. Load time excludes each runtime's one-time start (reported apart);
 // latency is the median of steady-state runs after warm-up.
 import init, { EngineSession, npyRead } from '/dist/pkg/torchpeek_engine.js';
-import { runSession, typed as typedOf } from '/dist/shared/engine-run.js';
+import { runSession } from '/dist/workers/engine-run.js';
+import { typed as typedOf } from '/dist/shared/typed-arrays.js';
 import * as ort from '/node_modules/onnxruntime-web/dist/ort.wasm.min.mjs';
 
 ort.env.wasm.numThreads = 1;

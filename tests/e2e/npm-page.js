@@ -4,7 +4,7 @@ import { open, diff, check, dtypes } from '../../npm/index.js';
 try {
   const bytes = new Uint8Array(await (await fetch('../fixtures/mlp_checkpoint.pt')).arrayBuffer());
   const model = await open(new Blob([bytes]));
-  window.result = {
+  const result = {
     format: model.document.format,
     kind: model.document.kind,
     keys: model.document.state_dict.map((e) => e.key),
@@ -23,11 +23,12 @@ try {
     const fetchBytes = async (f) => new Uint8Array(await (await fetch(`../fixtures/${f}`)).arrayBuffer());
     const session = await load(new Blob([await fetchBytes('mlp.onnx')]));
     const [out] = session.run([await fetchBytes('mlp.input0.npy')]);
-    window.result.engine = { out: Array.from(out.data), coreOnly };
+    result.engine = { out: Array.from(out.data), coreOnly };
     session.close();
   } catch (err) {
-    window.result.engine = { error: String(err) };
+    result.engine = { error: String(err) };
   }
+  window.result = result;
 } catch (err) {
   window.result = { error: String(err) };
 }

@@ -8,7 +8,7 @@
 import { h, download, announce } from './dom.js';
 import * as fmt from './format.js';
 import { dtype as dtypeFacts, fromOnnx } from './dtypes.js';
-import { ARRAYS, typed } from '../shared/engine-run.js';
+import { ARRAYS, typed } from '../shared/typed-arrays.js';
 
 const isFloat = (dtype) => Boolean(dtype) && dtypeFacts(dtype).is_float;
 const isBig = (dtype) => ARRAYS[dtype] === BigInt64Array || ARRAYS[dtype] === BigUint64Array;

@@ -13,7 +13,7 @@
 //   failures                                   -> {id, type: 'error', message, fatal}
 // Array buffers are transferred both ways, never copied by postMessage.
 import init, { EngineSession, npyRead, npyWrite } from '../pkg/torchpeek_engine.js';
-import { runSession, outputStats } from '../shared/engine-run.js';
+import { runSession, outputStats } from './engine-run.js';
 import { serveRequests } from './serve-requests.js';
 
 const ready = init({ module_or_path: new URL('../pkg/torchpeek_engine_bg.wasm', import.meta.url) });

@@ -76,17 +76,12 @@ const MAX_AHEAD_ROUNDS = 4;
  * Returns the model and its reads: {sync, ahead, rounds}.
  */
 async function openAhead(files) {
-  const t00 = performance.now();
   const opening = new Opening(files.map((f) => ({ name: f.name, blob: f })));
   let ahead = 0;
-  const times = [performance.now() - t00];
   try {
     for (let round = 1; ; round++) {
-      let t = performance.now();
       const model = round <= MAX_AHEAD_ROUNDS ? opening.open() : WasmModel.open(files.map((f) => ({ name: f.name, blob: f })));
-      times.push(performance.now() - t);
-      if (model) return { model, reads: { sync: opening.reads(), ahead, rounds: round, times } };
-      t = performance.now();
+      if (model) return { model, reads: { sync: opening.reads(), ahead, rounds: round } };
       const want = opening.wanted();
       // Grouped by input: each file's ranges are read together, spread over reader threads.
       const byInput = new Map();
@@ -98,7 +93,6 @@ async function openAhead(files) {
         readAhead(files[input], ranges).then((bytes) => bytes.forEach((b, k) => opening.fill(input, ranges[2 * k], b))));
       ahead += want.length / 3;
       await Promise.all(slices);
-      times.push(performance.now() - t);
     }
   } finally {
     opening.free();
@@ -117,9 +111,7 @@ async function handle(msg) {
     case 'open': {
       const t0 = performance.now();
       const { model: m, reads } = await openAhead(msg.files);
-      const tj = performance.now();
       const json = m.documentJson();
-      reads.times.push(performance.now() - tj, tj - t0);
       models.get(msg.model)?.free();
       models.set(msg.model, m);
       filesOf.set(msg.model, msg.files);
