@@ -10,6 +10,10 @@
 // (they would have to be opened again).
 import { h, announce } from './dom.js';
 
+/** After load, wait this long, then for an idle moment (at most `INSTALL_IDLE_MS`), before installing. */
+const INSTALL_DELAY_MS = 3000;
+const INSTALL_IDLE_MS = 2000;
+
 /** `busy()`: are files open (then a new build waits for the user)? */
 export function installOffline({ busy }) {
   const sw = navigator.serviceWorker;
@@ -48,9 +52,12 @@ export function installOffline({ busy }) {
         reg.addEventListener('updatefound', () => track(reg.installing));
       })
       .catch(() => {}); // no service worker (a private window, a host without HTTPS): the page works online
-  // After the page's own files: installing fetches the whole site, the engine too.
-  if (document.readyState === 'complete') register();
-  else addEventListener('load', register, { once: true });
+  // Installing fetches the whole site, the engine too (19 MB): not while the page's own files load,
+  // nor in the seconds a first file is being opened (on 2 cores it slowed a small file's open 2x),
+  // but once the page has been idle a moment after load.
+  const later = () => setTimeout(() => (globalThis.requestIdleCallback ?? setTimeout)(register, { timeout: INSTALL_IDLE_MS }), INSTALL_DELAY_MS);
+  if (document.readyState === 'complete') later();
+  else addEventListener('load', later, { once: true });
 }
 
 let shown = null;
