@@ -30,7 +30,7 @@ try {
     await page.waitForFunction(() => window.__torchpeek.opened.length > 0);
     const o = await page.evaluate(() => window.__torchpeek.opened.at(-1));
     if (o.error) throw new Error(`${label}: ${o.error}`);
-    rows.push({ file: label, size: fs.statSync(file).size, tensors: o.tensors, openToTreeMs: +o.totalMs.toFixed(1), workerOpenMs: +o.workerMs.toFixed(1), syncReads: o.reads?.sync, readAhead: o.reads?.ahead, rounds: o.reads?.rounds, wasmMemory: mb(o.wasmMemory) });
+    rows.push({ file: label, size: fs.statSync(file).size, tensors: o.tensors, openToTreeMs: +o.totalMs.toFixed(1), workerOpenMs: +o.workerMs.toFixed(1), parseMs: +o.parseMs.toFixed(1), viewMs: +o.viewMs.toFixed(1), syncReads: o.reads?.sync, readAhead: o.reads?.ahead, rounds: o.reads?.rounds, wasmMemory: mb(o.wasmMemory) });
     await page.close();
   }
   const page = await h.newPage();

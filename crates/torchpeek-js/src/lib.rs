@@ -20,6 +20,8 @@ use wasm_bindgen::JsCast;
 /// In Chromium every `FileReaderSync` read costs about a millisecond however small, and bytes then
 /// come at a few hundred MB/s: the block is small, as zip local headers are far apart.
 const SMALL_READ: usize = 16 << 10;
+/// A file this small is read whole on its first read, and served from memory after.
+const SMALL_FILE: u64 = 1 << 20;
 /// The cached block's alignment; a block covers two of these, so a read across a boundary fits.
 const BLOCK: u64 = 16 << 10;
 
@@ -63,6 +65,9 @@ struct ReadAhead {
     bytes: u64,
     wanted: Vec<(u64, u64)>,
 }
+
+/// Read ahead only when the ranges fall in more blocks than this (each a blocking read otherwise).
+const MIN_AHEAD_BLOCKS: usize = 4;
 
 /// At most this many bytes are held read ahead per source (zip local headers: a few KiB).
 const MAX_AHEAD_BYTES: u64 = 16 << 20;
@@ -147,15 +152,17 @@ impl Source for JsSource {
             buf.copy_from_slice(bytes);
             return Ok(());
         }
-        if buf.len() >= SMALL_READ {
+        let small_file = self.len <= SMALL_FILE;
+        if buf.len() >= SMALL_READ && !small_file {
             return self.fetch(offset, buf);
         }
         let end = offset + buf.len() as u64;
         let mut cache = self.cache.borrow_mut();
         let hit = matches!(&*cache, Some((start, block)) if offset >= *start && end <= start + block.len() as u64);
         if !hit {
-            let start = offset - offset % BLOCK;
-            let block_len = (start + 2 * BLOCK).min(self.len) - start; // a read may straddle a boundary
+            // A small file is read whole, once; otherwise a block around the read.
+            let start = if small_file { 0 } else { offset - offset % BLOCK };
+            let block_len = if small_file { self.len } else { (start + 2 * BLOCK).min(self.len) - start }; // a read may straddle a boundary
             let mut block = vec![0u8; block_len as usize];
             self.fetch(start, &mut block)?;
             *cache = Some((start, block));
@@ -168,11 +175,16 @@ impl Source for JsSource {
 
     fn prefetch(&self, ranges: &[(u64, u64)]) -> Result<()> {
         let mut a = self.ahead.borrow_mut();
-        if !a.on {
+        if !a.on || self.len <= SMALL_FILE {
             return Ok(());
         }
         let missing: Vec<(u64, u64)> = ranges.iter().copied().filter(|&(o, n)| n > 0 && a.get(o, n).is_none()).collect();
-        if missing.is_empty() {
+        // Ranges that a few block reads cover (a small file's headers) are cheaper read on the spot
+        // than with another round of opening.
+        let mut blocks: Vec<u64> = missing.iter().map(|&(o, _)| o / BLOCK).collect();
+        blocks.sort_unstable();
+        blocks.dedup();
+        if blocks.len() <= MIN_AHEAD_BLOCKS {
             return Ok(());
         }
         let count = missing.len();
