@@ -20,7 +20,8 @@ export const CSP =
   "img-src 'self' data: blob:; style-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; " +
   "form-action 'none'; frame-ancestors 'none'";
 
-export function serve(root, port = 0) {
+/** Serves `root`; `csp: null` leaves the Content-Security-Policy header out (for another site). */
+export function serve(root, port = 0, { csp = CSP } = {}) {
   root = path.resolve(root);
   const server = http.createServer((req, res) => {
     let rel;
@@ -44,7 +45,7 @@ export function serve(root, port = 0) {
       res.writeHead(200, {
         'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream',
         'content-length': st.size,
-        'content-security-policy': CSP,
+        ...(csp ? { 'content-security-policy': csp } : {}),
         'x-content-type-options': 'nosniff',
         'referrer-policy': 'no-referrer',
         'cache-control': 'no-cache',
