@@ -82,6 +82,10 @@ impl ReadAhead {
 }
 
 impl JsSource {
+    fn new(name: String, len: u64, backing: Backing) -> Self {
+        JsSource { name, len, backing, cache: RefCell::default(), ahead: RefCell::default(), reads: Default::default() }
+    }
+
     /// Turns read-ahead on: from now on `prefetch` asks for what it lacks.
     pub fn read_ahead(&self) {
         self.ahead.borrow_mut().on = true;
@@ -223,6 +227,13 @@ pub enum Input {
 }
 
 impl Input {
+    /// A JS source, shared between the model's sources and the opener that fills it. An `Arc`
+    /// because the core's `Source` is implemented for `Arc`; wasm runs this on one thread.
+    #[allow(clippy::arc_with_non_send_sync)]
+    fn shared(source: JsSource) -> Input {
+        Input::Js(Arc::new(source))
+    }
+
     /// A source sharing this input's reader (and what it has read ahead).
     pub fn source(&self) -> Box<dyn Source> {
         match self {
@@ -253,7 +264,7 @@ pub fn input_from_js(input: &JsValue, index: u32) -> Result<Input, JsError> {
         let reader = web_sys::FileReaderSync::new()
             .map_err(|_| JsError::new("FileReaderSync is only available in a worker; pass bytes instead"))?;
         let len = blob.size() as u64;
-        return Ok(Input::Js(Arc::new(JsSource { name, len, backing: Backing::Blob { blob, reader }, cache: RefCell::default(), ahead: RefCell::default(), reads: Default::default() })));
+        return Ok(Input::shared(JsSource::new(name, len, Backing::Blob { blob, reader })));
     }
     if let Some(bytes) = get(input, "bytes") {
         let bytes: Uint8Array =
@@ -265,7 +276,7 @@ pub fn input_from_js(input: &JsValue, index: u32) -> Result<Input, JsError> {
             JsError::new(&format!("{name}: size must be a non-negative integer"))
         })? as u64;
         let read: Function = read.dyn_into().map_err(|_| JsError::new(&format!("{name}: read is not a function")))?;
-        return Ok(Input::Js(Arc::new(JsSource { name, len, backing: Backing::Reader { read }, cache: RefCell::default(), ahead: RefCell::default(), reads: Default::default() })));
+        return Ok(Input::shared(JsSource::new(name, len, Backing::Reader { read })));
     }
     Err(JsError::new(&format!("{name}: give blob, bytes, or size and read")))
 }
