@@ -26,7 +26,7 @@
 //   failures                                            -> {id, type: 'error', message}
 // Cancel is done by the page: it terminates this worker and starts a new one (a worker busy in
 // wasm cannot read messages), re-opening its files there; opening reads metadata only.
-import init, { Opening, WasmModel, checkSafety, dtypes as dtypesJson } from '../pkg/torchpeek.js';
+import init, { Opening, WasmModel, checkSafety, dtypes as dtypesJson, warmUp } from '../pkg/torchpeek.js';
 import { diagram } from './graph-layout.js';
 import { exportNpy, exportSafetensors } from './export.js';
 import { serveRequests } from './serve-requests.js';
@@ -51,6 +51,9 @@ const ready = compile(new URL('../pkg/torchpeek_bg.wasm', import.meta.url)).then
   dtypes = JSON.parse(dtypesJson());
   pool = new StatsPool(module, Math.min(POOL_MAX, Math.max(POOL_MIN, navigator.hardwareConcurrency || 0)));
   warmReaders();
+  // The first open's functions compiled now, not after the user chooses a file (wasm compiles
+  // lazily): an open of two tiny models held in the module. Requests wait for it; it takes a few ms.
+  warmUp();
 });
 const models = new Map();
 const filesOf = new Map();

@@ -12,6 +12,25 @@ use torchpeek::model::Model;
 use torchpeek_js::{input_from_js, js_err, progress_to_js, source_from_js, to_json, Input};
 use wasm_bindgen::prelude::*;
 
+/// Opens two tiny models held in the module (a torch checkpoint and an ONNX model, 4.9 KB) and
+/// computes a statistic, so that the functions a first open runs are compiled (browsers compile
+/// wasm lazily, function by function, on first call) before the user chooses a file: the page's
+/// worker calls it once, when idle after start.
+#[wasm_bindgen(js_name = warmUp)]
+pub fn warm_up() {
+    let samples: [(&str, &[u8]); 2] = [
+        ("warm-up.pt", include_bytes!("../../../tests/fixtures/mlp_checkpoint.pt")),
+        ("warm-up.onnx", include_bytes!("../../../tests/fixtures/mlp.onnx")),
+    ];
+    for (name, bytes) in samples {
+        let source = Box::new(torchpeek::MemSource::new(name, bytes.to_vec())) as Box<dyn torchpeek::Source>;
+        if let Ok(model) = torchpeek::open(vec![source]) {
+            let _ = serde_json::to_string(&model.document);
+            let _ = torchpeek::stats::tensor_stats(&model, 0);
+        }
+    }
+}
+
 /// Opening with read-ahead, for the page's worker: the bytes an open reads one small piece at a
 /// time (a zip's local headers) are fetched together, asynchronously, by the caller.
 ///
