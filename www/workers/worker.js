@@ -79,11 +79,12 @@ const MAX_AHEAD_ROUNDS = 4;
  * Returns the model and its reads: {sync, ahead, rounds}.
  */
 async function openAhead(files) {
-  const opening = new Opening(files.map((f) => ({ name: f.name, blob: f })));
+  const inputs = files.map((f) => ({ name: f.name, blob: f }));
+  const opening = new Opening(inputs);
   let ahead = 0;
   try {
     for (let round = 1; ; round++) {
-      const model = round <= MAX_AHEAD_ROUNDS ? opening.open() : WasmModel.open(files.map((f) => ({ name: f.name, blob: f })));
+      const model = round <= MAX_AHEAD_ROUNDS ? opening.open() : WasmModel.open(inputs);
       if (model) return { model, reads: { sync: opening.reads(), ahead, rounds: round } };
       const want = opening.wanted();
       // Grouped by input: each file's ranges are read together, spread over reader threads.
