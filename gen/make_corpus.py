@@ -97,20 +97,26 @@ def state_dict_pickle(extra=None):
 
 
 def torch_zip(data_pkl, extra_members=(), duplicate=None):
+    """A torch zip; its members carry a fixed time, so the bytes (which the public scanners
+    read as a pickle stream from the first byte) are the same on every run."""
     buf = io.BytesIO()
+
+    def put(z, name, data):
+        z.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data)
+
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
-        z.writestr("archive/data.pkl", data_pkl)
-        z.writestr("archive/byteorder", b"little")
-        z.writestr("archive/data/0", struct.pack("<2f", 1.0, 2.0))
-        z.writestr("archive/version", b"3\n")
+        put(z, "archive/data.pkl", data_pkl)
+        put(z, "archive/byteorder", b"little")
+        put(z, "archive/data/0", struct.pack("<2f", 1.0, 2.0))
+        put(z, "archive/version", b"3\n")
         for name, data in extra_members:
-            z.writestr(name, data)
+            put(z, name, data)
         if duplicate is not None:
             import warnings
 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                z.writestr("archive/data.pkl", duplicate)
+                put(z, "archive/data.pkl", duplicate)
     return buf.getvalue()
 
 

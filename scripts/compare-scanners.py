@@ -106,8 +106,11 @@ def scan(tmp, tool, path):
     if not hasattr(_local, "cwd"):
         _local.cwd = tempfile.mkdtemp(prefix="cwd-", dir=tmp)
     try:
-        r = subprocess.run(SCANNERS[tool] + [path], cwd=_local.cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=SCANNER_TIMEOUT)
+        r = subprocess.run(SCANNERS[tool] + [path], cwd=_local.cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=SCANNER_TIMEOUT)
     except subprocess.TimeoutExpired:
+        return UNREADABLE
+    # An uncaught Python exception also exits with 1: a crash, not a flag.
+    if b"Traceback (most recent call last)" in r.stderr:
         return UNREADABLE
     return {0: CLEAN, 1: FLAGGED}.get(r.returncode, UNREADABLE)
 

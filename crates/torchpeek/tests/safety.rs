@@ -110,12 +110,17 @@ fn the_allow_list_is_torch_2_15s() {
 }
 
 /// A public scanner's answer on one file: Some(true) flagged, Some(false) clean, None no answer
-/// (it could not read the file: a zip fickling does not open, say).
+/// (it could not read the file: a zip fickling does not open, say). A scanner that dies on an
+/// uncaught Python exception also exits with 1: that is a crash, not a flag (fickling reads a zip
+/// as a pickle stream from its `PK` bytes, and stops on the `PERSID` opcode `P` happens to be).
 fn scanner(cmd: &str, args: &[&str], path: &Path) -> Option<bool> {
     // fickling writes safety_results.json into its working folder: keep that out of the repository.
     let out = Command::new(cmd).args(args).arg(path).current_dir(env!("CARGO_TARGET_TMPDIR")).output().unwrap_or_else(|e| {
         panic!("{cmd} does not run ({e}): scripts/setup.sh --test installs it (pip install picklescan fickling modelscan)")
     });
+    if String::from_utf8_lossy(&out.stderr).contains("Traceback (most recent call last)") {
+        return None;
+    }
     match out.status.code() {
         Some(0) => Some(false),
         Some(1) => Some(true),
