@@ -4,6 +4,7 @@
 
 pub mod safety;
 
+use crate::arch::Architecture;
 use crate::dtype::DType;
 use safety::Safety;
 use serde::Serialize;
@@ -67,6 +68,9 @@ pub struct Stats {
     pub sum: f64,
     #[serde(serialize_with = "json_f64")]
     pub abs_sum: f64,
+    /// The L2 (Frobenius) norm of the finite elements.
+    #[serde(serialize_with = "json_f64")]
+    pub norm: f64,
     pub nan_count: u64,
     pub inf_count: u64,
     pub zero_count: u64,
@@ -224,6 +228,9 @@ pub struct Document {
     pub code: Vec<TextMember>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub onnx: Option<Json>,
+    /// Repeated blocks, the family and its numbers (`arch`); set by `crate::open`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub architecture: Option<Architecture>,
 }
 
 impl Document {
@@ -242,6 +249,7 @@ impl Document {
             storages: Vec::new(),
             code: Vec::new(),
             onnx: None,
+            architecture: None,
         }
     }
 
