@@ -10,6 +10,7 @@ import { valueNode, scalarText } from './value-tree.js';
 import { GraphView } from './graph-view.js';
 import { verdictText, verdictBadge, findingsPanel, HealthView } from './checks-view.js';
 import { RunPanel } from './run-panel.js';
+import { ArchitectureView, familySummary } from './architecture-view.js';
 
 /** Exports bigger than this stream into a file from the save picker, where there is one. */
 const BIG_EXPORT = 512 << 20;
@@ -109,7 +110,8 @@ export class ModelView {
       ['size', fmt.bytes(size)],
       ['tensors', fmt.grouped(doc.tensors.length)],
       ['parameters', `${fmt.count(params)}`, `${fmt.grouped(params)} elements in the state_dict (tied weights once)`],
-    ];
+      familySummary(doc.architecture) ? ['architecture', familySummary(doc.architecture), 'Recognised from the keys and shapes: see the Architecture section'] : null,
+    ].filter(Boolean);
     const byDtype = D.bytesByDtype(doc);
     const scalars = D.topScalars(doc);
     const scalarEls = scalars.map((s) => {
@@ -151,6 +153,7 @@ export class ModelView {
     // An ONNX file is its graph first.
     if (doc.onnx) add('onnx', `Graph (${fmt.grouped(doc.onnx.node_count)} nodes)`, () => this.onnxSection());
     if (doc.state_dict.length) add('weights', `Weights (${fmt.grouped(doc.state_dict.length)})`, () => this.weightsSection());
+    if (doc.architecture) add('architecture', 'Architecture', () => new ArchitectureView({ client: this.client, modelId: this.modelId, doc, onKey: (key) => this.showKey(key) }).el);
     const opts = D.optimizers(doc);
     if (opts.length) add('optimizer', 'Optimizer', () => this.optimizerSection(opts));
     if (doc.modules?.length) add('modules', `Modules (${doc.modules.length})`, () => this.modulesSection());
@@ -196,7 +199,7 @@ export class ModelView {
 
   weightsSection() {
     const { doc } = this;
-    const root = D.stateDictTree(doc);
+    const root = D.collapseRepeats(D.stateDictTree(doc), doc.architecture);
     const tree = new TreeView({
       root,
       label: 'State dict',
@@ -235,6 +238,7 @@ export class ModelView {
   weightsRow(node, row) {
     row.append(h('span', { class: 'node-name' }, node.name));
     if (node.children) {
+      if (node.repeat) row.title = `${node.repeat.count} identical blocks: the same keys, shapes and dtypes`;
       row.append(h('span', { class: 'node-meta muted' }, `${fmt.count(node.params)} · ${fmt.grouped(node.count)} tensor${node.count > 1 ? 's' : ''}`));
       return;
     }
