@@ -43,7 +43,9 @@ export function barChart({ labels, values, name, format = fmt.count, className =
   const bw = W / Math.max(values.length, 1);
   const bars = values.map((v, i) => {
     const bh = Number.isFinite(v) && v > 0 ? Math.max(1, (v / top) * H) : 0;
-    return svg('rect', { x: (i * bw).toFixed(2), y: (H - bh).toFixed(2), width: Math.max(0.5, bw - Math.min(2, bw * 0.2)).toFixed(2), height: bh.toFixed(2), class: 'bar' },
+    // A few blocks get bars of at most 40 units, centred in their slots.
+    const w = Math.min(40, Math.max(0.5, bw - Math.min(2, bw * 0.2)));
+    return svg('rect', { x: (i * bw + (bw - w) / 2).toFixed(2), y: (H - bh).toFixed(2), width: w.toFixed(2), height: bh.toFixed(2), class: 'bar' },
       svg('title', {}, `${labels[i]}: ${Number.isFinite(v) ? format(v) : 'not read'}`));
   });
   const low = Math.min(...finite);
