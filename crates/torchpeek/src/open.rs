@@ -65,7 +65,7 @@ fn architecture(doc: &Document, config: Option<arch::Config>) -> Option<arch::Ar
         .filter(|e| seen.insert(e.key.as_str()))
         .filter_map(|e| {
             let t = doc.tensors.get(e.tensor)?;
-            Some(arch::Entry { key: &e.key, segments: e.key.split('.').collect(), shape: &t.shape, dtype: t.dtype, numel: t.numel })
+            Some(arch::Entry::new(&e.key, &t.shape, t.dtype, t.numel))
         })
         .collect();
     arch::describe(&entries, config)

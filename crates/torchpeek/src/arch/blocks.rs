@@ -37,7 +37,7 @@ pub struct Run {
 }
 
 /// One block's signature: its keys below the block, with shape and dtype, sorted.
-type Signature<'a> = Vec<(String, &'a [u64], DType)>;
+type Signature<'a> = Vec<(&'a str, &'a [u64], DType)>;
 
 /// The repeated folders of `entries`, outermost first.
 pub fn find(entries: &[Entry]) -> Vec<Repeat> {
@@ -106,7 +106,7 @@ fn walk(entries: &[&Entry], depth: usize, out: &mut Vec<Repeat>) {
             .filter(|&r| r != common && sigs[run_sig[r]] != sigs[run_sig[common]])
             .map(|r| format!("{}: {}", label(&runs[r]), difference(&sigs[run_sig[r]], &sigs[run_sig[common]], &label(&runs[common]))))
             .collect();
-        let prefix = entries[0].segments[..depth].join(".");
+        let prefix = if depth == 0 { String::new() } else { entries[0].upto(depth).to_string() };
         let parameters = kids.iter().map(|(_, name)| children[name].iter().map(|e| e.numel).sum()).collect();
         out.push(Repeat { prefix, stem: stem.to_string(), runs, parameters, differs });
     }
@@ -119,8 +119,8 @@ fn walk(entries: &[&Entry], depth: usize, out: &mut Vec<Repeat>) {
 
 /// The keys below the block named at segment `depth`, with shapes and dtypes, sorted.
 fn signature<'a>(block: &[&Entry<'a>], depth: usize) -> Signature<'a> {
-    let mut sig: Signature = block.iter().map(|e| (e.segments[depth + 1..].join("."), e.shape, e.dtype)).collect();
-    sig.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut sig: Signature = block.iter().map(|e| (e.from_segment(depth + 1), e.shape, e.dtype)).collect();
+    sig.sort_by(|a, b| a.0.cmp(b.0));
     sig
 }
 
@@ -137,12 +137,12 @@ fn difference(a: &Signature, b: &Signature, b_name: &str) -> String {
         }
         s
     };
-    let extra: Vec<String> = a.iter().filter(|x| find(b, &x.0).is_none()).map(|x| x.0.clone()).collect();
-    let missing: Vec<String> = b.iter().filter(|x| find(a, &x.0).is_none()).map(|x| x.0.clone()).collect();
+    let extra: Vec<String> = a.iter().filter(|x| find(b, x.0).is_none()).map(|x| x.0.to_string()).collect();
+    let missing: Vec<String> = b.iter().filter(|x| find(a, x.0).is_none()).map(|x| x.0.to_string()).collect();
     let changed: Vec<String> = a
         .iter()
         .filter_map(|x| {
-            let y = &b[find(b, &x.0)?];
+            let y = &b[find(b, x.0)?];
             (x.1 != y.1 || x.2 != y.2).then(|| format!("{} {:?} {} (vs {:?} {})", x.0, x.1, x.2.name(), y.1, y.2.name()))
         })
         .collect();

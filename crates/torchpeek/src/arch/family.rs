@@ -9,7 +9,7 @@
 
 use super::Entry;
 use serde::Serialize;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// A recognised family.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -75,6 +75,9 @@ pub struct Numbers {
 /// The keys, matched segment by segment: `#` in a pattern matches a numbered segment.
 struct Keys<'a> {
     entries: &'a [Entry<'a>],
+    /// Entries by their last segment (`weight`, `bias`, ...), in key order: a tail ending with a
+    /// plain segment looks only there.
+    by_last: HashMap<&'a str, Vec<usize>>,
 }
 
 /// Whether `segments` match `pattern` (its segments split on `.`) exactly; a pattern segment
@@ -88,10 +91,23 @@ fn matches(segments: &[&str], pattern: &[&str]) -> bool {
 }
 
 impl<'a> Keys<'a> {
+    fn new(entries: &'a [Entry<'a>]) -> Self {
+        let mut by_last: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, e) in entries.iter().enumerate() {
+            by_last.entry(e.segments[e.segments.len() - 1]).or_default().push(i);
+        }
+        Keys { entries, by_last }
+    }
+
     /// The first key ending with `tail`.
     fn find(&self, tail: &str) -> Option<&'a Entry<'a>> {
         let pattern: Vec<&str> = tail.split('.').collect();
-        self.entries.iter().find(|e| e.segments.len() >= pattern.len() && matches(&e.segments[e.segments.len() - pattern.len()..], &pattern))
+        let fits = |e: &&Entry| e.segments.len() >= pattern.len() && matches(&e.segments[e.segments.len() - pattern.len()..], &pattern);
+        let last = pattern[pattern.len() - 1];
+        if last.ends_with('#') {
+            return self.entries.iter().find(fits);
+        }
+        self.by_last.get(last)?.iter().map(|&i| &self.entries[i]).find(fits)
     }
 
     fn has(&self, tail: &str) -> bool {
@@ -121,7 +137,7 @@ impl<'a> Keys<'a> {
 
 /// The family and its numbers, when one is recognised.
 pub fn recognise(entries: &[Entry]) -> (Option<Family>, Numbers) {
-    let k = Keys { entries };
+    let k = Keys::new(entries);
     for rule in RULES {
         if let Some((family, numbers)) = rule(&k) {
             return (Some(family), numbers);

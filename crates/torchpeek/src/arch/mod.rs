@@ -49,10 +49,32 @@ pub struct Part {
 #[derive(Debug, Clone)]
 pub struct Entry<'a> {
     pub key: &'a str,
-    pub segments: Vec<&'a str>,
+    /// Slices of `key`.
+    segments: Vec<&'a str>,
     pub shape: &'a [u64],
     pub dtype: DType,
     pub numel: u64,
+}
+
+impl<'a> Entry<'a> {
+    pub fn new(key: &'a str, shape: &'a [u64], dtype: DType, numel: u64) -> Self {
+        Entry { key, segments: key.split('.').collect(), shape, dtype, numel }
+    }
+
+    /// Where segment `i` starts in the key.
+    fn start(&self, i: usize) -> usize {
+        self.segments[i].as_ptr() as usize - self.key.as_ptr() as usize
+    }
+
+    /// The key from segment `i` on (`layers.0.w` from 1: `0.w`), without copying it.
+    fn from_segment(&self, i: usize) -> &'a str {
+        &self.key[self.start(i)..]
+    }
+
+    /// The first `n` segments (at least one), without copying them.
+    fn upto(&self, n: usize) -> &'a str {
+        &self.key[..self.start(n - 1) + self.segments[n - 1].len()]
+    }
 }
 
 /// A named config read alongside the weights.
@@ -117,9 +139,9 @@ fn group_by_prefix(entries: &[Entry], depth: usize) -> Vec<Part> {
     let mut index = std::collections::HashMap::new();
     for e in entries {
         let n = depth.min(e.segments.len().saturating_sub(1)).max(1);
-        let name = e.segments[..n].join(".");
-        let i = *index.entry(name.clone()).or_insert_with(|| {
-            parts.push(Part { name, parameters: 0, tensors: 0, blocks: None });
+        let name = e.upto(n);
+        let i = *index.entry(name).or_insert_with(|| {
+            parts.push(Part { name: name.to_string(), parameters: 0, tensors: 0, blocks: None });
             parts.len() - 1
         });
         parts[i].parameters += e.numel;
