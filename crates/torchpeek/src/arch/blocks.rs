@@ -119,7 +119,7 @@ fn walk(entries: &[&Entry], depth: usize, out: &mut Vec<Repeat>) {
 
 /// The keys below the block named at segment `depth`, with shapes and dtypes, sorted.
 fn signature<'a>(block: &[&Entry<'a>], depth: usize) -> Signature<'a> {
-    let mut sig: Signature = block.iter().map(|e| (e.from_segment(depth + 1), e.shape, e.dtype)).collect();
+    let mut sig: Signature = block.iter().map(|e| (e.tail_from(depth + 1), e.shape, e.dtype)).collect();
     sig.sort_by(|a, b| a.0.cmp(b.0));
     sig
 }

@@ -67,7 +67,7 @@ impl<'a> Entry<'a> {
     }
 
     /// The key from segment `i` on (`layers.0.w` from 1: `0.w`), without copying it.
-    fn from_segment(&self, i: usize) -> &'a str {
+    fn tail_from(&self, i: usize) -> &'a str {
         &self.key[self.start(i)..]
     }
 
