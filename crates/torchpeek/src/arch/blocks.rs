@@ -64,7 +64,7 @@ fn walk(entries: &[&Entry], depth: usize, out: &mut Vec<Repeat>) {
     if depth >= crate::limits::MAX_KEY_DEPTH {
         return;
     }
-    // Children that are folders, by name, in first-seen order.
+    // Children that are folders, by name.
     let mut children: BTreeMap<&str, Vec<&Entry>> = BTreeMap::new();
     for e in entries.iter().filter(|e| e.segments.len() > depth + 1) {
         children.entry(e.segments[depth]).or_default().push(e);
