@@ -1,16 +1,20 @@
 // The engine benchmark, in one headless-chromium page: each model loaded and run with torchpeek's
-// engine (the page's SIMD wasm build) and with onnxruntime-web (wasm backend, one thread, served
+// engine (the page's SIMD wasm build, or its relaxed-simd build) and with onnxruntime-web (wasm backend, one thread, served
 // from node_modules: never part of dist/), side by side, with the ratios, and each runtime's outputs
 // against the reference (torch's, for the benchmark set).
 // Usage (after scripts/build-web.sh):
-//   node bench/bench-onnx.mjs [--set [DIR]] [--only SUBSTR,...] [--rounds N] [--budget MS] [--json]
+//   node bench/bench-onnx.mjs [--set [DIR]] [--only SUBSTR,...] [--engine auto|simd|relaxed|/URL/PREFIX] [--rounds N] [--budget MS] [--json]
 // Without --set: the ONNX fixtures. --set: the benchmark set of real architectures
 // (bench/onnx-models.mjs: made on demand with gen/make_bench_models.py; set TORCH_PYTHON).
 // --rounds: loads + first runs per runtime (fresh sessions, alternating who goes first; default 3);
-// --budget: ms of alternating steady batches per model (default 3000).
+// --budget: ms of alternating steady batches per model (default 3000). --engine: our build (the
+// page's SIMD build, the relaxed-simd one of `scripts/build-web.sh --relaxed-simd`, or auto: the
+// relaxed one where the browser has relaxed-simd; the default: auto where the relaxed one is built;
+// or /URL/PREFIX: the build at PREFIX.js and PREFIX_bg.wasm under the repository, such as a copy of
+// an earlier build).
 import fs from 'node:fs';
 import { start, ROOT } from '../tests/e2e/harness.mjs';
-import { fixtureModels, setModels, SET_DIR } from './onnx-models.mjs';
+import { benchPage, fixtureModels, setModels, SET_DIR } from './onnx-models.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, d) => {
@@ -25,7 +29,7 @@ if (!models.length) throw new Error('no models to run');
 const TOLERANCE = 1e-4;
 const options = { rounds: Number(opt('--rounds', 3)), budgetMs: Number(opt('--budget', 3000)) };
 
-const h = await start({ root: ROOT, page: 'bench/web/bench-onnx.html' });
+const h = await start({ root: ROOT, page: benchPage(opt('--engine')) });
 let result;
 try {
   const page = await h.newPage();
@@ -43,7 +47,7 @@ if (args.includes('--json')) {
 } else {
   const f = (v, d = 2) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(d));
   const x = (r) => `${r.toFixed(2)}x`;
-  console.log(`${result.userAgent}\nruntime start: torchpeek ${f(result.oursStart, 1)} ms, onnxruntime-web ${f(result.ortStart, 1)} ms;`
+  console.log(`${result.userAgent}\nour engine: ${result.engine} build; runtime start: torchpeek ${f(result.oursStart, 1)} ms, onnxruntime-web ${f(result.ortStart, 1)} ms;`
     + ` ${options.rounds} rounds of load + first run, steady batches alternating for ${options.budgetMs} ms per model\n`);
   console.log('| model | MB | load (ours / ort) | first run (ours / ort) | load + first run (ours / ort) | ratio (rounds) | steady run (ours / ort) | ratio | max abs diff vs reference (ours / ort; reference max) |');
   console.log('|---|---|---|---|---|---|---|---|---|');

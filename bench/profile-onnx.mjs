@@ -1,12 +1,12 @@
 // Profiles torchpeek's engine in headless Chromium: one model run in a loop on the benchmark page
 // (bench/web/bench-onnx.html) under the DevTools sampling profiler; prints the functions with the
 // most self time, and inclusive time for the engine's entry points.
-// Usage: node bench/profile-onnx.mjs MODEL.onnx [--runs N] [--top N] [--load]
+// Usage: node bench/profile-onnx.mjs MODEL.onnx [--runs N] [--top N] [--load] [--engine simd|relaxed|auto]
 //   MODEL.onnx: a fixture's name, or a model of the benchmark set (target/bench-models/gpt2.dynamo.onnx);
-//   --load: profile N loads, each with its first run.
+//   --load: profile N loads, each with its first run; --engine: as bench/bench-onnx.mjs.
 // Build first: bash scripts/build-web.sh (the wasm keeps its function names).
 import { start, ROOT } from '../tests/e2e/harness.mjs';
-import { namedModel } from './onnx-models.mjs';
+import { benchPage, namedModel } from './onnx-models.mjs';
 
 const args = process.argv.slice(2);
 const arg = args.find((a) => a.endsWith('.onnx'));
@@ -17,7 +17,8 @@ const top = opt('--top', 40);
 const load = args.includes('--load');
 const model = namedModel(arg);
 
-const h = await start({ root: ROOT, page: 'bench/web/bench-onnx.html' });
+const engine = args.includes('--engine') ? args[args.indexOf('--engine') + 1] : undefined;
+const h = await start({ root: ROOT, page: benchPage(engine) });
 try {
   const page = await h.newPage();
   await page.waitForFunction(() => window.benchReady === true, null, { timeout: 60_000 });

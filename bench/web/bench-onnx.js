@@ -5,7 +5,11 @@
 // A model is `{label, base, files: [model.onnx, external data...], inputs: [npy], outputs: [npy]}`,
 // every file fetched from `base`. The machine is noisy, so the two runtimes alternate: load and first
 // run in rounds (the runtime going first swaps each round), steady runs in alternating batches.
-import init, { EngineSession, npyRead } from '/dist/pkg/torchpeek_engine.js';
+// Our engine: `?engine=simd` the page's build (dist/pkg), `?engine=relaxed` the relaxed-simd build
+// (`scripts/build-web.sh --relaxed-simd` writes it into bench/web/pkg), `?engine=auto` (the default)
+// the relaxed one where the browser validates relaxed-simd (bench/onnx-models.mjs asks for it only
+// when that build exists); `?engine=/URL/PREFIX` another build's `PREFIX.js` and `PREFIX_bg.wasm`
+// (a copy of an earlier build, to compare before and after a change).
 import { runSession } from '/dist/workers/engine-run.js';
 import { typed } from '/dist/shared/typed-arrays.js';
 import * as ort from '/node_modules/onnxruntime-web/dist/ort.wasm.min.mjs';
@@ -13,6 +17,16 @@ import * as ort from '/node_modules/onnxruntime-web/dist/ort.wasm.min.mjs';
 ort.env.wasm.numThreads = 1;
 ort.env.wasm.proxy = false;
 ort.env.wasm.wasmPaths = '/node_modules/onnxruntime-web/dist/';
+
+/** A module using `i8x16.relaxed_swizzle`: valid only where relaxed-simd is (wasm-feature-detect's probe). */
+const RELAXED_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 15, 1, 13, 0, 65, 1, 253, 15, 65, 2, 253, 15, 253, 128, 2, 11]);
+const ENGINES = { simd: '/dist/pkg/torchpeek_engine', relaxed: '/bench/web/pkg/torchpeek_engine_relaxed' };
+const asked = new URLSearchParams(location.search).get('engine') ?? 'auto';
+const engineName = asked === 'auto' ? (WebAssembly.validate(RELAXED_PROBE) ? 'relaxed' : 'simd') : asked;
+const enginePrefix = ENGINES[engineName] ?? (engineName.startsWith('/') ? engineName : null);
+if (!enginePrefix) throw new Error(`unknown engine ${engineName}: simd, relaxed, auto or /URL/PREFIX`);
+const { default: init, EngineSession, npyRead } = await import(`${enginePrefix}.js`);
+const initEngine = () => init({ module_or_path: `${enginePrefix}_bg.wasm` });
 
 const bytes = async (url) => new Uint8Array(await (await fetch(url)).arrayBuffer());
 /** `.npy` files decoded: `[{name, dtype, shape, data}]`. */
@@ -111,7 +125,7 @@ async function steadyPair(fns, { warmup, budgetMs }) {
  */
 window.benchmark = async (models, { rounds = 3, budgetMs = 3000, warmup = 5 } = {}) => {
   let t0 = performance.now();
-  await init({ module_or_path: '/dist/pkg/torchpeek_engine_bg.wasm' }); // npyRead is ours too
+  await initEngine(); // npyRead is ours too
   const initMs = performance.now() - t0;
   const firstFiles = await readFiles(models[0]);
   const firstArrays = await readArrays(models[0].base, models[0].inputs);
@@ -157,7 +171,7 @@ window.benchmark = async (models, { rounds = 3, budgetMs = 3000, warmup = 5 } = 
       oursRuns: steady.ours.runs, ortRuns: steady.ort.runs, oursErr: err.ours, ortErr: err.ort, refMax,
     });
   }
-  return { oursStart: start.ours, ortStart: start.ort, rows, userAgent: navigator.userAgent };
+  return { engine: engineName, oursStart: start.ours, ortStart: start.ort, rows, userAgent: navigator.userAgent };
 };
 window.benchReady = true;
 
@@ -165,7 +179,7 @@ window.benchReady = true;
 // `profileLoads(n)` loads it and runs it once, n times (ms in all).
 let profiled = null;
 window.prepareProfile = async (m) => {
-  await init({ module_or_path: '/dist/pkg/torchpeek_engine_bg.wasm' });
+  await initEngine();
   const files = await readFiles(m);
   const session = RUNTIMES.ours.load(files);
   profiled = { files, session, inputs: RUNTIMES.ours.prepare(session, await readArrays(m.base, m.inputs)) };
