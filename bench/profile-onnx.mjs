@@ -1,25 +1,28 @@
-// Profiles torchpeek's engine in headless Chromium: one fixture model run in a loop on the
-// benchmark page (bench/web/bench-onnx.html) under the DevTools sampling profiler; prints the
-// functions with the most self time, and inclusive time for the engine's entry points.
-// Usage: node bench/profile-onnx.mjs MODEL.onnx [--runs N] [--top N] [--load]   (--load: profile N loads)
+// Profiles torchpeek's engine in headless Chromium: one model run in a loop on the benchmark page
+// (bench/web/bench-onnx.html) under the DevTools sampling profiler; prints the functions with the
+// most self time, and inclusive time for the engine's entry points.
+// Usage: node bench/profile-onnx.mjs MODEL.onnx [--runs N] [--top N] [--load] [--engine simd|relaxed|auto]
+//   MODEL.onnx: a fixture's name, or a model of the benchmark set (target/bench-models/gpt2.dynamo.onnx);
+//   --load: profile N loads, each with its first run; --engine: as bench/bench-onnx.mjs.
 // Build first: bash scripts/build-web.sh (the wasm keeps its function names).
-import { start, npyFixtures, ROOT } from '../tests/e2e/harness.mjs';
+import { start, ROOT } from '../tests/e2e/harness.mjs';
+import { benchPage, namedModel } from './onnx-models.mjs';
 
 const args = process.argv.slice(2);
-const file = args.find((a) => a.endsWith('.onnx'))?.split('/').pop(); // a fixture's name or its path
-if (!file) throw new Error('usage: node bench/profile-onnx.mjs MODEL.onnx [--runs N] [--top N]');
+const arg = args.find((a) => a.endsWith('.onnx'));
+if (!arg) throw new Error('usage: node bench/profile-onnx.mjs MODEL.onnx [--runs N] [--top N] [--load]');
 const opt = (name, d) => { const i = args.indexOf(name); return i >= 0 ? Number(args[i + 1]) : d; };
 const runs = opt('--runs', 2000);
 const top = opt('--top', 40);
 const load = args.includes('--load');
-const stem = file.replace(/\.onnx$/, '');
-const inputs = npyFixtures(stem, 'input');
+const model = namedModel(arg);
 
-const h = await start({ root: ROOT, page: 'bench/web/bench-onnx.html' });
+const engine = args.includes('--engine') ? args[args.indexOf('--engine') + 1] : undefined;
+const h = await start({ root: ROOT, page: benchPage(engine) });
 try {
   const page = await h.newPage();
   await page.waitForFunction(() => window.benchReady === true, null, { timeout: 60_000 });
-  await page.evaluate((m) => window.prepareProfile(m), { file, inputs });
+  await page.evaluate((m) => window.prepareProfile(m), model);
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Profiler.enable');
   await cdp.send('Profiler.setSamplingInterval', { interval: 50 });
@@ -48,7 +51,7 @@ try {
     }
   }
   const pct = (v) => ((100 * v) / total).toFixed(1).padStart(5);
-  console.log(`${file}: ${runs} ${load ? 'loads' : 'runs'}, ${(ms / runs).toFixed(4)} ms each; ${total} samples\n\nself time:`);
+  console.log(`${model.label}: ${runs} ${load ? 'loads' : 'runs'}, ${(ms / runs).toFixed(4)} ms each; ${total} samples\n\nself time:`);
   for (const [name, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pct(v)}%  ${name.slice(0, 150)}`);
   console.log('\ninclusive time:');
   for (const [name, v] of [...inclusive].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pct(v)}%  ${name.slice(0, 150)}`);

@@ -4,10 +4,20 @@
 # `--copy-only`: no cargo and no wasm-bindgen; dist/ is written again from www/ and the wasm of the
 # last build, for changes to www/ alone. Copying files into dist/ by hand is not enough: the service
 # worker serves the files it kept until dist/sw.js changes, and this writes it again.
+# `--relaxed-simd`: also the engine built with relaxed-simd (FMA in tract's matrix kernels and ours),
+# into bench/web/pkg/ for the engine benchmark, which picks it when the browser validates
+# relaxed-simd. Not in dist/ or npm/ until the engine worker and npm's engine choose between the two.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 copy_only=0
-[ "${1:-}" = "--copy-only" ] && copy_only=1
+relaxed=0
+for arg in "$@"; do
+  case "$arg" in
+    --copy-only) copy_only=1 ;;
+    --relaxed-simd) relaxed=1 ;;
+    *) echo "build-web: unknown option $arg" >&2; exit 1 ;;
+  esac
+done
 [ "$copy_only" = 1 ] || bash scripts/setup.sh
 
 target_dir="${CARGO_TARGET_DIR:-target}"
@@ -50,6 +60,18 @@ optimize "$pkg/torchpeek_bg.wasm"
 
 wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name torchpeek_engine "$engine_wasm"
 optimize "$pkg/torchpeek_engine_bg.wasm"
+
+if [ "$relaxed" = 1 ]; then
+  # Its own target folder: other RUSTFLAGS would make cargo rebuild the plain build's crates each time.
+  echo "build-web: cargo build (wasm32 + simd128 + relaxed-simd, release): torchpeek-engine-wasm" >&2
+  CARGO_TARGET_DIR="$target_dir/relaxed-simd" \
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" \
+    cargo build --release --target wasm32-unknown-unknown -p torchpeek-engine-wasm
+  rm -rf bench/web/pkg
+  wasm-bindgen --target web --no-typescript --out-dir bench/web/pkg --out-name torchpeek_engine_relaxed \
+    "$target_dir/relaxed-simd/wasm32-unknown-unknown/release/torchpeek_engine_wasm.wasm"
+  optimize bench/web/pkg/torchpeek_engine_relaxed_bg.wasm --enable-relaxed-simd
+fi
 fi
 
 rm -rf dist

@@ -6,10 +6,13 @@
 //! - `kernels`: our own typed ops for small convolutions, max-pools and dense layers, plugged into
 //!   tract's graph before it optimises; each kernel's inner loops have a wasm SIMD path and a
 //!   portable one (`kernels::lanes`);
+//! - `rewrite`: graph rewrites before tract optimises (`x^3` as products, shared constants
+//!   unshared so that a tied weight is packed once, not on every run);
 //! - `npy`: `.npy` arrays in and out of the engine, over the core's `.npy` codec.
 
 pub mod kernels;
 pub mod npy;
+pub mod rewrite;
 mod session;
 
 pub use session::{input_tensor, Dim, IoInfo, NamedArray, Session, Tensor};

@@ -447,9 +447,10 @@ fn index_limits(model: &TypedModel) -> TractResult<Vec<IndexLimit>> {
     Ok(limits)
 }
 
-/// The plan of `model`: our kernels swapped in where its shapes are concrete (see
-/// `onnx::kernels`), then optimised by tract (symbolic dimensions left symbolic).
+/// The plan of `model`: rewritten (see `rewrite`), our kernels swapped in where its shapes are
+/// concrete (see `kernels`), then optimised by tract (symbolic dimensions left symbolic).
 fn plan_of(mut model: TypedModel) -> TractResult<TypedSimpleState> {
+    crate::rewrite::rewrite(&mut model)?;
     crate::kernels::swap_in(&mut model)?;
     TypedSimpleState::new(&model.into_optimized()?.into_runnable()?)
 }

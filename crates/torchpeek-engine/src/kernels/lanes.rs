@@ -1,7 +1,9 @@
 //! Four f32 lanes (`F32x4`): wasm's `v128` when the build has `simd128` (the engine's web build),
 //! otherwise an array (native builds and tests, where the compiler vectorises it as it can). The
 //! kernels are written once against this type; both forms compute the same values, rounding
-//! each product and each sum separately.
+//! each product and each sum separately, except in a build with `relaxed-simd` too, where
+//! `mul_add` is `f32x4.relaxed_madd` (one fused multiply-add where the CPU has FMA, as tract's
+//! matrix kernels in that build).
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod imp {
@@ -29,9 +31,17 @@ mod imp {
         }
 
         /// `self + a * b`, lane by lane.
+        #[cfg(not(target_feature = "relaxed-simd"))]
         #[inline(always)]
         pub fn mul_add(self, a: Self, b: Self) -> Self {
             F32x4(f32x4_add(self.0, f32x4_mul(a.0, b.0)))
+        }
+
+        /// `self + a * b`, lane by lane, fused or not as the CPU does it.
+        #[cfg(target_feature = "relaxed-simd")]
+        #[inline(always)]
+        pub fn mul_add(self, a: Self, b: Self) -> Self {
+            F32x4(f32x4_relaxed_madd(a.0, b.0, self.0))
         }
 
         /// `if self < o { o } else { self }`, lane by lane (a NaN in `o` is skipped).
