@@ -79,6 +79,8 @@ const memory = () => (wasm ? wasm.memory.buffer.byteLength : 0);
 
 /** Rounds of reading ahead before an open gives up on it and reads the rest one piece at a time. */
 const MAX_AHEAD_ROUNDS = 4;
+/** A file that wants reading ahead and is at most this big is read whole (MAX_AHEAD_BYTES of torchpeek-js). */
+const WHOLE_AHEAD_BYTES = 16 << 20;
 
 /**
  * Opens `files` as one model. What the open would read one small piece at a time (a zip's local
@@ -101,8 +103,11 @@ async function openAhead(files) {
         if (!byInput.has(want[i])) byInput.set(want[i], []);
         byInput.get(want[i]).push(want[i + 1], want[i + 2]);
       }
-      const slices = [...byInput].map(([input, ranges]) =>
-        readAhead(files[input], ranges).then((bytes) => bytes.forEach((b, k) => opening.fill(input, ranges[2 * k], b))));
+      // A file of a few MiB is read whole, in one read (the core keeps up to 16 MiB read ahead):
+      // cheaper than its hundreds of headers, and its tensors are then read from memory too.
+      const slices = [...byInput].map(([input, ranges]) => (files[input].size <= WHOLE_AHEAD_BYTES
+        ? files[input].arrayBuffer().then((b) => opening.fill(input, 0, new Uint8Array(b)))
+        : readAhead(files[input], ranges).then((bytes) => bytes.forEach((b, k) => opening.fill(input, ranges[2 * k], b)))));
       ahead += want.length / 3;
       await Promise.all(slices);
     }
