@@ -351,7 +351,7 @@ export class ModelView {
     const host = h('div', { class: 'graph-host' },
       h('p', { class: 'muted graph-loading' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), ` Laying out ${fmt.grouped(o.node_count)} nodes…`));
     const loading = host.firstChild;
-    const load = () => this.client.request('onnx-graph', { model: this.modelId }).promise.then(({ view, layout, ms }) => {
+    const load = () => this.client.request('graph', { model: this.modelId }).promise.then(({ view, layout, ms }) => {
       const m = view.model;
       if (m.domain) facts.append(fact('domain', m.domain));
       if (m.model_version) facts.append(fact('model version', m.model_version));

@@ -38,7 +38,7 @@ const shortName = (name) => name.split(/[./:]/).filter(Boolean).pop() ?? name;
 
 /**
  * The boxes (graph inputs, nodes in the view's order, graph outputs) and edges of `view` (the
- * JSON of `WasmModel.onnxGraph`), laid out; for a graph too big to draw, unplaced and `tooBig`
+ * JSON of `WasmModel.graph`), laid out; for a graph too big to draw, unplaced and `tooBig`
  * saying why.
  */
 export function diagram(view) {

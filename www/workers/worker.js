@@ -11,8 +11,8 @@
 //                                                         then {id, type: 'result', result: {stats, histogram,
 //                                                         ms, histogramMs, memory, poolMemory}} (big tensors
 //                                                         are read by a pool of workers: stats-pool.js)
-//   {id, type: 'onnx-graph', model}                     -> {id, type: 'result', result: {view, layout, ms}}
-//                                                         (view: WasmModel.onnxGraph; layout: graph-layout.js)
+//   {id, type: 'graph', model}                          -> {id, type: 'result', result: {view, layout, ms}}
+//                                                         (view: WasmModel.graph; layout: graph-layout.js)
 //   {id, type: 'health', model}                         -> {id, type: 'progress', phase, done, total}* (bytes)
 //                                                         then {id, type: 'result', result: {health, ms}}
 //   {id, type: 'diff', a, b}                            -> {id, type: 'progress', phase, done, total}* (elements)
@@ -128,9 +128,9 @@ async function handle(msg) {
     }
     case 'stats':
       return stats(modelOf(msg), msg, progress);
-    case 'onnx-graph': {
+    case 'graph': {
       const t0 = performance.now();
-      const view = JSON.parse(modelOf(msg).onnxGraph());
+      const view = JSON.parse(modelOf(msg).graph());
       return { view, layout: diagram(view), ms: performance.now() - t0 };
     }
     case 'health':

@@ -18,10 +18,11 @@ pub fn open(sources: Vec<Box<dyn Source>>) -> Result<Model> {
     if sources.is_empty() {
         return Err(Error::corrupt(Location::member("input"), "no file given"));
     }
-    let Read { mut doc, qparams, onnx, scans } = container::open(&sources)?;
+    let Read { mut doc, qparams, onnx, pt2, scans } = container::open(&sources)?;
     doc.safety = verdict(&sources, scans);
     doc.link_shared_storages();
     let mut model = Model::new(doc, onnx, sources);
+    model.pt2 = pt2;
     resolve_qparams(&mut model, qparams);
     Ok(model)
 }

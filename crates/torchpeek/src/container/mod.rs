@@ -41,6 +41,8 @@ pub struct Read {
     pub qparams: Vec<PendingQParams>,
     /// The parsed ONNX model, for the graph view.
     pub onnx: Option<Arc<ModelInfo>>,
+    /// The exported program of a `.pt2`, for the graph view.
+    pub pt2: Option<Arc<pt2::program::Program>>,
     /// The files the safety verdict covers, and how each was read.
     pub scans: Vec<Scan>,
 }
@@ -48,7 +50,7 @@ pub struct Read {
 impl Read {
     /// A document with nothing pending, covering `scans`.
     pub fn new(doc: Document, scans: Vec<Scan>) -> Self {
-        Read { doc, qparams: Vec::new(), onnx: None, scans }
+        Read { doc, qparams: Vec::new(), onnx: None, pt2: None, scans }
     }
 }
 

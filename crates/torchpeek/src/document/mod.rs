@@ -224,6 +224,8 @@ pub struct Document {
     pub code: Vec<TextMember>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub onnx: Option<Json>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pt2: Option<Json>,
 }
 
 impl Document {
@@ -242,6 +244,7 @@ impl Document {
             storages: Vec::new(),
             code: Vec::new(),
             onnx: None,
+            pt2: None,
         }
     }
 

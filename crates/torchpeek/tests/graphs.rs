@@ -1,0 +1,203 @@
+//! Graphs of PyTorch files against torch's own reading of them: `.pt2` exported programs
+//! (`view::pt2`) and TorchScript code (`view::torchscript`), over the fixtures of
+//! `tests/real/graphs` and `tests/real` written by torch 2.15 (`gen/make_graph_models.py`, which
+//! also records, next to each, what torch reads back: `NAME.expected.json`). Hostile and broken
+//! programs give a problem, never a panic, and the weights still show.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value as Json};
+use std::path::{Path, PathBuf};
+use torchpeek::{FileSource, Model, Source};
+
+fn real(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/real").join(path)
+}
+
+fn open_file(path: &Path) -> Model {
+    let src = FileSource::open(path).unwrap();
+    torchpeek::open(vec![Box::new(src) as Box<dyn Source>]).unwrap()
+}
+
+/// The fixture and torch's record of it.
+fn with_expected(path: &str) -> (Model, Json) {
+    let file = real(path);
+    let name = file.file_name().unwrap().to_str().unwrap().to_string();
+    let record = std::fs::read_to_string(real("graphs").join(format!("{name}.expected.json"))).unwrap();
+    let expected: Json = serde_json::from_str(&record).unwrap();
+    assert!(expected["torch"].as_str().unwrap().starts_with("2.15"), "{path}: recorded by torch {}", expected["torch"]);
+    (open_file(&file), expected)
+}
+
+fn strings(v: &Json) -> Vec<String> {
+    v.as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect()
+}
+
+const PT2: [&str; 3] = ["mlp_exported.pt2", "graphs/cnn_bn_train.pt2", "graphs/encoder_dynamic.pt2"];
+
+#[test]
+fn pt2_graphs_have_torchs_nodes_targets_and_signature() {
+    for path in PT2 {
+        let (model, want) = with_expected(path);
+        let view = torchpeek::view::graph_json(&model).unwrap_or_else(|| panic!("{path}: no graph"));
+        assert_eq!(view["format"], "torch-export");
+        assert_eq!(view["problems"], json!([]), "{path}");
+        let nodes = view["nodes"].as_array().unwrap();
+        // torch's graph also has a node per placeholder and one output node.
+        let placeholders = want["placeholders"].as_array().unwrap().len();
+        assert_eq!(nodes.len(), want["graph_nodes"].as_u64().unwrap() as usize - placeholders - 1, "{path}");
+        let targets: Vec<&str> = nodes.iter().map(|n| n["op_type"].as_str().unwrap()).collect();
+        assert_eq!(targets, strings(&want["targets"]), "{path}");
+
+        // Weights: every parameter and buffer by its state_dict name, linked to that tensor.
+        let inits = view["initializers"].as_array().unwrap();
+        let mut weights = strings(&want["parameters"]);
+        weights.extend(strings(&want["buffers"]));
+        let names: Vec<String> = inits.iter().map(|t| t["name"].as_str().unwrap().to_string()).collect();
+        assert_eq!(names, weights, "{path}");
+        for t in inits {
+            let i = t["tensor"].as_u64().unwrap_or_else(|| panic!("{path}: {} not linked", t["name"])) as usize;
+            let key = model.document.state_dict.iter().find(|e| e.tensor == i).unwrap().key.clone();
+            assert_eq!(key, t["name"].as_str().unwrap());
+            assert_eq!(json!(model.document.tensors[i].shape), t["shape"], "{path} {key}");
+            let placeholder = t["placeholder"].as_str().unwrap();
+            let target = want["inputs_to_parameters"].get(placeholder).or_else(|| want["inputs_to_buffers"].get(placeholder));
+            assert_eq!(target, Some(&t["name"]), "{path}: placeholder {placeholder}");
+        }
+        // Node inputs name the weights by state_dict name, never by placeholder.
+        let read: Vec<&str> = nodes.iter().flat_map(|n| n["inputs"].as_array().unwrap()).map(|v| v.as_str().unwrap()).collect();
+        for t in inits {
+            assert!(read.contains(&t["name"].as_str().unwrap()), "{path}: no node reads {}", t["name"]);
+            assert!(!read.contains(&t["placeholder"].as_str().unwrap()), "{path}: {} read by placeholder", t["name"]);
+        }
+
+        // The signature: user inputs (with their shapes, symbols by name), user outputs, mutations.
+        let inputs: Vec<String> = view["inputs"].as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap().to_string()).collect();
+        assert_eq!(inputs, strings(&want["user_inputs"]), "{path}");
+        for v in view["inputs"].as_array().unwrap() {
+            let shape: Vec<String> = v["shape"].as_array().unwrap().iter().map(|d| d.to_string().trim_matches('"').to_string()).collect();
+            assert_eq!(json!(shape), want["user_input_shapes"][v["name"].as_str().unwrap()], "{path}");
+        }
+        let outputs = view["outputs"].as_array().unwrap();
+        let user: Vec<String> =
+            outputs.iter().filter(|o| o["kind"] == "user_output").map(|o| o["name"].as_str().unwrap().to_string()).collect();
+        assert_eq!(user, strings(&want["user_outputs"]), "{path}");
+        let mutated: serde_json::Map<String, Json> = outputs
+            .iter()
+            .filter(|o| o["kind"] == "buffer_mutation")
+            .map(|o| (o["name"].as_str().unwrap().to_string(), o["target"].clone()))
+            .collect();
+        assert_eq!(Json::Object(mutated), want["buffers_to_mutate"], "{path}");
+        let ranges: serde_json::Map<String, Json> = view["symbols"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["symbol"].as_str().unwrap().to_string(), json!([s["min"].to_string(), s["max"].to_string()])))
+            .collect();
+        assert_eq!(Json::Object(ranges), want["range_constraints"], "{path}");
+
+        // The document's summary agrees with the view.
+        let summary = model.document.pt2.as_ref().unwrap();
+        assert_eq!(summary["node_count"], json!(nodes.len()));
+        let counted: u64 = summary["targets"].as_object().unwrap().values().map(|c| c.as_u64().unwrap()).sum();
+        assert_eq!(counted as usize, nodes.len());
+        assert_eq!(summary["parameter_count"], json!(want["parameters"].as_array().unwrap().len()));
+        assert_eq!(summary["buffer_count"], json!(want["buffers"].as_array().unwrap().len()));
+        assert_eq!(summary["user_inputs"].as_array().unwrap().len(), inputs.len());
+    }
+}
+
+#[test]
+fn pt2_nodes_carry_arguments_by_name_modules_and_symbolic_sizes() {
+    let model = open_file(&real("graphs/encoder_dynamic.pt2"));
+    let view = torchpeek::view::graph_json(&model).unwrap();
+    let nodes = view["nodes"].as_array().unwrap();
+    let ln = nodes.iter().find(|n| n["op_type"] == "aten.layer_norm.default").unwrap();
+    assert_eq!(ln["attributes"]["normalized_shape"], json!([16]));
+    assert_eq!(ln["attributes"]["eps"], json!(1e-05));
+    assert_eq!(ln["input_args"], json!(["input", "weight", "bias"]));
+    assert_eq!(ln["inputs"][1], "layer.norm1.weight");
+    assert_eq!(ln["module"], "layer.norm1");
+    // A size computed in the graph is a value: read by the views that use it, named in their sizes.
+    let size = nodes.iter().find(|n| n["op_type"] == "aten.sym_size.int").unwrap();
+    let sym = size["outputs"][0].as_str().unwrap();
+    assert_eq!(view["values"][sym]["elem_type"], "SymInt");
+    assert_eq!(view["values"][sym]["expr"], "s27");
+    let view_node = nodes.iter().find(|n| n["op_type"] == "aten.view.default").unwrap();
+    assert!(view_node["inputs"].as_array().unwrap().contains(&json!(sym)));
+    assert_eq!(view_node["attributes"]["size"][0], json!(sym));
+    assert_eq!(view["values"]["x"]["shape"], json!([1, "s27", 16]));
+}
+
+/// A `.pt2` with a tiny weights config and the given `models/model.json`.
+fn pt2_with_program(program: &[u8]) -> Vec<u8> {
+    let weights = json!({"config": {"fc.weight": {"path_name": "weight_0", "is_param": true, "use_pickle": false,
+        "tensor_meta": {"dtype": 7, "sizes": [{"as_int": 2}], "strides": [{"as_int": 1}], "storage_offset": {"as_int": 0}}}}})
+    .to_string();
+    let w0: Vec<u8> = [1.0f32, 2.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+    zip_of(&[
+        ("m/archive_format", b"pt2"),
+        ("m/models/model.json", program),
+        ("m/data/weights/model_weights_config.json", weights.as_bytes()),
+        ("m/data/weights/weight_0", &w0),
+    ])
+}
+
+#[test]
+fn a_broken_program_is_a_problem_and_the_weights_still_show() {
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let huge_list = format!("{{\"graph_module\": {{\"graph\": {{\"nodes\": [{}]}}}}}}", vec!["{}"; 50_000].join(","));
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("not JSON", b"{\"graph_module\": ".to_vec()),
+        ("no graph", b"{}".to_vec()),
+        ("nesting past serde's limit", deep.into_bytes()),
+        ("binary", vec![0xff; 64]),
+    ];
+    for (what, program) in cases {
+        let model = open_bytes("x.pt2", pt2_with_program(&program)).unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(model.document.state_dict.len(), 1, "{what}");
+        assert!(model.document.pt2.is_none(), "{what}");
+        assert!(model.document.errors.iter().any(|e| e.message.contains("exported program")), "{what}: {:?}", model.document.errors);
+        assert!(torchpeek::view::graph_json(&model).is_none(), "{what}");
+    }
+    // Nodes that say nothing useful are still nodes, each a problem where a target is missing.
+    let model = open_bytes("x.pt2", pt2_with_program(huge_list.as_bytes())).unwrap();
+    let view = torchpeek::view::graph_json(&model).unwrap();
+    assert_eq!(view["nodes"].as_array().unwrap().len(), 50_000);
+    assert!(view["problems"][0].as_str().unwrap().contains("no target"), "{}", view["problems"][0]);
+    assert!(view["problems"].as_array().unwrap().len() <= 102);
+}
+
+#[test]
+fn odd_values_in_a_program_are_shown_as_unknown_not_dropped() {
+    let program = json!({"graph_module": {
+        "graph": {
+            "inputs": [{"as_tensor": {"name": "x"}}],
+            "outputs": [{"as_tensor": {"name": "y"}}],
+            "nodes": [{"target": "torch.ops.my.op.default", "name": "y",
+                "inputs": [
+                    {"name": "self", "arg": {"as_tensor": {"name": "x"}}, "kind": 1},
+                    {"name": "weird", "arg": {"as_future_thing": [1, 2]}, "kind": 2},
+                    {"name": "dtype", "arg": {"as_scalar_type": 13}, "kind": 2},
+                    {"name": "ghost", "arg": {"as_tensor": {"name": "nowhere"}}, "kind": 1},
+                ],
+                "outputs": [{"as_tensor": {"name": "y"}}]}],
+            "tensor_values": {"x": {"dtype": 999, "sizes": [{"as_int": 3}]}, "y": {"sizes": "not a list"}},
+        },
+        "signature": {"input_specs": [{"user_input": {"arg": {"as_tensor": {"name": "x"}}}}, {"mystery": 3}],
+                      "output_specs": [{"user_output": {"arg": {"as_tensor": {"name": "y"}}}}]},
+    }});
+    let model = open_bytes("x.pt2", pt2_with_program(program.to_string().as_bytes())).unwrap();
+    let view = torchpeek::view::graph_json(&model).unwrap();
+    let n = &view["nodes"][0];
+    assert_eq!(n["op_type"], "my.op.default");
+    assert_eq!(n["attributes"]["weird"], "<as_future_thing>");
+    assert_eq!(n["attributes"]["dtype"], "bfloat16");
+    assert_eq!(n["keywords"], json!(["weird", "dtype"]));
+    assert_eq!(view["values"]["x"]["elem_type"], "unknown");
+    let problems = view["problems"].to_string();
+    assert!(problems.contains("tensor \\\"y\\\""), "{problems}");
+    assert!(problems.contains("signature input #1"), "{problems}");
+    assert!(problems.contains("\\\"nowhere\\\""), "{problems}");
+}
