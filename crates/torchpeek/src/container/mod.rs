@@ -13,6 +13,7 @@ pub mod sharded;
 pub mod sniff;
 pub mod tar;
 pub mod torch_zip;
+pub mod torchscript;
 pub mod zip;
 
 use crate::document::{Document, Kind};
