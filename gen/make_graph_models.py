@@ -10,7 +10,8 @@ compare torchpeek's graphs with these records; nothing in them is typed by hand.
   signature, range constraints.
 - TorchScript: a scripted module with `if`, `for` and `while`, and the existing traced and scripted
   files of tests/real. The record is, per module path, the `aten::` operators in its `forward`
-  graph (blocks included) and how many `prim::If` / `prim::Loop` it has, from torch.jit.load.
+  graph (blocks included) and how many `prim::If` / `prim::Loop` it has, and the same over the
+  root's `inlined_graph` (every method and function call inlined), from torch.jit.load.
 
 Needs torch (a virtualenv, not CI): python gen/make_graph_models.py   (writes tests/real/graphs)
 """
@@ -123,7 +124,9 @@ def ts_record(path):
             continue
         ops, control = ts_ops(graph)
         modules[name] = {"class": sub.original_name, "aten": ops, "if": control["prim::If"], "loop": control["prim::Loop"]}
-    return {"torch": torch.__version__.split("+")[0], "modules": modules}
+    ops, control = ts_ops(m.inlined_graph)
+    inlined = {"aten": ops, "if": control["prim::If"], "loop": control["prim::Loop"]}
+    return {"torch": torch.__version__.split("+")[0], "modules": modules, "inlined": inlined}
 
 
 def write(name, record):

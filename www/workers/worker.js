@@ -11,8 +11,9 @@
 //                                                         then {id, type: 'result', result: {stats, histogram,
 //                                                         ms, histogramMs, memory, poolMemory}} (big tensors
 //                                                         are read by a pool of workers: stats-pool.js)
-//   {id, type: 'graph', model}                          -> {id, type: 'result', result: {view, layout, ms}}
-//                                                         (view: WasmModel.graph; layout: graph-layout.js)
+//   {id, type: 'graph', model, expand?}                 -> {id, type: 'result', result: {view, layout, ms}}
+//                                                         (view: WasmModel.graph, expand: TorchScript
+//                                                         submodules inlined; layout: graph-layout.js)
 //   {id, type: 'health', model}                         -> {id, type: 'progress', phase, done, total}* (bytes)
 //                                                         then {id, type: 'result', result: {health, ms}}
 //   {id, type: 'diff', a, b}                            -> {id, type: 'progress', phase, done, total}* (elements)
@@ -130,7 +131,7 @@ async function handle(msg) {
       return stats(modelOf(msg), msg, progress);
     case 'graph': {
       const t0 = performance.now();
-      const view = JSON.parse(modelOf(msg).graph());
+      const view = JSON.parse(modelOf(msg).graph(Boolean(msg.expand)));
       return { view, layout: diagram(view), ms: performance.now() - t0 };
     }
     case 'health':

@@ -115,11 +115,11 @@ impl WasmModel {
         serde_json::to_string(&self.model.document).map_err(|e| JsError::new(&e.to_string()))
     }
 
-    /// The Graph view (`view::graph_json`: an ONNX model's or a `.pt2`'s program: metadata, nodes in
-    /// topological order, weights linked to tensors), as a JSON string; an error for a model
-    /// without a graph.
-    pub fn graph(&self) -> Result<String, JsError> {
-        let view = torchpeek::view::graph_json(&self.model).ok_or_else(|| JsError::new("this model has no graph to show"))?;
+    /// The Graph view (`view::graph_json`: an ONNX model's, a `.pt2`'s program or a TorchScript
+    /// archive's `forward`: metadata, nodes in topological order, weights linked to tensors), as a
+    /// JSON string; `expand` inlines TorchScript submodule calls. An error for a model without a graph.
+    pub fn graph(&self, expand: bool) -> Result<String, JsError> {
+        let view = torchpeek::view::graph_json(&self.model, expand).ok_or_else(|| JsError::new("this model has no graph to show"))?;
         serde_json::to_string(&view).map_err(|e| JsError::new(&e.to_string()))
     }
 

@@ -40,7 +40,7 @@ const PT2: [&str; 3] = ["mlp_exported.pt2", "graphs/cnn_bn_train.pt2", "graphs/e
 fn pt2_graphs_have_torchs_nodes_targets_and_signature() {
     for path in PT2 {
         let (model, want) = with_expected(path);
-        let view = torchpeek::view::graph_json(&model).unwrap_or_else(|| panic!("{path}: no graph"));
+        let view = torchpeek::view::graph_json(&model, false).unwrap_or_else(|| panic!("{path}: no graph"));
         assert_eq!(view["format"], "torch-export");
         assert_eq!(view["problems"], json!([]), "{path}");
         let nodes = view["nodes"].as_array().unwrap();
@@ -111,7 +111,7 @@ fn pt2_graphs_have_torchs_nodes_targets_and_signature() {
 #[test]
 fn pt2_nodes_carry_arguments_by_name_modules_and_symbolic_sizes() {
     let model = open_file(&real("graphs/encoder_dynamic.pt2"));
-    let view = torchpeek::view::graph_json(&model).unwrap();
+    let view = torchpeek::view::graph_json(&model, false).unwrap();
     let nodes = view["nodes"].as_array().unwrap();
     let ln = nodes.iter().find(|n| n["op_type"] == "aten.layer_norm.default").unwrap();
     assert_eq!(ln["attributes"]["normalized_shape"], json!([16]));
@@ -159,11 +159,11 @@ fn a_broken_program_is_a_problem_and_the_weights_still_show() {
         assert_eq!(model.document.state_dict.len(), 1, "{what}");
         assert!(model.document.pt2.is_none(), "{what}");
         assert!(model.document.errors.iter().any(|e| e.message.contains("exported program")), "{what}: {:?}", model.document.errors);
-        assert!(torchpeek::view::graph_json(&model).is_none(), "{what}");
+        assert!(torchpeek::view::graph_json(&model, false).is_none(), "{what}");
     }
     // Nodes that say nothing useful are still nodes, each a problem where a target is missing.
     let model = open_bytes("x.pt2", pt2_with_program(huge_list.as_bytes())).unwrap();
-    let view = torchpeek::view::graph_json(&model).unwrap();
+    let view = torchpeek::view::graph_json(&model, false).unwrap();
     assert_eq!(view["nodes"].as_array().unwrap().len(), 50_000);
     assert!(view["problems"][0].as_str().unwrap().contains("no target"), "{}", view["problems"][0]);
     assert!(view["problems"].as_array().unwrap().len() <= 102);
@@ -189,7 +189,7 @@ fn odd_values_in_a_program_are_shown_as_unknown_not_dropped() {
                       "output_specs": [{"user_output": {"arg": {"as_tensor": {"name": "y"}}}}]},
     }});
     let model = open_bytes("x.pt2", pt2_with_program(program.to_string().as_bytes())).unwrap();
-    let view = torchpeek::view::graph_json(&model).unwrap();
+    let view = torchpeek::view::graph_json(&model, false).unwrap();
     let n = &view["nodes"][0];
     assert_eq!(n["op_type"], "my.op.default");
     assert_eq!(n["attributes"]["weird"], "<as_future_thing>");
@@ -200,4 +200,113 @@ fn odd_values_in_a_program_are_shown_as_unknown_not_dropped() {
     assert!(problems.contains("tensor \\\"y\\\""), "{problems}");
     assert!(problems.contains("signature input #1"), "{problems}");
     assert!(problems.contains("\\\"nowhere\\\""), "{problems}");
+}
+
+/// Every node's op type, blocks included (`$graph` attributes), in order.
+fn ops_deep(nodes: &Json, out: &mut Vec<String>) {
+    for n in nodes.as_array().unwrap() {
+        out.push(n["op_type"].as_str().unwrap().to_string());
+        for v in n["attributes"].as_object().unwrap().values() {
+            if let Some(g) = v.get("$graph") {
+                ops_deep(&g["nodes"], out);
+            }
+        }
+    }
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+const TORCHSCRIPT: [&str; 5] =
+    ["graphs/gate_scripted.pt", "cnn_bn_traced.pt", "cnn_bn_scripted.pt", "encoder_traced.pt", "mlp_gelu_traced.pt"];
+
+#[test]
+fn torchscript_methods_have_torchs_operators_and_control_flow() {
+    for path in TORCHSCRIPT {
+        let (model, want) = with_expected(path);
+        let mut all_aten = Vec::new();
+        for (module, record) in want["modules"].as_object().unwrap() {
+            let view = torchpeek::view::torchscript::module_graph_json(&model, module, "forward", false)
+                .unwrap_or_else(|| panic!("{path}: no graph for module {module:?}"));
+            assert_eq!(view["problems"], json!([]), "{path} {module:?}");
+            let mut ops = Vec::new();
+            ops_deep(&view["nodes"], &mut ops);
+            let aten: Vec<String> = ops.iter().filter(|o| o.starts_with("aten::")).cloned().collect();
+            assert_eq!(sorted(aten), sorted(strings(&record["aten"])), "{path} module {module:?}: aten operators");
+            assert_eq!(ops.iter().filter(|o| *o == "prim::If").count() as u64, record["if"].as_u64().unwrap(), "{path} {module:?}: if");
+            assert_eq!(
+                ops.iter().filter(|o| *o == "prim::Loop").count() as u64,
+                record["loop"].as_u64().unwrap(),
+                "{path} {module:?}: loops"
+            );
+            all_aten.extend(strings(&record["aten"]));
+        }
+        // Expanded, the root's forward is the whole model: torch's inlined graph (every method
+        // and function call inlined). torch folds constants while inlining (a literal `eps`
+        // passed to `batch_norm` removes its checks), so with control flow every operator of
+        // torch's is ours and we may have more; straight-line traced code is exactly torch's.
+        let whole = torchpeek::view::graph_json(&model, true).unwrap();
+        assert_eq!(whole["format"], "torchscript");
+        assert_eq!(whole["problems"], json!([]), "{path}");
+        let mut ops = Vec::new();
+        ops_deep(&whole["nodes"], &mut ops);
+        let inlined = &want["inlined"];
+        let ifs = ops.iter().filter(|o| *o == "prim::If").count() as u64;
+        let loops = ops.iter().filter(|o| *o == "prim::Loop").count() as u64;
+        assert!(ifs >= inlined["if"].as_u64().unwrap() && loops >= inlined["loop"].as_u64().unwrap(), "{path}: {ifs} ifs, {loops} loops");
+        let mut aten: Vec<String> = ops.into_iter().filter(|o| o.starts_with("aten::")).collect();
+        if path.contains("traced") {
+            assert_eq!(sorted(aten), sorted(strings(&inlined["aten"])), "{path}: expanded");
+            // The modules' own operators are all of it.
+            assert_eq!(sorted(all_aten), sorted(strings(&inlined["aten"])), "{path}");
+            assert_eq!((ifs, loops), (0, 0), "{path}");
+        } else {
+            for op in strings(&inlined["aten"]) {
+                let i = aten.iter().position(|o| *o == op).unwrap_or_else(|| panic!("{path}: expanded lacks {op} (torch has it)"));
+                aten.swap_remove(i);
+            }
+        }
+        for t in whole["initializers"].as_array().unwrap() {
+            assert!(t["tensor"].is_u64(), "{path}: weight {} not linked", t["name"]);
+        }
+    }
+}
+
+#[test]
+fn torchscript_collapsed_calls_name_their_submodule_and_straight_line_code_is_whole() {
+    let model = open_file(&real("encoder_traced.pt"));
+    let root = torchpeek::view::graph_json(&model, false).unwrap();
+    let nodes = root["nodes"].as_array().unwrap();
+    let calls: Vec<(&str, &str)> = nodes.iter().map(|n| (n["op_type"].as_str().unwrap(), n["module"].as_str().unwrap())).collect();
+    assert_eq!(calls, [("TransformerEncoderLayer", "layer"), ("LayerNorm", "norm")]);
+    // The second call reads the first's output; the graph's output is the second's.
+    assert_eq!(nodes[1]["inputs"][0], nodes[0]["outputs"][0]);
+    assert_eq!(root["outputs"][0]["name"], nodes[1]["outputs"][0]);
+    // Inside the layer: one fused operator reading all twelve weights by their state_dict names.
+    let layer = torchpeek::view::torchscript::module_graph_json(&model, "layer", "forward", false).unwrap();
+    let fused = &layer["nodes"].as_array().unwrap().iter().find(|n| n["op_type"] == "aten::_transformer_encoder_layer_fwd").unwrap();
+    let inputs = strings(&fused["inputs"]);
+    assert_eq!(inputs.len(), 13, "{inputs:?}");
+    assert!(inputs.contains(&"layer.self_attn.in_proj_weight".to_string()));
+    assert_eq!(fused["attributes"]["#1"], 16);
+}
+
+#[test]
+fn torchscript_text_that_cannot_be_read_is_a_node_and_a_problem() {
+    let model = open_file(&real("graphs/gate_scripted.pt"));
+    let mut doc_model = model;
+    let member = doc_model.document.code.iter_mut().find(|c| c.text.contains("class Gate")).unwrap();
+    member.text = member.text.replace("    y = x\n", "    y = x\n    z = lambda q: q\n");
+    let view = torchpeek::view::graph_json(&doc_model, false).unwrap();
+    let problems = strings(&view["problems"]);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains("line 14") && problems[0].contains("z = lambda q: q"), "{problems:?}");
+    let unparsed = view["nodes"].as_array().unwrap().iter().find(|n| n["op_type"] == "unparsed").unwrap();
+    assert_eq!(unparsed["attributes"]["text"], "z = lambda q: q");
+    // The rest is still there.
+    let mut ops = Vec::new();
+    ops_deep(&view["nodes"], &mut ops);
+    assert!(ops.contains(&"aten::tanh".to_string()) && ops.contains(&"prim::Loop".to_string()));
 }

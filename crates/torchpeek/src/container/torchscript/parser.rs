@@ -165,6 +165,8 @@ struct Parser<'a> {
 }
 
 type PResult<T> = Result<T, String>;
+/// A call's positional and keyword arguments.
+type CallArgs = (Vec<Expr>, Vec<(String, Expr)>);
 
 impl Parser<'_> {
     fn peek(&self) -> &Tok {
@@ -304,10 +306,17 @@ impl Parser<'_> {
         Ok(c)
     }
 
-    /// `name : Type [= value]` or `__parameters__ = [...]`.
+    /// `name : Type [= value]`, `__annotations__["0"] = Type` (a name that is not an identifier)
+    /// or `__parameters__ = [...]`.
     fn class_field(&mut self, c: &mut Class) -> PResult<()> {
         let name = self.name()?;
-        if self.eat_op(":") {
+        if name == "__annotations__" && self.eat_op("[") {
+            let Tok::Str(attr) = self.bump() else { return Err("expected a string key in __annotations__".into()) };
+            self.expect_op("]")?;
+            self.expect_op("=")?;
+            let ty = self.type_text()?;
+            c.attributes.push((attr, ty));
+        } else if self.eat_op(":") {
             let ty = self.type_text()?;
             c.attributes.push((name, ty));
             while !matches!(self.peek(), Tok::Newline | Tok::End) {
@@ -709,7 +718,7 @@ impl Parser<'_> {
         Ok(if items.len() == 1 { items.pop().unwrap_or(Expr::None) } else { Expr::Tuple(items) })
     }
 
-    fn call_args(&mut self) -> PResult<(Vec<Expr>, Vec<(String, Expr)>)> {
+    fn call_args(&mut self) -> PResult<CallArgs> {
         let mut args = Vec::new();
         let mut kwargs = Vec::new();
         while !self.eat_op(")") {
@@ -817,6 +826,7 @@ mod tests {
   __buffers__ = [\"scale\", ]
   scale : Tensor
   fc : __torch__.torch.nn.modules.linear.Linear
+  __annotations__[\"0\"] = __torch__.torch.nn.modules.activation.GELU
   def forward(self: __torch__.Gate,
     x: Tensor,
     flag: bool) -> Tensor:
@@ -845,6 +855,7 @@ mod tests {
         assert_eq!(c.name, "Gate");
         assert_eq!(c.buffers, vec!["scale"]);
         assert_eq!(c.attributes[1], ("fc".into(), "__torch__.torch.nn.modules.linear.Linear".into()));
+        assert_eq!(c.attributes[2], ("0".into(), "__torch__.torch.nn.modules.activation.GELU".into()));
         let m = &c.methods[0];
         assert_eq!(m.params.iter().map(|p| p.0.as_str()).collect::<Vec<_>>(), ["self", "x", "flag"]);
         assert!(matches!(m.body[2], Stmt::For { .. }));
