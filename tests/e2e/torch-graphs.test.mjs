@@ -90,3 +90,50 @@ test('a .pt2 with a dynamic size shows its symbol, range and symbolic shapes', a
   await page.screenshot({ path: path.join(OUT, 'pt2-encoder.png') });
   await model.locator('button', { hasText: 'Close' }).first().click();
 });
+
+test('a scripted module: its loops and if drawn as nodes with nested blocks, found by search', async () => {
+  const want = expected('gate_scripted.pt').modules[''];
+  const model = await openGraph('graphs/gate_scripted.pt');
+  const svg = model.locator('.graph-svg');
+  // Every aten operator of torch's graph outside the blocks, and the two loops (the `if` is inside the `for`).
+  assert.equal(await svg.locator('.gnode:not(.io) text.op', { hasText: 'prim::Loop' }).count(), want.loop);
+  const box = model.locator('input.graph-search');
+  await box.fill('prim::Loop');
+  assert.equal(await model.locator('.graph-count').innerText(), `1 of ${want.loop}`);
+  await box.press('Enter');
+  const details = model.locator('.node-details');
+  await details.waitFor();
+  // The for loop's body: a nested graph with the submodule call and the if.
+  const body = details.locator('tr[data-attr="body"] .subgraph');
+  assert.match(await body.innerText(), /Linear/);
+  assert.match(await body.innerText(), /prim::If/);
+  assert.equal(await details.locator('tr[data-attr="kind"] td').innerText(), '"for range"');
+  await page.screenshot({ path: path.join(OUT, 'torchscript-gate.png') });
+  await model.locator('button', { hasText: 'Close' }).first().click();
+});
+
+test('a traced model: submodule calls collapsed, then expanded into torch\'s whole graph with weights linked', async () => {
+  const want = expected('encoder_traced.pt');
+  const model = await openGraph('encoder_traced.pt');
+  const svg = model.locator('.graph-svg');
+  const ops = await svg.locator('.gnode:not(.io) text.op').allTextContents();
+  assert.deepEqual(ops.sort(), ['LayerNorm', 'TransformerEncoderLayer']);
+  await model.locator('button.expand-toggle').click();
+  await model.locator('button.expand-toggle[aria-pressed="true"]').waitFor();
+  await svg.waitFor({ state: 'detached' }).catch(() => {});
+  await model.locator('.graph-svg').waitFor();
+  await model.locator('button', { hasText: 'Fit' }).click();
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r()))));
+  const aten = (await model.locator('.graph-svg .gnode:not(.io) text.op').allTextContents()).filter((t) => t.startsWith('aten::'));
+  assert.equal(aten.length, want.inlined.aten.length, aten.join(', '));
+  const box = model.locator('input.graph-search');
+  await box.fill('transformer_encoder_layer');
+  await box.press('Enter');
+  const details = model.locator('.node-details');
+  await details.waitFor();
+  const weight = details.locator('.tensor-link', { hasText: 'layer.self_attn.in_proj_weight' });
+  await weight.click();
+  await model.locator('.tensor-panel .tensor-name', { hasText: 'layer.self_attn.in_proj_weight' }).waitFor();
+  await page.screenshot({ path: path.join(OUT, 'torchscript-encoder-expanded.png') });
+  await model.locator('button', { hasText: 'Close' }).first().click();
+});

@@ -1,8 +1,10 @@
 // The Graph section's shared part for every model that has a graph (ONNX, a .pt2's exported
-// program): asking the worker for the view and its layout, the spinner, the error with a retry,
-// and the GraphView; and the .pt2's section around it: the program's facts (schema and torch
-// versions, dialect), the graph signature (user inputs and outputs, parameters, buffers,
-// constants, mutated buffers), the symbolic sizes with their ranges, and the ATen targets.
+// program, a TorchScript archive's code): asking the worker for the view and its layout, the
+// spinner, the error with a retry, and the GraphView. Around it, the .pt2's section: the
+// program's facts (schema and torch versions, dialect), the graph signature (user inputs and
+// outputs, parameters, buffers, constants, mutated buffers), the symbolic sizes with their ranges,
+// and the ATen targets; and TorchScript's: the root module's forward read from its code (never
+// run), submodule calls collapsed or expanded, and what the code reader could not read.
 
 import { h } from './dom.js';
 import * as fmt from './format.js';
@@ -12,11 +14,11 @@ import { GraphView } from './graph-view.js';
  * A host element that fills itself with the model's GraphView once the worker has laid it out.
  * `onView(view, graphView)` runs before it is shown; `onTensor(i)` shows a tensor.
  */
-export function graphHost({ client, modelId, nodeCount, onTensor, onView }) {
+export function graphHost({ client, modelId, nodeCount, onTensor, onView, expand = false }) {
   const host = h('div', { class: 'graph-host' },
-    h('p', { class: 'muted graph-loading' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), ` Laying out ${fmt.grouped(nodeCount)} nodes…`));
+    h('p', { class: 'muted graph-loading' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), nodeCount == null ? ' Reading the graph…' : ` Laying out ${fmt.grouped(nodeCount)} nodes…`));
   const loading = host.firstChild;
-  const load = () => client.request('graph', { model: modelId }).promise.then(({ view, layout, ms }) => {
+  const load = () => client.request('graph', { model: modelId, expand }).promise.then(({ view, layout, ms }) => {
     const t0 = performance.now();
     const graphView = new GraphView({ view, layout, onTensor });
     // For tests and benchmarks: worker time (graph view and layout), and drawing time here.
@@ -97,4 +99,36 @@ export function pt2Section({ doc, client, modelId, onTensor, tensorOfKey, onGrap
   return h('div', { class: 'onnx pt2' }, facts,
     notes, host, signature,
     h('h3', {}, 'Operators'), h('ul', { class: 'op-list' }, targets.map(([op, n]) => h('li', {}, h('code', {}, op), ` × ${n}`))));
+}
+
+/**
+ * The Graph section of a TorchScript archive: the root module's `forward` as read from its code,
+ * submodule calls as one node each or (Expand submodules) inlined.
+ */
+export function torchscriptSection({ client, modelId, onTensor, onGraphView }) {
+  const facts = h('dl', { class: 'facts torchscript-facts' });
+  const notes = h('div', { class: 'torchscript-notes' });
+  const slot = h('div', {});
+  const toggle = h('button', { type: 'button', class: 'button small expand-toggle', 'aria-pressed': 'false' }, 'Expand submodules');
+  const show = (expand) => {
+    toggle.setAttribute('aria-pressed', String(expand));
+    notes.replaceChildren();
+    slot.replaceChildren(graphHost({
+      client, modelId, onTensor, expand,
+      onView: (view, graphView) => {
+        const m = view.model;
+        facts.replaceChildren(fact('class', m.class), fact('method', m.method), fact('modules', String(view.modules.length)), fact('nodes', fmt.grouped(view.nodes.length)));
+        notes.append(h('p', { class: 'muted small' }, `Read from ${m.file}, never run. `,
+          expand ? 'Submodule calls are inlined: their nodes are named by module path.' : 'Each submodule call is one node; expand to see inside them.'));
+        if (view.problems.length) {
+          notes.append(h('div', { class: 'doc-errors', role: 'note' }, h('strong', {}, 'Not read from the code (shown as "unparsed" nodes): '),
+            h('ul', {}, view.problems.map((p) => h('li', {}, p)))));
+        }
+        onGraphView(graphView);
+      },
+    }));
+  };
+  toggle.addEventListener('click', () => show(toggle.getAttribute('aria-pressed') !== 'true'));
+  show(false);
+  return h('div', { class: 'onnx torchscript-graph' }, h('div', { class: 'toolbar' }, facts, toggle), notes, slot);
 }

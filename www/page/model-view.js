@@ -1,6 +1,6 @@
 // One opened model: its header (format, kind, sizes, safety), and sections for the weights
 // (the state_dict tree), the checkpoint's other parts, modules, TorchScript code and the graph
-// (ONNX, .pt2: graph-section.js).
+// (ONNX, .pt2, TorchScript: graph-section.js).
 
 import { h, download } from './dom.js';
 import * as fmt from './format.js';
@@ -8,7 +8,7 @@ import * as D from './doc.js';
 import { TreeView } from './tree.js';
 import { TensorPanel } from './tensor-panel.js';
 import { valueNode, scalarText } from './value-tree.js';
-import { graphHost, graphProblems, pt2Section } from './graph-section.js';
+import { graphHost, graphProblems, pt2Section, torchscriptSection } from './graph-section.js';
 import { verdictText, verdictBadge, findingsPanel, HealthView } from './checks-view.js';
 import { RunPanel } from './run-panel.js';
 
@@ -152,6 +152,7 @@ export class ModelView {
     // An ONNX file is its graph first.
     if (doc.onnx) add('onnx', `Graph (${fmt.grouped(doc.onnx.node_count)} nodes)`, () => this.onnxSection());
     if (doc.pt2) add('graph', `Graph (${fmt.grouped(doc.pt2.node_count)} nodes)`, () => pt2Section({ doc, client: this.client, modelId: this.modelId, onTensor: (i) => this.showTensor(i), tensorOfKey: (k) => doc.state_dict.find((e) => e.key === k)?.tensor, onGraphView: (g) => { this.graphView = g; } }));
+    if (doc.format === 'torchscript' && doc.code?.length) add('graph', 'Graph', () => torchscriptSection({ client: this.client, modelId: this.modelId, onTensor: (i) => this.showTensor(i), onGraphView: (g) => { this.graphView = g; } }));
     if (doc.state_dict.length) add('weights', `Weights (${fmt.grouped(doc.state_dict.length)})`, () => this.weightsSection());
     const opts = D.optimizers(doc);
     if (opts.length) add('optimizer', 'Optimizer', () => this.optimizerSection(opts));
