@@ -89,7 +89,7 @@ pub fn module_graph_json(model: &Model, path: &str, method: &str, expand: bool) 
 struct Code {
     classes: HashMap<String, (Class, String)>,
     functions: HashMap<String, (Func, String)>,
-    /// Module path -> qualified class, from the root object's class through the attribute annotations.
+    /// Module path -> qualified class: the document's modules, classes from the code's annotations.
     modules: BTreeMap<String, String>,
     /// state_dict keys.
     weights: HashSet<String>,
@@ -124,20 +124,22 @@ impl Code {
                 code.functions.insert(format!("{qual}.{}", f.name), (f, member.name.clone()));
             }
         }
+        // The module tree is the document's (read from the pickled objects, so bounded by them);
+        // each module's class as the code names it comes from its parent's attribute annotation.
         if let Some(root) = doc.tree.get("$object").and_then(Json::as_str) {
-            let mut stack = vec![(String::new(), root.to_string())];
-            while let Some((path, class)) = stack.pop() {
-                if code.modules.len() >= limits::MAX_GRAPH_NODES || code.modules.contains_key(&path) {
-                    continue;
+            code.modules.insert(String::new(), root.to_string());
+            let mut paths: Vec<&str> = doc.modules.iter().map(|m| m.path.as_str()).filter(|p| !p.is_empty()).collect();
+            paths.sort_by_key(|p| p.matches('.').count());
+            for path in paths {
+                let (parent, name) = path.rsplit_once('.').unwrap_or(("", path));
+                let class = code
+                    .modules
+                    .get(parent)
+                    .and_then(|c| code.classes.get(c))
+                    .and_then(|(c, _)| c.attributes.iter().find(|(a, _)| a == name).map(|(_, ty)| ty.clone()));
+                if let Some(class) = class.filter(|c| code.classes.contains_key(c)) {
+                    code.modules.insert(path.to_string(), class);
                 }
-                if let Some((c, _)) = code.classes.get(&class) {
-                    for (attr, ty) in c.attributes.iter().rev() {
-                        if code.classes.contains_key(ty) && path.matches('.').count() < limits::MAX_GRAPH_DEPTH {
-                            stack.push((join(&path, attr), ty.clone()));
-                        }
-                    }
-                }
-                code.modules.insert(path, class);
             }
         }
         code

@@ -584,20 +584,33 @@ impl Parser<'_> {
 
     fn or_expr(&mut self) -> PResult<Expr> {
         let mut a = self.and_expr()?;
+        let mut chain = 0;
         while self.is_name("or") {
             self.bump();
+            self.chain(&mut chain)?;
             a = Expr::Binary("or".into(), Box::new(a), Box::new(self.and_expr()?));
         }
+        self.depth -= chain;
         Ok(a)
     }
 
     fn and_expr(&mut self) -> PResult<Expr> {
         let mut a = self.not_expr()?;
+        let mut chain = 0;
         while self.is_name("and") {
             self.bump();
+            self.chain(&mut chain)?;
             a = Expr::Binary("and".into(), Box::new(a), Box::new(self.not_expr()?));
         }
+        self.depth -= chain;
         Ok(a)
+    }
+
+    /// One more link of a left-nested chain (`a + b + c`, `a.b.c`, `f()()`): each nests the tree
+    /// one level deeper, so each counts against the depth limit until the chain ends.
+    fn chain(&mut self, links: &mut usize) -> PResult<()> {
+        *links += 1;
+        self.enter()
     }
 
     fn not_expr(&mut self) -> PResult<Expr> {
@@ -613,13 +626,17 @@ impl Parser<'_> {
 
     fn comparison(&mut self) -> PResult<Expr> {
         let mut a = self.binary(0)?;
+        let mut chain = 0;
         loop {
             let op = match self.peek() {
                 Tok::Op(o @ ("==" | "!=" | "<" | "<=" | ">" | ">=")) => o.to_string(),
                 Tok::Name(n) if n == "in" => "in".into(),
                 Tok::Name(n) if n == "is" => "is".into(),
                 Tok::Name(n) if n == "not" => "not in".into(),
-                _ => return Ok(a),
+                _ => {
+                    self.depth -= chain;
+                    return Ok(a);
+                }
             };
             self.bump();
             let op = if op == "is" && self.is_name("not") {
@@ -634,6 +651,8 @@ impl Parser<'_> {
             } else {
                 op
             };
+            chain += 1;
+            self.enter()?;
             a = Expr::Binary(op, Box::new(a), Box::new(self.binary(0)?));
         }
     }
@@ -644,14 +663,17 @@ impl Parser<'_> {
             return self.unary();
         }
         let mut a = self.binary(level + 1)?;
+        let mut chain = 0;
         while let Tok::Op(o) = self.peek() {
             if !BIN_LEVELS[level].contains(o) {
                 break;
             }
             let op = o.to_string();
             self.bump();
+            self.chain(&mut chain)?;
             a = Expr::Binary(op, Box::new(a), Box::new(self.binary(level + 1)?));
         }
+        self.depth -= chain;
         Ok(a)
     }
 
@@ -671,14 +693,21 @@ impl Parser<'_> {
         }
         let base = self.postfix()?;
         if self.eat_op("**") {
-            return Ok(Expr::Binary("**".into(), Box::new(base), Box::new(self.unary()?)));
+            self.enter()?;
+            let exponent = self.unary();
+            self.depth -= 1;
+            return Ok(Expr::Binary("**".into(), Box::new(base), Box::new(exponent?)));
         }
         Ok(base)
     }
 
     fn postfix(&mut self) -> PResult<Expr> {
         let mut e = self.atom()?;
+        let mut chain = 0;
         loop {
+            if self.is_op(".") || self.is_op("(") || self.is_op("[") {
+                self.chain(&mut chain)?;
+            }
             if self.eat_op(".") {
                 e = Expr::Attr(Box::new(e), self.name()?);
             } else if self.eat_op("(") {
@@ -689,6 +718,7 @@ impl Parser<'_> {
                 self.expect_op("]")?;
                 e = Expr::Subscript(Box::new(e), Box::new(index));
             } else {
+                self.depth -= chain;
                 return Ok(e);
             }
         }
@@ -894,6 +924,23 @@ mod tests {
         }
         assert!(matches!(body.as_slice(), [Stmt::Unparsed(u)] if u.reason.contains("nested")), "{levels}: {body:?}");
         assert!(levels < limits::MAX_GRAPH_DEPTH);
+        // Long chains nest the tree as deep as brackets do.
+        for chain in [
+            " + x".repeat(100_000),
+            ".a".repeat(100_000),
+            "()".repeat(100_000),
+            " and x".repeat(100_000),
+            " < x".repeat(100_000),
+            "[0]".repeat(100_000),
+        ] {
+            let f = parse(&format!("def h(x):\n  y = x{chain}\n  return y\n"));
+            let body = &f.functions[0].body;
+            assert!(matches!(&body[0], Stmt::Unparsed(u) if u.reason.contains("nested")), "{:?}", &chain[..8]);
+            assert!(matches!(&body[1], Stmt::Return { .. }));
+        }
+        // Chains within the limit still read.
+        let f = parse("def h(x):\n  return x.a.b + x + x + x\n");
+        assert!(matches!(&f.functions[0].body[0], Stmt::Return { value: Some(Expr::Binary(..)), .. }));
         // Garbage of every kind ends.
         let _ = parse("class ((((\n\t\t  def )))):\n\"unterminated\n  \x00\u{feff}");
     }
