@@ -83,7 +83,9 @@ class GraphIndex {
   valueType(name) {
     const v = Object.hasOwn(this.view.values, name) ? this.view.values[name] : null;
     if (!v) return null;
-    return `${String(v.elem_type).toLowerCase()} [${(v.shape ?? []).map((d) => (d == null ? '?' : d)).join(', ')}]`;
+    const type = String(v.elem_type).toLowerCase();
+    // TorchScript records a type without a shape.
+    return v.shape ? `${type} [${v.shape.map((d) => (d == null ? '?' : d)).join(', ')}]` : type;
   }
 
   label(i) {

@@ -73,7 +73,7 @@ export function nodeDetails(graph, box, { go, onTensor, onClose }) {
   const n = graph.view.nodes[b.node];
   const attrs = Object.entries(n.attributes ?? {});
   // A .pt2's nodes name the argument each input is given as (`weight`, `size`).
-  const argName = (k) => (n.input_args?.[k] ? h('span', { class: 'arg-name muted' }, `${n.input_args[k]}: `) : null);
+  const argName = (k) => (k >= 0 && n.input_args?.[k] ? h('span', { class: 'arg-name muted' }, `${n.input_args[k]}: `) : null);
   const inputRow = (name, k) => {
     if (!name) return h('li', { class: 'muted' }, `#${k} (not given)`);
     const init = graph.inits.get(name);
@@ -100,7 +100,7 @@ export function nodeDetails(graph, box, { go, onTensor, onClose }) {
     n.stack_trace ? h('details', { class: 'stack-trace' }, h('summary', {}, 'Source'), h('pre', { class: 'mono small' }, n.stack_trace)) : null,
     h('h4', {}, `Inputs (${n.inputs.length})`),
     h('ul', { class: 'io-list' }, n.inputs.map(inputRow)),
-    n.outer_inputs?.length ? [h('h4', {}, 'From enclosing scopes'), h('ul', { class: 'io-list' }, n.outer_inputs.map(inputRow))] : null,
+    n.outer_inputs?.length ? [h('h4', {}, 'From enclosing scopes'), h('ul', { class: 'io-list' }, n.outer_inputs.map((name) => inputRow(name, -1)))] : null,
     h('h4', {}, `Outputs (${n.outputs.length})`),
     h('ul', { class: 'io-list' }, n.outputs.map(outputRow)),
     h('h4', {}, `Attributes (${attrs.length})`),

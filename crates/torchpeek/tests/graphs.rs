@@ -310,3 +310,19 @@ fn torchscript_text_that_cannot_be_read_is_a_node_and_a_problem() {
     ops_deep(&view["nodes"], &mut ops);
     assert!(ops.contains(&"aten::tanh".to_string()) && ops.contains(&"prim::Loop".to_string()));
 }
+
+#[test]
+fn torchscript_code_that_calls_itself_is_drawn_once_expanded() {
+    let mut model = open_file(&real("graphs/gate_scripted.pt"));
+    let member = model.document.code.iter_mut().find(|c| c.text.contains("class Gate")).unwrap();
+    // Hostile code: forward calls itself twice (torch would refuse to script it; we only read it).
+    member.text = member.text.replace(
+        "    return torch.tanh(y2)\n",
+        "    a = (self).forward(y2, flag, )\n    b = (self).forward(a, flag, )\n    return torch.tanh(b)\n",
+    );
+    let t0 = std::time::Instant::now();
+    let view = torchpeek::view::graph_json(&model, true).unwrap();
+    assert!(t0.elapsed().as_secs() < 5);
+    let calls = view["nodes"].as_array().unwrap().iter().filter(|n| n["op_type"] == "Gate").count();
+    assert_eq!(calls, 2, "the self-calls are drawn as calls, not inlined");
+}

@@ -39,6 +39,7 @@ pub fn module_graph_json(model: &Model, path: &str, method: &str, expand: bool) 
         initializers: BTreeMap::new(),
         depth: 0,
         used: HashSet::new(),
+        inlining: vec![func as *const Func],
     };
     let mut block = Block::default();
     let mut env: HashMap<String, Ref> = HashMap::new();
@@ -213,6 +214,8 @@ struct Ctx<'a> {
     depth: usize,
     /// Every value name given so far, in every block: names are unique in the whole graph.
     used: HashSet<String>,
+    /// The functions being inlined (by address): one calling itself is drawn as a call.
+    inlining: Vec<*const Func>,
 }
 
 /// The operator a call of a dotted name is: `torch.relu` -> `aten::relu`, `ops.prim.X` ->
@@ -715,7 +718,7 @@ impl Ctx<'_> {
             Some(op) => op,
             None => {
                 if let Some((f, file)) = self.code.functions.get(&name) {
-                    if self.expand && self.depth < limits::MAX_GRAPH_DEPTH {
+                    if self.can_inline(Some(f)) {
                         let refs: Vec<Ref> = args.iter().map(|a| self.expr(block, env, a, at)).collect();
                         return self.inline(block, f, file, refs, kwargs, env, at.prefix, at);
                     }
@@ -763,7 +766,7 @@ impl Ctx<'_> {
     ) -> Ref {
         let class = self.code.modules.get(path).cloned().unwrap_or_default();
         let found = self.code.method(&class, method);
-        if let (true, Some((f, file))) = (self.expand && self.depth < limits::MAX_GRAPH_DEPTH, found) {
+        if let (true, Some((f, file))) = (self.can_inline(found.map(|(f, _)| f)), found) {
             let mut refs = vec![Ref::Module(path.to_string())];
             refs.extend(args.iter().map(|a| self.expr(block, env, a, at)));
             let prefix = format!("{path}/");
@@ -795,6 +798,12 @@ impl Ctx<'_> {
         outs.into_iter().next().map_or(Ref::Const(Json::Null), Ref::Value)
     }
 
+    /// Whether a call of `f` is read in place: expanding, not too deep, and not a call of a
+    /// function already being read (TorchScript has no recursion; hostile code may).
+    fn can_inline(&self, f: Option<&Func>) -> bool {
+        self.expand && self.depth < limits::MAX_GRAPH_DEPTH && f.is_some_and(|f| !self.inlining.contains(&(f as *const Func)))
+    }
+
     /// A function's body read in place, its parameters bound to the arguments given.
     #[allow(clippy::too_many_arguments)]
     fn inline(
@@ -817,7 +826,9 @@ impl Ctx<'_> {
             callee_env.insert(k.clone(), r);
         }
         self.depth += 1;
+        self.inlining.push(f as *const Func);
         let returned = self.body(block, &mut callee_env, &f.body, Where { file, method: &f.name, prefix });
+        self.inlining.pop();
         self.depth -= 1;
         match returned.len() {
             0 => Ref::Const(Json::Null),
