@@ -5,9 +5,10 @@ compare torchpeek's graphs with these records; nothing in them is typed by hand.
 
 - `.pt2` (torch.export.save): a CNN with BatchNorm and a grouped convolution exported in training
   mode (its BatchNorm buffers are mutated), a transformer encoder layer with a dynamic sequence
-  length (symbolic sizes with a range), and the existing `../mlp_exported.pt2`. The record is
+  length (symbolic sizes with a range), a `torch.cond` with its two branches as subgraphs, and the
+  existing `../mlp_exported.pt2`. The record is
   torch.export.load's graph: node count, call_function targets in order, placeholders, the
-  signature, range constraints.
+  signature, range constraints, the subgraphs' targets.
 - TorchScript: a scripted module with `if`, `for` and `while`, and the existing traced and scripted
   files of tests/real. The record is, per module path, the `aten::` operators in its `forward`
   graph (blocks included) and how many `prim::If` / `prim::Loop` it has, and the same over the
@@ -15,7 +16,7 @@ compare torchpeek's graphs with these records; nothing in them is typed by hand.
 
 Needs torch (a virtualenv, not CI): python gen/make_graph_models.py   (writes tests/real/graphs)
 """
-import json, os, sys
+import json, operator, os, sys
 import torch
 import torch.nn as nn
 from torch.export import Dim
@@ -51,6 +52,23 @@ class Encoder(nn.Module):
         return self.norm(self.layer(x))
 
 
+class Branch(nn.Module):
+    """torch.cond: the program holds both branches as subgraphs."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x):
+        def bright(x):
+            return torch.relu(self.fc(x))
+
+        def dark(x):
+            return torch.sigmoid(x) * 2
+
+        return torch.cond(x.sum() > 0, bright, dark, (x,))
+
+
 class Gate(nn.Module):
     """Control flow for torch.jit.script: a loop over an attribute, an `if` on an argument, a
     `while` on a value, a submodule called in the loop."""
@@ -74,6 +92,12 @@ class Gate(nn.Module):
         return torch.tanh(y)
 
 
+def target(node):
+    """A call's target as the serialized program names it (`aten.conv2d.default`, `higher_order.cond`)."""
+    t = node.target
+    return f"higher_order.{t.name()}" if isinstance(t, torch._ops.HigherOrderOperator) else str(t)
+
+
 def pt2_record(path):
     ep = torch.export.load(path)
     sig = ep.graph_signature
@@ -82,7 +106,11 @@ def pt2_record(path):
         "torch": torch.__version__.split("+")[0],
         "graph_nodes": len(nodes),
         "placeholders": [n.name for n in nodes if n.op == "placeholder"],
-        "targets": [str(n.target) for n in nodes if n.op == "call_function"],
+        # torch.export's serializer folds `operator.getitem` nodes into their producer's outputs.
+        "targets": [target(n) for n in nodes if n.op == "call_function" and n.target is not operator.getitem],
+        "getitem_nodes": sum(1 for n in nodes if n.op == "call_function" and n.target is operator.getitem),
+        # A subgraph is fetched by a `get_attr` node; serialized, it is an argument of its user.
+        "get_attr_nodes": sum(1 for n in nodes if n.op == "get_attr"),
         "user_inputs": list(sig.user_inputs),
         "user_outputs": list(sig.user_outputs),
         "parameters": list(sig.parameters),
@@ -93,6 +121,8 @@ def pt2_record(path):
         "range_constraints": {str(k): [str(v.lower), str(v.upper)] for k, v in ep.range_constraints.items()},
         "user_input_shapes": {n.name: [str(d) for d in n.meta["val"].shape] for n in nodes
                               if n.op == "placeholder" and n.name in sig.user_inputs},
+        "subgraphs": {name: [target(n) for n in sub.graph.nodes if n.op == "call_function"]
+                      for name, sub in ep.graph_module.named_children()},
     }
 
 
@@ -143,9 +173,10 @@ seq = Dim("seq", min=2, max=64)
 with torch.no_grad():
     ep = torch.export.export(enc, (x_seq,), dynamic_shapes={"x": {1: seq}})
 torch.export.save(ep, os.path.join(OUT, "encoder_dynamic.pt2"))
+torch.export.save(torch.export.export(Branch(), (torch.randn(2, 4),)), os.path.join(OUT, "branch_cond.pt2"))
 torch.jit.script(Gate()).save(os.path.join(OUT, "gate_scripted.pt"))
 
-for name in ("cnn_bn_train.pt2", "encoder_dynamic.pt2"):
+for name in ("cnn_bn_train.pt2", "encoder_dynamic.pt2", "branch_cond.pt2"):
     write(name, pt2_record(os.path.join(OUT, name)))
 write("mlp_exported.pt2", pt2_record(os.path.join(ROOT, "mlp_exported.pt2")))
 write("gate_scripted.pt", ts_record(os.path.join(OUT, "gate_scripted.pt")))

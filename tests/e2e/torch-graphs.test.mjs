@@ -31,7 +31,7 @@ const title = (op) => (op.length > 28 ? `${op.slice(0, 27)}…` : op);
 const counts = (list) => list.reduce((m, x) => ({ ...m, [x]: (m[x] ?? 0) + 1 }), {});
 
 test('a .pt2 is drawn with the nodes torch reads from it', async () => {
-  for (const name of ['mlp_exported.pt2', 'graphs/cnn_bn_train.pt2', 'graphs/encoder_dynamic.pt2']) {
+  for (const name of ['mlp_exported.pt2', 'graphs/cnn_bn_train.pt2', 'graphs/encoder_dynamic.pt2', 'graphs/branch_cond.pt2']) {
     const want = expected(name);
     const model = await openGraph(name);
     const svg = model.locator('.graph-svg');

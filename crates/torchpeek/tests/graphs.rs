@@ -34,7 +34,7 @@ fn strings(v: &Json) -> Vec<String> {
     v.as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect()
 }
 
-const PT2: [&str; 3] = ["mlp_exported.pt2", "graphs/cnn_bn_train.pt2", "graphs/encoder_dynamic.pt2"];
+const PT2: [&str; 4] = ["mlp_exported.pt2", "graphs/cnn_bn_train.pt2", "graphs/encoder_dynamic.pt2", "graphs/branch_cond.pt2"];
 
 #[test]
 fn pt2_graphs_have_torchs_nodes_targets_and_signature() {
@@ -44,9 +44,11 @@ fn pt2_graphs_have_torchs_nodes_targets_and_signature() {
         assert_eq!(view["format"], "torch-export");
         assert_eq!(view["problems"], json!([]), "{path}");
         let nodes = view["nodes"].as_array().unwrap();
-        // torch's graph also has a node per placeholder and one output node.
+        // torch's graph also has a node per placeholder, one output node, the `getitem` nodes its
+        // serializer folds into their producer's outputs, and a `get_attr` node per subgraph.
         let placeholders = want["placeholders"].as_array().unwrap().len();
-        assert_eq!(nodes.len(), want["graph_nodes"].as_u64().unwrap() as usize - placeholders - 1, "{path}");
+        let folded = want["getitem_nodes"].as_u64().unwrap() + want["get_attr_nodes"].as_u64().unwrap();
+        assert_eq!(nodes.len(), want["graph_nodes"].as_u64().unwrap() as usize - placeholders - 1 - folded as usize, "{path}");
         let targets: Vec<&str> = nodes.iter().map(|n| n["op_type"].as_str().unwrap()).collect();
         assert_eq!(targets, strings(&want["targets"]), "{path}");
 
@@ -96,6 +98,17 @@ fn pt2_graphs_have_torchs_nodes_targets_and_signature() {
             .map(|s| (s["symbol"].as_str().unwrap().to_string(), json!([s["min"].to_string(), s["max"].to_string()])))
             .collect();
         assert_eq!(Json::Object(ranges), want["range_constraints"], "{path}");
+
+        // Subgraphs (torch.cond's branches): each drawn inside its node, with torch's targets.
+        for (name, targets) in want["subgraphs"].as_object().unwrap() {
+            let sub = nodes
+                .iter()
+                .find_map(|n| n["attributes"].get(name))
+                .unwrap_or_else(|| panic!("{path}: no node holds subgraph {name}"));
+            let ops: Vec<&str> = sub["$graph"]["nodes"].as_array().unwrap().iter().map(|n| n["op_type"].as_str().unwrap()).collect();
+            assert_eq!(ops, strings(targets), "{path}: {name}");
+            assert_eq!(sub["$graph"]["name"], json!(name));
+        }
 
         // The document's summary agrees with the view.
         let summary = model.document.pt2.as_ref().unwrap();

@@ -227,7 +227,7 @@ impl Renamer<'_> {
     fn subgraph(&self, g: &Graph) -> Json {
         let names = |args: &[Arg]| args.iter().flat_map(arg_names).map(|n| json!({"name": n})).collect::<Vec<_>>();
         json!({"$graph": {
-            "name": "",
+            "name": g.name,
             "inputs": names(&g.inputs),
             "outputs": names(&g.outputs),
             "initializer_count": 0,

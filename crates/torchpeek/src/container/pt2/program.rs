@@ -38,6 +38,8 @@ pub struct Program {
 /// A graph: the top-level one, or the body of a control-flow operator.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Graph {
+    /// A subgraph's name (`true_graph_0`); empty for the program's graph.
+    pub name: String,
     pub inputs: Vec<Arg>,
     pub outputs: Vec<Arg>,
     pub nodes: Vec<Node>,
@@ -270,10 +272,16 @@ impl Reader {
         let at = if name.is_empty() { path.to_string() } else { format!("node {name:?}") };
         let mut node = Node { name, target, ..Node::default() };
         for (i, a) in n.get("inputs").and_then(Json::as_array).into_iter().flatten().enumerate() {
-            let arg_name = a.get("name").and_then(Json::as_str).map_or_else(|| format!("#{i}"), str::to_string);
+            let given = a.get("name").and_then(Json::as_str).filter(|n| !n.is_empty());
             let value = match a.get("arg") {
-                Some(v) => self.arg(v, depth, &format!("{at} argument {arg_name:?}"))?,
+                Some(v) => self.arg(v, depth, &format!("{at} argument #{i}"))?,
                 None => Arg::None,
+            };
+            // Higher-order operators (`cond`) leave their arguments unnamed: a subgraph goes by its own name.
+            let arg_name = match (given, &value) {
+                (Some(n), _) => n.to_string(),
+                (None, Arg::Graph(g)) if !g.name.is_empty() => g.name.clone(),
+                (None, _) => format!("#{i}"),
             };
             node.args.push(NamedArg { name: arg_name, keyword: a.get("kind").and_then(Json::as_i64) == Some(2), value });
         }
@@ -344,8 +352,9 @@ impl Reader {
                 _ => "unknown",
             })),
             "as_graph" => {
-                let g = inner.get("graph").unwrap_or(inner);
-                Arg::Graph(Box::new(self.graph(g, depth + 1, path)?))
+                let mut g = self.graph(inner.get("graph").unwrap_or(inner), depth + 1, path)?;
+                g.name = inner.get("name").and_then(Json::as_str).unwrap_or_default().to_string();
+                Arg::Graph(Box::new(g))
             }
             _ => Arg::Unknown(key.clone(), inner.clone()),
         })
