@@ -4,8 +4,9 @@
 // shown; Netron: its `default` view). Netron's outside requests (it makes about ten per page load)
 // are blocked. Netron is only a yardstick here: it is downloaded into target/netron-9.3.3/, never
 // into the site.
-// Usage: node bench/vs-netron.mjs [--runs N] [--big]   (after scripts/build-web.sh; --big adds the
-// 13.5 GB Llama-shaped zip, which Netron takes over a minute to open)
+// Usage: node bench/vs-netron.mjs [--runs N] [--set DIR] [--big]   (after scripts/build-web.sh;
+// --set adds the files gen/make_page_set.py writes into DIR, with torch; --big adds the 13.5 GB
+// Llama-shaped zip, which Netron takes over a minute to open)
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,6 +39,17 @@ const files = [
   ['CNN .onnx', 'cnn.onnx'],
   ['BERT-tiny .onnx', 'bert_tiny.onnx'],
 ].map(([label, name]) => [label, fixture(name)]);
+// The kinds of files the committed fixtures lack, as torch writes them (gen/make_page_set.py).
+if (args.includes('--set')) {
+  const dir = path.resolve(args[args.indexOf('--set') + 1]);
+  for (const [label, name] of [
+    ['Lightning-style .ckpt', 'lightning.ckpt'],
+    ['MobileNetV3-small .pth', 'mobilenet_v3_small.pth'],
+    ['GPT-2-tiny .bin', 'gpt2_tiny.bin'],
+    ['traced SqueezeNet 1.1', 'squeezenet_traced.pt'],
+    ['MobileNetV3-small .onnx', 'mobilenet_v3_small.onnx'],
+  ]) files.push([label, path.join(dir, name)]);
+}
 let tmp = null;
 if (args.includes('--big')) {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torchpeek-vs-'));

@@ -30,6 +30,8 @@ export interface Stats {
   std: JsonFloat | null;
   sum: JsonFloat;
   abs_sum: JsonFloat;
+  /** The L2 (Frobenius) norm of the finite elements. */
+  norm: JsonFloat;
   nan_count: number;
   inf_count: number;
   zero_count: number;
@@ -56,6 +58,40 @@ export interface Histogram {
   min: number;
   max: number;
   counts: number[];
+}
+
+export interface Heatmap {
+  rows: number;
+  cols: number;
+  source_rows: number;
+  source_cols: number;
+  values: (number | null)[];
+  min: number;
+  max: number;
+}
+
+/** One folder of numbered blocks (`model.layers`): runs of identical blocks. */
+export interface Repeat {
+  prefix: string;
+  stem?: string;
+  runs: { first: number; last: number; count: number; tensors: number; parameters: number }[];
+  parameters: number[];
+  differs?: string[];
+}
+
+/** What the keys and shapes (and a config.json given alongside) say: docs/inspect-json.md. */
+export interface Architecture {
+  family?: { name: string; label: string; variant?: string; evidence: string[]; from: ('weights' | 'config.json')[] };
+  numbers: {
+    layers?: number; decoder_layers?: number; hidden_size?: number; intermediate_size?: number;
+    heads?: number; kv_heads?: number; head_dim?: number; vocab_size?: number; max_positions?: number;
+    experts?: number; image_size?: number; patch_size?: number; input_channels?: number; classes?: number;
+    stages?: number[]; assumed?: string[]; from_config?: string[]; mismatches?: string[];
+  };
+  parameters: number;
+  parts: { name: string; parameters: number; tensors: number; blocks?: number }[];
+  blocks: Repeat[];
+  config?: string;
 }
 
 export interface Finding {
@@ -91,6 +127,7 @@ export interface Document {
   safety: Safety;
   errors: { message: string; path: string[] }[];
   code?: { name: string; text: string }[];
+  architecture?: Architecture;
   onnx?: {
     ir_version: number;
     opsets: Record<string, number>;
@@ -209,6 +246,12 @@ export declare class Model {
   stats(tensor: TensorRef, options?: ProgressOptions): Stats;
   /** Counts of finite values in `bins` equal bins over [min, max]. */
   histogram(tensor: TensorRef, bins?: number, options?: ProgressOptions): Histogram;
+  /**
+   * A picture of the tensor: its first dimension as rows, the rest as columns, averaged into at
+   * most `rows × cols` cells (256 each by default); `values` row-major, `null` for a cell with no
+   * finite value.
+   */
+  heatmap(tensor: TensorRef, options?: ProgressOptions & { rows?: number; cols?: number }): Heatmap;
   /** The first `limit` values, row-major through the view (real parts of complex numbers). */
   values(tensor: TensorRef, limit?: number): Float64Array;
   /** The health checklist over the state_dict's tensors (every value read once); progress in bytes read. */

@@ -52,6 +52,10 @@ export class Model {
     return JSON.parse(this._live().histogram(this.tensorIndex(tensor), bins, onProgress));
   }
 
+  heatmap(tensor, { rows = 256, cols = 256, onProgress } = {}) {
+    return JSON.parse(this._live().heatmap(this.tensorIndex(tensor), rows, cols, onProgress));
+  }
+
   values(tensor, limit = 64) {
     return this._live().tensorValues(this.tensorIndex(tensor), limit);
   }

@@ -1,6 +1,6 @@
 // Screenshots of the page for a look by eye, light and dark: a checkpoint with a tensor selected
-// (statistics and histogram), its checkpoint sections, an ONNX graph, and a whole pickled model's
-// safety findings. Writes tests/e2e/out/shot-*.png.
+// (statistics and histogram), its checkpoint sections, an ONNX graph, a whole pickled model's
+// safety findings, and BERT-tiny's architecture. Writes tests/e2e/out/shot-*.png.
 // Usage: node scripts/screenshots.mjs   (after scripts/build-web.sh)
 import path from 'node:path';
 import { start, openFiles, findRow, OUT } from '../tests/e2e/harness.mjs';
@@ -23,6 +23,12 @@ try {
     await openFiles(page, 'mlp_entire_model.pt');
     await page.locator('#models > article:not([hidden]) .findings summary').click();
     await page.screenshot({ path: path.join(OUT, `shot-safety-${colorScheme}.png`) });
+    // Architecture at a glance: BERT-tiny's family, parts and blocks, its weight norms read.
+    const bert = await openFiles(page, 'bert_tiny_pytorch_model.bin');
+    await bert.locator('[role="tab"][data-section="architecture"]').click();
+    await bert.locator('button.compute-norms').click();
+    await bert.locator('.norms-chart').waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: path.join(OUT, `shot-architecture-${colorScheme}.png`), fullPage: true });
     await page.close();
   }
   console.log(`screenshots in ${OUT}`);

@@ -1,5 +1,6 @@
 // Statistics of a big tensor, read by the worker's pool (parts in parallel, merged), give what one
-// pass over the whole tensor gives (the npm package in Node), histogram counts included.
+// pass over the whole tensor gives (the npm package in Node), histogram counts included, and its
+// percentiles are within their resolution of the exact ones.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -41,7 +42,14 @@ test('pooled statistics and histogram of a 48 MiB tensor match one pass over it'
     assert.deepEqual([want.nan_count, want.inf_count, want.zero_count, want.min, want.max], [2, 2, 2, -1e6, 1e6]);
     for (const k of ['sum', 'abs_sum', 'mean', 'std']) assert.ok(close(got.stats[k], want[k], 1e-9), `${k}: ${got.stats[k]} vs ${want[k]}`);
     assert.equal(got.histogram.counts.length, bins);
-    assert.deepEqual(got.histogram, { min: wantHist.min, max: wantHist.max, counts: wantHist.counts });
+    const { min, max, counts } = got.histogram;
+    assert.deepEqual({ min, max, counts }, { min: wantHist.min, max: wantHist.max, counts: wantHist.counts });
+    // The percentiles (from the pool's finer histogram) are within its stated resolution of the exact ones.
+    const finite = values.filter(Number.isFinite).sort();
+    for (const [k, q] of [['p1', 0.01], ['p50', 0.5], ['p99', 0.99]]) {
+      const exact = finite[Math.min(finite.length - 1, Math.floor(q * finite.length))];
+      assert.ok(Math.abs(got.histogram.percentiles[k] - exact) <= got.histogram.resolution, `${k}: ${got.histogram.percentiles[k]} vs ${exact}`);
+    }
     assert.deepEqual(h.errors, []);
   } finally {
     await h.close();

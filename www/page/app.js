@@ -29,8 +29,21 @@ window.__torchpeek = stats;
 
 const MODEL_SUFFIX = /\.(pt|pth|bin|ckpt|safetensors|onnx|pt2|pkl|tar|zip|json|mar|h5)$/i;
 
-/** Which files open together: a sharded set with its index, an .onnx with its data files. */
+/**
+ * Which files open together: a sharded set with its index, an .onnx with its data files; a
+ * Hugging Face `config.json` goes with the first group (the core reads its numbers).
+ */
 async function group(files) {
+  const config = files.find((f) => f.name.toLowerCase() === 'config.json');
+  const groups = await groupModels(files.filter((f) => f !== config));
+  if (config) {
+    if (groups.length) groups[0].push(config);
+    else groups.push([config]);
+  }
+  return groups;
+}
+
+async function groupModels(files) {
   const index = files.find((f) => /\.index\.json$/i.test(f.name));
   const groups = [];
   let rest = [...files];

@@ -101,6 +101,82 @@ export function stateDictTree(doc) {
   return root;
 }
 
+/** A run's label: `0–79 ×80`, or the one index. */
+export const runLabel = (stem, r) => (r.count > 1 ? `${stem}${r.first}–${r.last} ×${r.count}` : `${stem}${r.first}`);
+
+/**
+ * Collapses the repeated blocks the core found (`architecture.blocks`) in a `stateDictTree`: in
+ * the folder of each, a run of two or more identical blocks becomes one node, `layers.0–79 ×80`,
+ * whose children are the blocks; a folder that is one run is replaced by that node. A repeat found
+ * inside a run's first block applies to the run's other blocks too (they are the same).
+ */
+export function collapseRepeats(root, architecture) {
+  const groups = architecture?.blocks ?? [];
+  // A folder by key, also inside the run nodes already made.
+  const folderAt = (key) => {
+    let node = root;
+    for (const part of key ? key.split('.') : []) {
+      let next = node.children?.get(part);
+      if (!next) for (const c of node.children?.values() ?? []) if (c.repeat && c.children.has(part)) next = c.children.get(part);
+      if (!next?.children) return null;
+      node = next;
+    }
+    return node;
+  };
+  // The group's folder, and the same folder in the other blocks of every run it sits in.
+  const prefixes = (g) => {
+    let out = [g.prefix];
+    for (const outer of groups) {
+      if (outer === g) break;
+      const base = `${outer.prefix ? `${outer.prefix}.` : ''}${outer.stem ?? ''}`;
+      for (const r of outer.runs.filter((r) => r.count > 1)) {
+        const first = `${base}${r.first}.`;
+        out = out.flatMap((p) => (p.startsWith(first) ? Array.from({ length: r.count }, (_, k) => `${base}${r.first + k}.${p.slice(first.length)}`) : [p]));
+      }
+    }
+    return out;
+  };
+  for (const g of groups) {
+    for (const prefix of prefixes(g)) {
+      const folder = folderAt(prefix);
+      if (!folder) continue;
+      const name = prefix.split('.').pop();
+      const runs = g.runs.filter((r) => r.count > 1);
+      const groupsHere = runs.map((r) => {
+        const children = new Map();
+        for (let i = r.first; i <= r.last; i++) {
+          const child = folder.children.get(`${g.stem ?? ''}${i}`);
+          if (child) children.set(child.name, child);
+        }
+        const node = { name: `${name}.${runLabel(g.stem ?? '', r)}`, key: prefix, children, repeat: r, params: 0, count: 0 };
+        for (const c of children.values()) {
+          node.params += c.params;
+          node.count += c.count;
+        }
+        return node;
+      });
+      if (!groupsHere.length) continue;
+      const rebuilt = new Map();
+      for (const [k, c] of folder.children) {
+        const inRun = groupsHere.find((gh) => gh.children.get(k) === c);
+        if (!inRun) rebuilt.set(k, c);
+        else if (!rebuilt.has(inRun.name)) rebuilt.set(inRun.name, inRun);
+      }
+      folder.children = rebuilt;
+      // A folder that is one run: the run's node takes its place.
+      if (rebuilt.size === 1 && groupsHere.length === 1) {
+        const only = groupsHere[0];
+        folder.name = only.name;
+        folder.repeat = only.repeat;
+        folder.children = only.children;
+      } else {
+        for (const gh of groupsHere) gh.name = runLabel(g.stem ?? '', gh.repeat);
+      }
+    }
+  }
+  return root;
+}
+
 /** The module tree from `modules` ({path, class}), with parameter counts from the state_dict. */
 export function moduleTree(doc) {
   const byPath = new Map();

@@ -11,6 +11,7 @@ import { valueNode, scalarText } from './value-tree.js';
 import { graphHost, graphProblems, pt2Section, torchscriptSection } from './graph-section.js';
 import { verdictText, verdictBadge, findingsPanel, HealthView } from './checks-view.js';
 import { RunPanel } from './run-panel.js';
+import { ArchitectureView, familySummary } from './architecture-view.js';
 
 /** Exports bigger than this stream into a file from the save picker, where there is one. */
 const BIG_EXPORT = 512 << 20;
@@ -110,7 +111,8 @@ export class ModelView {
       ['size', fmt.bytes(size)],
       ['tensors', fmt.grouped(doc.tensors.length)],
       ['parameters', `${fmt.count(params)}`, `${fmt.grouped(params)} elements in the state_dict (tied weights once)`],
-    ];
+      familySummary(doc.architecture) ? ['architecture', familySummary(doc.architecture), 'Recognised from the keys and shapes: see the Architecture section'] : null,
+    ].filter(Boolean);
     const byDtype = D.bytesByDtype(doc);
     const scalars = D.topScalars(doc);
     const scalarEls = scalars.map((s) => {
@@ -154,6 +156,7 @@ export class ModelView {
     if (doc.pt2) add('graph', `Graph (${fmt.grouped(doc.pt2.node_count)} nodes)`, () => pt2Section({ doc, client: this.client, modelId: this.modelId, onTensor: (i) => this.showTensor(i), tensorOfKey: (k) => doc.state_dict.find((e) => e.key === k)?.tensor, onGraphView: (g) => { this.graphView = g; } }));
     if (doc.format === 'torchscript' && doc.code?.length) add('graph', 'Graph', () => torchscriptSection({ client: this.client, modelId: this.modelId, onTensor: (i) => this.showTensor(i), onGraphView: (g) => { this.graphView = g; } }));
     if (doc.state_dict.length) add('weights', `Weights (${fmt.grouped(doc.state_dict.length)})`, () => this.weightsSection());
+    if (doc.architecture) add('architecture', 'Architecture', () => new ArchitectureView({ client: this.client, modelId: this.modelId, doc, onKey: (key) => this.showKey(key) }).el);
     const opts = D.optimizers(doc);
     if (opts.length) add('optimizer', 'Optimizer', () => this.optimizerSection(opts));
     if (doc.modules?.length) add('modules', `Modules (${doc.modules.length})`, () => this.modulesSection());
@@ -199,7 +202,7 @@ export class ModelView {
 
   weightsSection() {
     const { doc } = this;
-    const root = D.stateDictTree(doc);
+    const root = D.collapseRepeats(D.stateDictTree(doc), doc.architecture);
     const tree = new TreeView({
       root,
       label: 'State dict',
@@ -238,6 +241,7 @@ export class ModelView {
   weightsRow(node, row) {
     row.append(h('span', { class: 'node-name' }, node.name));
     if (node.children) {
+      if (node.repeat) row.title = `${node.repeat.count} identical blocks: the same keys, shapes and dtypes`;
       row.append(h('span', { class: 'node-meta muted' }, `${fmt.count(node.params)} · ${fmt.grouped(node.count)} tensor${node.count > 1 ? 's' : ''}`));
       return;
     }

@@ -1,12 +1,18 @@
-// The tensor details panel: metadata, a preview of values, statistics and a histogram, all read
-// in the worker; a progress bar and a cancel button for big tensors.
+// The tensor details panel: metadata, a preview of values, statistics with percentiles and
+// sparsity, a histogram (linear or log), and a heatmap of a matrix, all read in the worker; a
+// progress bar and a cancel button for big tensors.
 
-import { h, svg, announce } from './dom.js';
+import { h, announce } from './dom.js';
+import * as charts from './charts.js';
 import * as fmt from './format.js';
 import { numel, itemsize, tied } from './doc.js';
 import { Cancelled } from './client.js';
 
 const BINS = 64;
+/** The heatmap's cells along each side, at most. */
+const HEATMAP_CELLS = 256;
+/** Heatmaps of bigger tensors wait for a click. */
+const AUTO_HEATMAP_BYTES = 16 << 20;
 /** Bigger tensors wait for a click before their bytes are read. */
 const AUTO_STATS_BYTES = 64 << 20;
 const PREVIEW_ROWS = 8;
@@ -51,6 +57,7 @@ export class TensorPanel {
     this.valuesEl = h('div', { class: 'values' }, h('p', { class: 'muted' }, 'Reading values…'));
     this.statsEl = h('div', { class: 'stats' });
     this.histEl = h('div', { class: 'histogram' });
+    this.heatEl = h('div', { class: 'heatmap-box' });
     this.el.replaceChildren(...present(
       h('div', { class: 'tensor-head' }, h('h2', { class: 'tensor-name', title: name }, name),
         this.ctx.onExportNpy && t.layout !== 'sparse_coo'
@@ -69,6 +76,7 @@ export class TensorPanel {
       h('h3', {}, 'Statistics'),
       this.statsEl,
       this.histEl,
+      this.heatEl,
     ));
 
     if (n === 0) {
@@ -83,6 +91,39 @@ export class TensorPanel {
       this.statsEl.replaceChildren(h('button', { type: 'button', class: 'button compute-stats', onclick: () => this.loadStats(index, t, gen) },
         `Compute statistics and histogram (reads ${fmt.bytes(bytes)})`));
     }
+    if (t.shape.length >= 2 && n >= 4) {
+      if (bytes <= AUTO_HEATMAP_BYTES || this.cache.has(`h${index}`)) this.loadHeatmap(index, t, name, gen);
+      else {
+        this.heatEl.replaceChildren(h('button', { type: 'button', class: 'button small compute-heatmap', onclick: () => this.loadHeatmap(index, t, name, gen) },
+          `Draw heatmap (reads ${fmt.bytes(bytes)})`));
+      }
+    }
+  }
+
+  /** A heatmap of the matrix (a tensor's first dimension by the rest), read in the worker. */
+  async loadHeatmap(index, t, name, gen) {
+    const key = `h${index}`;
+    let result = this.cache.get(key);
+    if (!result) {
+      const bar = h('progress', { max: 1, value: 0, 'aria-label': 'Reading the tensor for its heatmap' });
+      const { id, promise } = this.ctx.client.request('heatmap', { model: this.ctx.modelId, tensor: index, rows: HEATMAP_CELLS, cols: HEATMAP_CELLS }, {
+        onProgress: (p) => { bar.value = p.total ? p.done / p.total : 0; },
+      });
+      this.heatEl.replaceChildren(h('div', { class: 'progress-row' }, bar, h('span', { class: 'muted' }, 'Heatmap…'),
+        h('button', { type: 'button', class: 'button small', onclick: () => this.ctx.client.cancel(id) }, 'Cancel')));
+      try {
+        result = await promise;
+        this.cache.set(key, result);
+      } catch (err) {
+        if (gen !== this.generation) return;
+        this.heatEl.replaceChildren(err instanceof Cancelled
+          ? h('p', { class: 'muted' }, 'Heatmap cancelled. ', h('button', { type: 'button', class: 'link', onclick: () => this.loadHeatmap(index, t, name, gen) }, 'Draw again'))
+          : h('p', { class: 'error-text' }, `Could not draw the heatmap: ${err.message}`));
+        return;
+      }
+    }
+    if (gen !== this.generation) return;
+    this.heatEl.replaceChildren(h('h3', { class: 'panel-subhead' }, 'Heatmap'), charts.heatmap(result.heatmap, { name }));
   }
 
   async loadValues(index, t, gen) {
@@ -151,16 +192,31 @@ export class TensorPanel {
     const s = stats;
     const f = (k, label = k) => (s[k] == null ? null : [label, fmt.float(s[k]), s[k], k]);
     const n = (k, label) => (s[k] == null ? null : [label, fmt.grouped(s[k]), s[k], k]);
+    const p = histogram?.percentiles;
+    // Percentiles come from a fine histogram: within one of its bins of the exact value.
+    const pct = (q, label) => (p && Number.isFinite(p[q]) ? [label, `≈ ${fmt.float(p[q])}`, p[q], q] : null);
+    const sparsity = s.count ? [`sparsity`, `${fmt.float((100 * s.zero_count) / s.count, 3)}%`, s.zero_count / s.count, 'sparsity'] : null;
     const rows = [
-      f('min'), f('max'), f('mean'), f('std'), f('sum'), f('abs_sum', 'abs sum'),
+      f('min'), f('max'), f('mean'), f('std'), pct('p1', 'p1'), pct('p50', 'median'), pct('p99', 'p99'),
+      f('sum'), f('abs_sum', 'abs sum'), f('norm', 'L2 norm'),
       f('sum_real', 'sum (real)'), f('sum_imag', 'sum (imag)'),
-      n('zero_count', 'zeros'), n('nan_count', 'NaN'), n('inf_count', 'Inf'),
+      n('zero_count', 'zeros'), sparsity, n('nan_count', 'NaN'), n('inf_count', 'Inf'),
     ].filter(Boolean);
     this.statsEl.replaceChildren(...present(
       h('dl', { class: 'stats-grid' }, rows.map(([label, text, raw, key]) => h('div', { dataset: { stat: key, value: String(raw) } }, h('dt', {}, label), h('dd', {}, text)))),
       ms != null ? h('p', { class: 'muted small' }, `Read in ${fmt.ms(ms + (histogramMs ?? 0))} in the worker${t.quantization ? '; dequantized' : ''}.`) : null,
     ));
-    this.histEl.replaceChildren(histogram ? renderHistogram(histogram) : '');
+    this.histEl.replaceChildren();
+    if (!histogram) return;
+    const figure = h('div', {}, charts.histogram(histogram, { log: this.logScale }));
+    const toggle = h('input', { type: 'checkbox', class: 'log-scale', checked: this.logScale ? true : null,
+      onchange: () => {
+        this.logScale = toggle.checked;
+        figure.replaceChildren(charts.histogram(histogram, { log: this.logScale }));
+      } });
+    this.histEl.append(h('div', { class: 'hist-head' }, h('h3', { class: 'panel-subhead' }, 'Histogram'),
+      h('label', { class: 'small' }, toggle, ' Log scale')), figure,
+      p && histogram.resolution > 0 ? h('p', { class: 'muted small percentile-note' }, `Percentiles are read from a finer histogram: each within ${fmt.float(histogram.resolution, 3)} of the exact value.`) : null);
   }
 }
 
@@ -229,28 +285,4 @@ function renderPreview(t, values, plan) {
   }
   if (plan.nrows > plan.rows) body.push(h('tr', {}, h('th', { scope: 'row', class: 'muted' }, '…'), h('td', { colspan: plan.cols + 1, class: 'muted' }, `${fmt.grouped(plan.nrows - plan.rows)} more rows`)));
   return h('div', { class: 'table-scroll' }, h('table', { class: 'values-table' }, h('tbody', {}, body)));
-}
-
-/** An SVG histogram; accepts {counts, edges} or {counts, min, max}. */
-export function renderHistogram(hist) {
-  const counts = hist.counts ?? hist.bins ?? [];
-  if (!counts.length) return h('p', { class: 'muted' }, 'No finite values to draw.');
-  const lo = fmt.num(hist.edges ? hist.edges[0] : hist.min ?? hist.lo);
-  const hi = fmt.num(hist.edges ? hist.edges[hist.edges.length - 1] : hist.max ?? hist.hi);
-  const max = Math.max(...counts.map(Number), 1);
-  const W = 320;
-  const H = 96;
-  const bw = W / counts.length;
-  const bars = counts.map((c, i) => {
-    const bh = c > 0 ? Math.max(1, (Number(c) / max) * H) : 0;
-    const a = hist.edges ? fmt.num(hist.edges[i]) : lo + ((hi - lo) * i) / counts.length;
-    const b = hist.edges ? fmt.num(hist.edges[i + 1]) : lo + ((hi - lo) * (i + 1)) / counts.length;
-    return svg('rect', { x: (i * bw).toFixed(2), y: (H - bh).toFixed(2), width: Math.max(0.5, bw - 0.6).toFixed(2), height: bh.toFixed(2), class: 'bar' },
-      svg('title', {}, `${fmt.float(a, 4)} … ${fmt.float(b, 4)}: ${fmt.grouped(c)}`));
-  });
-  const total = counts.reduce((a, b) => a + Number(b), 0);
-  return h('figure', { class: 'hist' },
-    svg('svg', { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: 'none', role: 'img', 'aria-label': `Histogram of ${fmt.grouped(total)} values from ${fmt.float(lo)} to ${fmt.float(hi)} in ${counts.length} bins` },
-      svg('line', { x1: 0, y1: H - 0.5, x2: W, y2: H - 0.5, class: 'axis' }), ...bars),
-    h('figcaption', {}, h('span', {}, fmt.float(lo, 4)), h('span', { class: 'muted' }, `${counts.length} bins · peak ${fmt.grouped(max)}`), h('span', {}, fmt.float(hi, 4))));
 }

@@ -11,6 +11,12 @@
 //                                                         then {id, type: 'result', result: {stats, histogram,
 //                                                         ms, histogramMs, memory, poolMemory}} (big tensors
 //                                                         are read by a pool of workers: stats-pool.js)
+//                                                         (histogram: {min, max, counts, percentiles: {p1, p50,
+//                                                         p99}, resolution}: percentiles from a histogram with
+//                                                         PERCENTILE_BINS bins, within `resolution` of the exact)
+//   {id, type: 'heatmap', model, tensor, rows, cols}    -> progress*, then {heatmap, ms} (WasmModel.heatmap)
+//   {id, type: 'block-norms', model, blocks: [[tensor]]} -> progress* (bytes), then {norms, ms}: the L2 norm of
+//                                                         each block's tensors together
 //   {id, type: 'graph', model, expand?}                 -> {id, type: 'result', result: {view, layout, ms}}
 //                                                         (view: WasmModel.graph, expand: TorchScript
 //                                                         submodules inlined; layout: graph-layout.js)
@@ -27,13 +33,15 @@
 //   failures                                            -> {id, type: 'error', message}
 // Cancel is done by the page: it terminates this worker and starts a new one (a worker busy in
 // wasm cannot read messages), re-opening its files there; opening reads metadata only.
-import init, { Opening, WasmModel, checkSafety, dtypes as dtypesJson, warmUp } from '../pkg/torchpeek.js';
+import init, { Opening, WasmModel, checkSafety, dtypes as dtypesJson, percentiles, warmUp } from '../pkg/torchpeek.js';
 import { diagram } from './graph-layout.js';
 import { exportNpy, exportSafetensors } from './export.js';
 import { serveRequests } from './serve-requests.js';
 import { StatsPool } from './stats-pool.js';
 import { readAhead, warmReaders } from './read-ahead.js';
 
+/** Bins the percentiles are read from (the drawn histogram's bins are summed from them). */
+const PERCENTILE_BINS = 2048;
 /** Tensors of at least this many bytes are read by the statistics pool, smaller ones here. */
 const POOL_MIN_BYTES = 32 << 20;
 /**
@@ -129,6 +137,13 @@ async function handle(msg) {
     }
     case 'stats':
       return stats(modelOf(msg), msg, progress);
+    case 'heatmap': {
+      const t0 = performance.now();
+      const heatmap = JSON.parse(modelOf(msg).heatmap(msg.tensor, msg.rows, msg.cols, progress('heatmap')));
+      return { heatmap, ms: performance.now() - t0 };
+    }
+    case 'block-norms':
+      return blockNorms(modelOf(msg), msg, progress('norms'));
     case 'graph': {
       const t0 = performance.now();
       const view = JSON.parse(modelOf(msg).graph(Boolean(msg.expand)));
@@ -188,18 +203,50 @@ async function stats(m, msg, progress) {
   let histogram = null;
   if (msg.bins > 0) {
     const range = { min: stats.min ?? 0, max: stats.max ?? 0 };
+    // Counted in `per` times finer bins, for the percentiles; drawn in `msg.bins`.
+    const per = Math.max(1, Math.floor(PERCENTILE_BINS / msg.bins));
+    const bins = msg.bins * per;
     let counts;
     if (pooled) {
       const onProgress = progress('histogram');
-      const parts = await pool.map({ ...part, type: 'histogram-part', bins: msg.bins, ...range }, numel, itemsize, (done) => onProgress(done, numel * itemsize));
+      const parts = await pool.map({ ...part, type: 'histogram-part', bins, ...range }, numel, itemsize, (done) => onProgress(done, numel * itemsize));
       counts = parts.reduce((sum, p) => sum.map((c, i) => c + p[i]));
     } else {
-      counts = m.histogramPart(msg.tensor, msg.bins, range.min, range.max, 0, numel, progress('histogram'));
+      counts = m.histogramPart(msg.tensor, bins, range.min, range.max, 0, numel, progress('histogram'));
     }
-    histogram = { ...range, counts: Array.from(counts) };
+    const [p1, p50, p99] = percentiles(Float64Array.from(counts), range.min, range.max, Float64Array.of(0.01, 0.5, 0.99));
+    const drawn = Array.from({ length: msg.bins }, (_, i) => counts.slice(i * per, (i + 1) * per).reduce((a, b) => a + b, 0));
+    histogram = { ...range, counts: drawn, percentiles: { p1, p50, p99 }, resolution: (range.max - range.min) / bins };
   }
   const histogramMs = performance.now() - t1;
   return { stats, histogram, ms: t1 - t0, histogramMs, memory: memory(), poolMemory: pooled ? await pool.memory() : 0 };
+}
+
+/**
+ * The L2 norm of each block's tensors taken together (the square root of the sum of their squared
+ * norms), each tensor's norm from its statistics (read as `stats` reads it); progress in bytes.
+ */
+async function blockNorms(m, msg, report) {
+  const t0 = performance.now();
+  const bytes = msg.blocks.map((block) => block.map((t) => {
+    const [n, size] = m.tensorSize(t);
+    return n * size;
+  }));
+  const total = bytes.flat().reduce((a, b) => a + b, 0);
+  let done = 0;
+  const norms = [];
+  for (const [k, block] of msg.blocks.entries()) {
+    let squares = 0;
+    for (const [j, tensor] of block.entries()) {
+      const base = done;
+      const { stats: s } = await stats(m, { model: msg.model, tensor, bins: 0 }, () => (d) => report(base + d, total));
+      squares += (typeof s.norm === 'number' ? s.norm : Infinity) ** 2;
+      done += bytes[k][j];
+      report(done, total);
+    }
+    norms.push(Math.sqrt(squares));
+  }
+  return { norms, ms: performance.now() - t0 };
 }
 
 serveRequests(handle, ready);

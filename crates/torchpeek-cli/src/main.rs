@@ -353,6 +353,9 @@ fn summary(doc: &Document) -> String {
     }
     let params: u64 = doc.state_dict.iter().map(|e| doc.tensors[e.tensor].numel).sum();
     println!("tensors: {}   state_dict entries: {}   parameters: {}", doc.tensors.len(), doc.state_dict.len(), human_count(params));
+    if let Some(a) = &doc.architecture {
+        s += &architecture(a);
+    }
     let width = doc.state_dict.iter().map(|e| e.key.len()).max().unwrap_or(0).min(60);
     for e in &doc.state_dict {
         let t = &doc.tensors[e.tensor];
@@ -367,6 +370,40 @@ fn summary(doc: &Document) -> String {
     }
     for p in &doc.errors {
         println!("  problem at {}: {}", p.path.join("."), p.message);
+    }
+    s
+}
+
+/// The architecture at a glance: family, numbers, parts, repeated blocks.
+fn architecture(a: &torchpeek::arch::Architecture) -> String {
+    let mut s = String::new();
+    if let Some(f) = &a.family {
+        let variant = f.variant.as_ref().map(|v| format!(" ({v})")).unwrap_or_default();
+        s += &format!("architecture: {}{variant}, from {}\n", f.label, f.from.join(" and "));
+    }
+    let numbers = serde_json::to_value(&a.numbers).unwrap_or_default();
+    let listed: Vec<String> = numbers
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some(format!("{k} {}", if let Some(n) = v.as_u64() { n.to_string() } else if v.is_array() && v[0].is_u64() { v.to_string() } else { return None })))
+        .collect();
+    if !listed.is_empty() {
+        s += &format!("  {}\n", listed.join("   "));
+    }
+    for note in a.numbers.assumed.iter().chain(&a.numbers.mismatches) {
+        s += &format!("  note: {note}\n");
+    }
+    for p in &a.parts {
+        let blocks = p.blocks.map(|n| format!(" ({n} blocks)")).unwrap_or_default();
+        s += &format!("  part {}: {} parameters{blocks}\n", p.name, human_count(p.parameters));
+    }
+    for b in &a.blocks {
+        let runs: Vec<String> = b.runs.iter().map(|r| if r.count > 1 { format!("{}{}–{} ×{}", b.stem, r.first, r.last, r.count) } else { format!("{}{}", b.stem, r.first) }).collect();
+        s += &format!("  repeated {}: {}\n", if b.prefix.is_empty() { "(root)" } else { &b.prefix }, runs.join(", "));
+        for d in &b.differs {
+            s += &format!("    {d}\n");
+        }
     }
     s
 }

@@ -1,5 +1,5 @@
 //! The command line as a user runs it: `torchpeek run` against onnxruntime's reference outputs,
-//! `torchpeek export` against the library's own export.
+//! `torchpeek export` against the library's own export, `torchpeek inspect` with an architecture.
 
 #[path = "../../torchpeek/tests/common/onnx_proto.rs"]
 mod onnx_proto;
@@ -104,3 +104,29 @@ fn the_command_line_writes_both_forms() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+
+/// `inspect` says what the architecture is, in text and in JSON; a config.json given with the
+/// weights is read for its numbers, not opened as a model.
+#[test]
+fn inspect_describes_the_architecture_with_a_config() {
+    let dir = std::env::temp_dir().join(format!("torchpeek-arch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("config.json");
+    std::fs::write(&config, r#"{"model_type": "bert", "num_hidden_layers": 2, "hidden_size": 64, "num_attention_heads": 2}"#).unwrap();
+    let bin = fixture("bert_tiny_pytorch_model.bin");
+    let inspect = |args: &[&std::ffi::OsStr]| std::process::Command::new(env!("CARGO_BIN_EXE_torchpeek")).arg("inspect").args(args).output().unwrap();
+    let r = inspect(&[bin.as_os_str()]);
+    let text = String::from_utf8_lossy(&r.stdout);
+    assert!(text.contains("architecture: BERT-style encoder (BERT, RoBERTa), from weights"), "{text}");
+    assert!(text.contains("repeated encoder.layer: 0–1 ×2"), "{text}");
+    assert!(text.contains("note: head_dim 64"), "{text}");
+    let r = inspect(&[config.as_os_str(), bin.as_os_str(), "--json".as_ref()]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let doc: Json = serde_json::from_slice(&r.stdout).unwrap();
+    let a = &doc["architecture"];
+    assert_eq!((a["numbers"]["heads"].as_u64(), a["numbers"]["head_dim"].as_u64()), (Some(2), Some(32)));
+    assert_eq!(a["family"]["from"], serde_json::json!(["weights", "config.json"]));
+    assert!(a["numbers"].get("assumed").is_none());
+    assert_eq!(doc["tensors"].as_array().unwrap().len(), 39);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -136,6 +136,12 @@ impl WasmModel {
         serde_json::to_string(&h).map_err(|e| JsError::new(&e.to_string()))
     }
 
+    /// A heatmap of tensor `index` in at most `rows × cols` cells (`stats::heatmap`), as a JSON
+    /// string; a cell without finite values is `null`.
+    pub fn heatmap(&self, index: usize, rows: usize, cols: usize, on_progress: Option<Function>) -> Result<String, JsError> {
+        to_json(&torchpeek::stats::heatmap(&self.model, index, rows, cols, &mut progress_to_js(on_progress)).map_err(js_err)?)
+    }
+
     /// Tensor `index`'s element count and element size in bytes, `[numel, itemsize]`: how to split
     /// it into `statsPart` ranges.
     #[wasm_bindgen(js_name = tensorSize)]
@@ -242,6 +248,14 @@ impl WasmModel {
 #[wasm_bindgen(js_name = checkSafety)]
 pub fn check_safety(input: JsValue) -> Result<String, JsError> {
     to_json(&torchpeek::safety::check_one(source_from_js(&input, 0)?.as_ref()))
+}
+
+/// The percentiles `qs` (fractions) of values counted in equal bins over [min, max] (a pool's
+/// merged histogram: `stats::percentile`); NaN where nothing was counted.
+#[wasm_bindgen]
+pub fn percentiles(counts: Vec<f64>, min: f64, max: f64, qs: Vec<f64>) -> Vec<f64> {
+    let counts: Vec<u64> = counts.iter().map(|&c| c as u64).collect();
+    qs.iter().map(|&q| torchpeek::stats::percentile(&counts, (min, max), q).unwrap_or(f64::NAN)).collect()
 }
 
 /// The dtype table (`view::dtypes::table`: every dtype's torch name, itemsize, float / complex /

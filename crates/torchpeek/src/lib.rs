@@ -5,8 +5,10 @@
 //! their readers) -> `pickle` (a data-only machine) -> `torch` (tensors, modules, checkpoints) ->
 //! `document` (the one model every face shows). `open` puts a `model` together: the document, the
 //! sources, and the `safety` verdict. Over a model: `read` (tensor data), `stats`, `health`,
-//! `diff`, `export`, and `view` (the graph the page draws).
+//! `diff`, `export`, and `view` (the graph the page draws). `arch` describes the architecture
+//! from the weights' names and shapes.
 
+pub mod arch;
 pub mod container;
 pub mod diff;
 pub mod document;

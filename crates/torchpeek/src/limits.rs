@@ -32,6 +32,10 @@ pub const MAX_SCANNED_INFLATED: u64 = 4 << 30;
 pub const MAX_INFLATED_MEMBER: u64 = 512 << 20;
 /// Largest safetensors / JSON header read into memory.
 pub const MAX_HEADER_BYTES: u64 = 100 << 20;
+/// Dotted key segments the architecture looks into (`arch::blocks`).
+pub const MAX_KEY_DEPTH: usize = 64;
+/// A `config.json` opened with a model is read whole up to this size.
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 /// Largest text member (TorchScript code, index.json) kept in the document.
 pub const MAX_TEXT_BYTES: u64 = 16 << 20;
 /// Bytes read per slice when streaming over tensor data (statistics, export).

@@ -1,9 +1,13 @@
 //! Opening a model: the one entry point of every face. The container's reader makes the document
 //! (`container::open`, metadata only); then, in this one place, the safety verdict over every file
-//! read, shared storages linked, and per-channel quantization parameters read from their tensors.
+//! read, shared storages linked, per-channel quantization parameters read from their tensors, and
+//! the architecture described (`arch`), with a `config.json` given alongside set aside for it.
 
+use crate::arch;
+use crate::container::sniff::{self, Detected};
 use crate::container::{self, Read, Scan};
-use crate::document::{Problem, Quantization, Tensor};
+use crate::document::{Document, FileInfo, Problem, Quantization, Tensor};
+use crate::limits;
 use crate::error::{Error, Location, Result};
 use crate::model::Model;
 use crate::read;
@@ -11,20 +15,61 @@ use crate::safety::{self, Safety};
 use crate::source::Source;
 use crate::torch::tensor::TensorDesc;
 use crate::torch::PendingQParams;
+use serde_json::Value as Json;
 
 /// Opens one model from one or more sources (a sharded set, an `.onnx` and its external data).
 /// Reads only what describes the model; tensor bytes are read when asked for.
-pub fn open(sources: Vec<Box<dyn Source>>) -> Result<Model> {
+pub fn open(mut sources: Vec<Box<dyn Source>>) -> Result<Model> {
+    let config = set_config_aside(&mut sources)?;
     if sources.is_empty() {
-        return Err(Error::corrupt(Location::member("input"), "no file given"));
+        return Err(Error::corrupt(Location::member("input"), "no model file given"));
     }
     let Read { mut doc, qparams, onnx, pt2, scans } = container::open(&sources)?;
     doc.safety = verdict(&sources, scans);
     doc.link_shared_storages();
+    if let Some((file, _)) = &config {
+        doc.files.push(file.clone());
+    }
+    doc.architecture = architecture(&doc, config.as_ref().map(|(f, json)| arch::Config { name: &f.name, json }));
     let mut model = Model::new(doc, onnx, sources);
     model.pt2 = pt2;
     resolve_qparams(&mut model, qparams);
     Ok(model)
+}
+
+/// A config file read alongside the model: its name and size, and its JSON.
+type ConfigFile = (FileInfo, Json);
+
+/// A model config (`config.json`) opened with the weights: read and set aside, as it is not a
+/// model file. At most one; a JSON file that is not a config (a sharded set's index) stays.
+fn set_config_aside(sources: &mut Vec<Box<dyn Source>>) -> Result<Option<ConfigFile>> {
+    for i in 0..sources.len() {
+        let src = sources[i].as_ref();
+        if src.len() > limits::MAX_CONFIG_BYTES || !matches!(sniff::detect(src), Ok(Detected::Json)) {
+            continue;
+        }
+        let json: Option<Json> = serde_json::from_slice(&src.read_vec(0, src.len())?).ok();
+        if let Some(json) = json.filter(arch::config::is_config) {
+            let src = sources.remove(i);
+            return Ok(Some((FileInfo { name: src.name().to_string(), bytes: src.len() }, json)));
+        }
+    }
+    Ok(None)
+}
+
+/// The architecture of the document's state_dict (each key once), with the config's numbers.
+fn architecture(doc: &Document, config: Option<arch::Config>) -> Option<arch::Architecture> {
+    let mut seen = std::collections::HashSet::new();
+    let entries: Vec<arch::Entry> = doc
+        .state_dict
+        .iter()
+        .filter(|e| seen.insert(e.key.as_str()))
+        .filter_map(|e| {
+            let t = doc.tensors.get(e.tensor)?;
+            Some(arch::Entry::new(&e.key, &t.shape, t.dtype, t.numel))
+        })
+        .collect();
+    arch::describe(&entries, config)
 }
 
 /// The safety verdict over every file read (each shard of a set), reusing the zip directories the

@@ -1,5 +1,6 @@
-//! Statistics and histograms over a tensor's values, streamed through `read` in bounded slices
-//! (never the whole storage in memory), in parts that a pool of workers can compute and merge.
+//! Statistics, histograms (and percentiles from them) and heatmaps over a tensor's values,
+//! streamed through `read` in bounded slices (never the whole storage in memory); statistics and
+//! histograms in parts that a pool of workers can compute and merge.
 
 use crate::document::Stats;
 use crate::dtype::DType;
@@ -177,6 +178,8 @@ impl Moments {
             std: var.map(f64::sqrt),
             sum: self.sum,
             abs_sum: self.abs_sum,
+            // The sum of squares is the squared deviations plus n·mean².
+            norm: if has { (self.m2 + self.sum * self.sum / n).max(0.0).sqrt() } else { 0.0 },
             nan_count: self.nan,
             inf_count: self.inf,
             zero_count: self.zero,
@@ -270,6 +273,83 @@ pub fn histogram_part(model: &Model, index: usize, bins: usize, (min, max): (f64
     Ok(counts)
 }
 
+impl Histogram {
+    /// The value below which a fraction `q` (0..=1) of the counted values lie, interpolated
+    /// linearly inside its bin (so within one bin width of the exact percentile); None when
+    /// nothing was counted.
+    pub fn percentile(&self, q: f64) -> Option<f64> {
+        percentile(&self.counts, (self.min, self.max), q)
+    }
+}
+
+/// `Histogram::percentile` over `counts` in equal bins over [min, max] (a pool's merged counts).
+pub fn percentile(counts: &[u64], (min, max): (f64, f64), q: f64) -> Option<f64> {
+    let total: u64 = counts.iter().sum();
+    if total == 0 {
+        return None;
+    }
+    let target = q.clamp(0.0, 1.0) * total as f64;
+    let width = (max - min) / counts.len() as f64;
+    let mut below = 0.0;
+    for (i, &c) in counts.iter().enumerate() {
+        let c = c as f64;
+        if c > 0.0 && below + c >= target {
+            return Some(min + width * (i as f64 + ((target - below) / c)));
+        }
+        below += c;
+    }
+    Some(max)
+}
+
+/// A picture of a tensor: its first dimension as rows and the others flattened as columns (a
+/// convolution's `[out, in·kh·kw]`; a vector is one row), averaged into at most `rows × cols`
+/// cells, row-major. A cell without finite values is NaN.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Heatmap {
+    pub rows: usize,
+    pub cols: usize,
+    /// The tensor's rows and columns as drawn.
+    pub source_rows: u64,
+    pub source_cols: u64,
+    pub values: Vec<f32>,
+    /// The smallest and largest cell means (0 when no cell has one).
+    pub min: f64,
+    pub max: f64,
+}
+
+/// The heatmap of tensor `index` in at most `rows × cols` cells (each at least 1, at most 1024).
+pub fn heatmap(model: &Model, index: usize, rows: usize, cols: usize, progress: Progress) -> Result<Heatmap> {
+    let t = model.tensor(index)?;
+    let (source_rows, source_cols) = match t.shape.as_slice() {
+        [] => (1, 1),
+        [n] => (1, *n),
+        [r, rest @ ..] => (*r, rest.iter().product()),
+    };
+    let rows = (rows.clamp(1, 1024) as u64).min(source_rows.max(1)) as usize;
+    let cols = (cols.clamp(1, 1024) as u64).min(source_cols.max(1)) as usize;
+    let mut sum = vec![0f64; rows * cols];
+    let mut count = vec![0u32; rows * cols];
+    let dq = Dequant::new(t)?;
+    let (sr, sc) = (source_rows.max(1), source_cols.max(1));
+    visit(model, t, (0, t.numel), progress, |run, first| {
+        let mut i = first;
+        decode_run(t.dtype, dq.as_ref(), run, first, |x| {
+            if x.is_finite() {
+                let (r, c) = (i / sc, i % sc);
+                let cell = (r * rows as u64 / sr) as usize * cols + (c * cols as u64 / sc) as usize;
+                sum[cell] += x;
+                count[cell] += 1;
+            }
+            i += 1;
+        })
+    })?;
+    let values: Vec<f32> = sum.iter().zip(&count).map(|(&s, &n)| if n > 0 { (s / n as f64) as f32 } else { f32::NAN }).collect();
+    let finite = values.iter().filter(|v| v.is_finite()).map(|&v| v as f64);
+    let (min, max) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let (min, max) = if min <= max { (min, max) } else { (0.0, 0.0) };
+    Ok(Heatmap { rows, cols, source_rows, source_cols, values, min, max })
+}
+
 /// Computes every tensor's statistics into the document; a tensor that cannot be read gets a problem.
 pub fn fill_all(model: &mut Model) {
     for i in 0..model.document.tensors.len() {
@@ -306,7 +386,7 @@ mod tests {
         let m = merged.fold(Moments::default(), Moments::merge).finish(values.len() as u64, DType::Float32);
         assert_eq!((m.nan_count, m.inf_count, m.zero_count, m.min, m.max), (whole.nan_count, whole.inf_count, whole.zero_count, whole.min, whole.max));
         assert_eq!(m.nan_count, 11);
-        for (a, b) in [(m.sum, whole.sum), (m.abs_sum, whole.abs_sum), (m.mean.unwrap(), whole.mean.unwrap()), (m.std.unwrap(), whole.std.unwrap())] {
+        for (a, b) in [(m.sum, whole.sum), (m.abs_sum, whole.abs_sum), (m.norm, whole.norm), (m.mean.unwrap(), whole.mean.unwrap()), (m.std.unwrap(), whole.std.unwrap())] {
             assert!((a - b).abs() <= 1e-12 * b.abs(), "{a} vs {b}");
         }
     }
@@ -322,6 +402,8 @@ mod tests {
         assert_eq!((s.count, s.nan_count, s.inf_count, s.zero_count), (6, 1, 1, 1));
         assert_eq!((s.min, s.max, s.mean, s.sum, s.abs_sum), (Some(-1.0), Some(3.0), Some(1.0), 4.0, 6.0));
         assert!((s.std.unwrap() - (10.0f64 / 3.0).sqrt()).abs() < 1e-12, "{:?}", s.std);
+        // Squares of the finite values: 4 + 0 + 9 + 1.
+        assert!((s.norm - 14f64.sqrt()).abs() < 1e-12, "{}", s.norm);
         assert_eq!((s.sum_real, s.sum_imag), (None, None));
 
         let ints: Vec<u8> = [7i64, -3, 5].iter().flat_map(|v| v.to_le_bytes()).collect();
@@ -364,5 +446,47 @@ mod tests {
         for (a, b) in [(f.sum, s.sum), (f.abs_sum, s.abs_sum), (f.mean.unwrap(), s.mean.unwrap()), (f.std.unwrap(), s.std.unwrap())] {
             assert!((a - b).abs() <= 1e-12 * b.abs(), "{a} vs {b}");
         }
+    }
+    /// A float32 safetensors model of one tensor `shape` holding `values`.
+    fn model_of(shape: &[u64], values: &[f32]) -> Model {
+        let data: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let header = format!(r#"{{"w":{{"dtype":"F32","shape":{shape:?},"data_offsets":[0,{}]}}}}"#, data.len());
+        let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+        bytes.extend(header.as_bytes());
+        bytes.extend(data);
+        crate::open(vec![Box::new(crate::MemSource::new("w.safetensors", bytes))]).unwrap()
+    }
+
+    /// Cells average the elements that fall in them; a 3×4 matrix in 2×2 cells, by hand.
+    #[test]
+    fn heatmap_averages_cells() {
+        // Rows 0..3, columns 0..4: value 10·r + c; one NaN, skipped.
+        let mut values: Vec<f32> = (0..12).map(|i| (10 * (i / 4) + i % 4) as f32).collect();
+        values[11] = f32::NAN;
+        let m = model_of(&[3, 4], &values);
+        let h = heatmap(&m, 0, 2, 2, &mut |_, _| true).unwrap();
+        assert_eq!((h.rows, h.cols, h.source_rows, h.source_cols), (2, 2, 3, 4));
+        // Rows 0 and 1 go to cell row 0, row 2 to cell row 1 (r·2/3); columns 0-1 and 2-3.
+        assert_eq!(h.values, vec![(0.0 + 1.0 + 10.0 + 11.0) / 4.0, (2.0 + 3.0 + 12.0 + 13.0) / 4.0, (20.0 + 21.0) / 2.0, 22.0]);
+        assert_eq!((h.min, h.max), (5.5, 22.0));
+        // A 4-D convolution weight is out × in·kh·kw; never more cells than elements.
+        let m = model_of(&[2, 1, 2, 2], &[1.0; 8]);
+        let h = heatmap(&m, 0, 64, 64, &mut |_, _| true).unwrap();
+        assert_eq!((h.rows, h.cols, h.values.len()), (2, 4, 8));
+    }
+
+    /// Percentiles from a histogram land within a bin of the exact ones.
+    #[test]
+    fn percentiles_from_the_histogram() {
+        let values: Vec<f32> = (0..10_000).map(|i| i as f32 / 100.0).collect(); // 0 .. 99.99
+        let m = model_of(&[10_000], &values);
+        let h = histogram(&m, 0, 1000, &mut |_, _| true).unwrap();
+        let width = (h.max - h.min) / 1000.0;
+        for (q, exact) in [(0.01, 1.0), (0.5, 50.0), (0.99, 99.0)] {
+            let p = h.percentile(q).unwrap();
+            assert!((p - exact).abs() <= width, "p{q}: {p} vs {exact}");
+        }
+        assert_eq!(percentile(&[0, 0], (0.0, 1.0), 0.5), None);
+        assert_eq!(percentile(&[0, 4], (0.0, 2.0), 0.5), Some(1.5));
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod safety;
 
+use crate::arch::Architecture;
 use crate::dtype::DType;
 use safety::Safety;
 use serde::Serialize;
@@ -67,6 +68,9 @@ pub struct Stats {
     pub sum: f64,
     #[serde(serialize_with = "json_f64")]
     pub abs_sum: f64,
+    /// The L2 (Frobenius) norm of the finite elements.
+    #[serde(serialize_with = "json_f64")]
+    pub norm: f64,
     pub nan_count: u64,
     pub inf_count: u64,
     pub zero_count: u64,
@@ -226,6 +230,9 @@ pub struct Document {
     pub onnx: Option<Json>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pt2: Option<Json>,
+    /// Repeated blocks, the family and its numbers (`arch`); set by `crate::open`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub architecture: Option<Architecture>,
 }
 
 impl Document {
@@ -245,6 +252,7 @@ impl Document {
             code: Vec::new(),
             onnx: None,
             pt2: None,
+            architecture: None,
         }
     }
 

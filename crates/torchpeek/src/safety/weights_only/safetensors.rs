@@ -33,7 +33,8 @@ pub(super) fn load(src: &dyn Source) -> Outcome {
         }
         let bad = |why: &str| refuse(8, format!("tensor {key:?}: {why}"));
         let bits = info.get("dtype").and_then(|d| d.as_str()).and_then(safetensors_dtype_bits).ok_or_else(|| bad("unknown or missing dtype"))?;
-        let usize_of = |v: &serde_json::Value| v.as_u64().filter(|&x| x <= usize::MAX as u64);
+        // torch's safetensors reads these as a 64-bit usize, whatever our own target (wasm32).
+        let usize_of = |v: &serde_json::Value| v.as_u64();
         let shape = info.get("shape").and_then(|s| s.as_array()).ok_or_else(|| bad("no shape"))?;
         let dims = shape.iter().map(usize_of).collect::<Option<Vec<u64>>>().ok_or_else(|| bad("shape entries must be non-negative integers"))?;
         let offsets = info.get("data_offsets").and_then(|o| o.as_array()).filter(|o| o.len() == 2).ok_or_else(|| bad("data_offsets must be two integers"))?;
