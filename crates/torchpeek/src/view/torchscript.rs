@@ -13,7 +13,7 @@ use crate::document::Format;
 use crate::limits;
 use crate::model::Model;
 use serde_json::{json, Map, Value as Json};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// The graph of the root module's `forward`; None when the model is not TorchScript or has no
 /// such method. `expand` inlines submodule calls.
@@ -36,7 +36,7 @@ pub fn module_graph_json(model: &Model, path: &str, method: &str, expand: bool) 
         nodes: 0,
         counter: 0,
         problems: Vec::new(),
-        initializers: BTreeMap::new(),
+        initializers: BTreeSet::new(),
         depth: 0,
         used: HashSet::new(),
         inlining: vec![func as *const Func],
@@ -59,11 +59,12 @@ pub fn module_graph_json(model: &Model, path: &str, method: &str, expand: bool) 
     let mut problems = code.problems.clone();
     problems.append(&mut ctx.problems);
     let modules: Vec<Json> = code.modules.iter().map(|(p, c)| json!({"path": p, "class": c})).collect();
+    let tensor_of: HashMap<&str, usize> = doc.state_dict.iter().map(|e| (e.key.as_str(), e.tensor)).collect();
     let initializers: Vec<Json> = ctx
         .initializers
-        .keys()
+        .iter()
         .map(|key| {
-            let t = doc.state_dict.iter().find(|e| &e.key == key).map(|e| e.tensor);
+            let t = tensor_of.get(key.as_str()).copied();
             let mut v = json!({"name": key, "tensor": t});
             if let Some(t) = t.and_then(|i| doc.tensors.get(i)) {
                 v["dtype"] = Json::from(t.dtype.name());
@@ -209,7 +210,7 @@ struct Ctx<'a> {
     counter: usize,
     problems: Vec<String>,
     /// Weights read, by state_dict key.
-    initializers: BTreeMap<String, ()>,
+    initializers: BTreeSet<String>,
     /// Submodule and function bodies being read inside each other.
     depth: usize,
     /// Every value name given so far, in every block: names are unique in the whole graph.
@@ -507,7 +508,7 @@ impl Ctx<'_> {
                 v
             }
             Ref::Weight(k) => {
-                self.initializers.insert(k.clone(), ());
+                self.initializers.insert(k.clone());
                 k
             }
             Ref::Module(p) | Ref::Function(p) => p,
@@ -602,7 +603,7 @@ impl Ctx<'_> {
                     Ref::Module(p) => {
                         let key = join(&p, name);
                         if self.code.weights.contains(&key) {
-                            self.initializers.insert(key.clone(), ());
+                            self.initializers.insert(key.clone());
                             Ref::Weight(key)
                         } else if self.code.modules.contains_key(&key) {
                             Ref::Module(key)
