@@ -1,4 +1,4 @@
-// The ONNX graph in the page: the diagram (graph-canvas.js, laid out in the worker by
+// A model's graph in the page (ONNX, a .pt2's exported program): the diagram (graph-canvas.js, laid out in the worker by
 // workers/graph-layout.js) or the node list (also the fallback for graphs too big to draw); search by node
 // or tensor name, keyboard navigation through what it finds, and a details card for the node
 // clicked (node-details.js).
@@ -26,7 +26,22 @@ const CATEGORIES = {
   quant: 'QuantizeLinear DequantizeLinear DynamicQuantizeLinear',
 };
 const CATEGORY_OF = new Map(Object.entries(CATEGORIES).flatMap(([c, ops]) => ops.split(' ').map((op) => [op, c])));
-const opCategory = (op) => CATEGORY_OF.get(op) ?? 'math';
+const TORCH_CATEGORIES = {
+  layer: 'conv1d conv2d conv3d convolution _convolution conv_transpose1d conv_transpose2d conv_transpose3d linear matmul mm bmm addmm baddbmm einsum embedding scaled_dot_product_attention _scaled_dot_product_flash_attention_for_cpu _transformer_encoder_layer_fwd _native_multi_head_attention lstm gru rnn_tanh rnn_relu',
+  activation: 'relu relu_ relu6 gelu silu sigmoid tanh softmax _softmax log_softmax hardtanh hardswish hardsigmoid leaky_relu elu selu celu mish softplus prelu glu',
+  norm: 'batch_norm _native_batch_norm_legit _native_batch_norm_legit_no_training _native_batch_norm_legit_functional native_batch_norm layer_norm native_layer_norm group_norm native_group_norm instance_norm rms_norm dropout native_dropout feature_dropout alpha_dropout',
+  pool: 'max_pool1d max_pool2d max_pool3d max_pool2d_with_indices avg_pool1d avg_pool2d avg_pool3d adaptive_avg_pool1d adaptive_avg_pool2d adaptive_avg_pool3d adaptive_max_pool2d upsample_nearest2d upsample_bilinear2d interpolate',
+  shape: 'view reshape _reshape_alias permute transpose t flatten unflatten squeeze unsqueeze cat stack split split_with_sizes chunk select slice expand expand_as contiguous clone index index_select gather scatter narrow repeat tile pad constant_pad_nd sym_size sym_numel size dim detach alias _to_copy to type_as unbind __getitem__ len',
+  constant: 'full full_like zeros zeros_like ones ones_like arange empty scalar_tensor lift_fresh_copy tensor',
+  control: 'cond while_loop map scan if loop',
+};
+for (const [c, ops] of Object.entries(TORCH_CATEGORIES)) for (const op of ops.split(' ')) CATEGORY_OF.set(`torch:${op}`, c);
+/** `aten.conv2d.default`, `aten::conv2d`, `torch.conv2d`: the operator's own name, `conv2d`. */
+const torchOp = (op) => {
+  const parts = op.split(/::|\./);
+  return parts.length >= 3 && parts[0] !== 'torch' ? parts[1] : parts[parts.length - 1];
+};
+const opCategory = (op) => CATEGORY_OF.get(op) ?? (/[.:]/.test(op) ? CATEGORY_OF.get(`torch:${torchOp(op)}`) : null) ?? 'math';
 
 /** The view's values: who makes each, who reads it; initializers by name. */
 class GraphIndex {
@@ -56,19 +71,21 @@ class GraphIndex {
     });
   }
 
-  /** Text a search looks in: name, op type, and the names of the values in and out. */
+  /** Text a search looks in: name, op type, the names of the values in and out, the module. */
   haystack(i) {
     const b = this.boxes[i];
     if (b.kind !== 'node') return b.name.toLowerCase();
     const n = this.view.nodes[b.node];
-    return `${n.name}\n${n.op_type}\n${n.inputs.join('\n')}\n${n.outputs.join('\n')}`.toLowerCase();
+    return `${n.name}\n${n.op_type}\n${n.inputs.join('\n')}\n${n.outputs.join('\n')}${n.module ? `\n${n.module}` : ''}`.toLowerCase();
   }
 
   /** The type and shape the file records for a value: "float32 [batch, 64]", or null. */
   valueType(name) {
     const v = Object.hasOwn(this.view.values, name) ? this.view.values[name] : null;
     if (!v) return null;
-    return `${String(v.elem_type).toLowerCase()} [${(v.shape ?? []).map((d) => (d == null ? '?' : d)).join(', ')}]`;
+    const type = String(v.elem_type).toLowerCase();
+    // TorchScript records a type without a shape.
+    return v.shape ? `${type} [${v.shape.map((d) => (d == null ? '?' : d)).join(', ')}]` : type;
   }
 
   label(i) {

@@ -1,5 +1,6 @@
 // One opened model: its header (format, kind, sizes, safety), and sections for the weights
-// (the state_dict tree), the checkpoint's other parts, modules, TorchScript code and ONNX graph.
+// (the state_dict tree), the checkpoint's other parts, modules, TorchScript code and the graph
+// (ONNX, .pt2, TorchScript: graph-section.js).
 
 import { h, download } from './dom.js';
 import * as fmt from './format.js';
@@ -7,7 +8,7 @@ import * as D from './doc.js';
 import { TreeView } from './tree.js';
 import { TensorPanel } from './tensor-panel.js';
 import { valueNode, scalarText } from './value-tree.js';
-import { GraphView } from './graph-view.js';
+import { graphHost, graphProblems, pt2Section, torchscriptSection } from './graph-section.js';
 import { verdictText, verdictBadge, findingsPanel, HealthView } from './checks-view.js';
 import { RunPanel } from './run-panel.js';
 import { ArchitectureView, familySummary } from './architecture-view.js';
@@ -152,6 +153,8 @@ export class ModelView {
     const add = (id, label, build) => this.sections.push({ id, label, build, panel: null });
     // An ONNX file is its graph first.
     if (doc.onnx) add('onnx', `Graph (${fmt.grouped(doc.onnx.node_count)} nodes)`, () => this.onnxSection());
+    if (doc.pt2) add('graph', `Graph (${fmt.grouped(doc.pt2.node_count)} nodes)`, () => pt2Section({ doc, client: this.client, modelId: this.modelId, onTensor: (i) => this.showTensor(i), tensorOfKey: (k) => doc.state_dict.find((e) => e.key === k)?.tensor, onGraphView: (g) => { this.graphView = g; } }));
+    if (doc.format === 'torchscript' && doc.code?.length) add('graph', 'Graph', () => torchscriptSection({ client: this.client, modelId: this.modelId, onTensor: (i) => this.showTensor(i), onGraphView: (g) => { this.graphView = g; } }));
     if (doc.state_dict.length) add('weights', `Weights (${fmt.grouped(doc.state_dict.length)})`, () => this.weightsSection());
     if (doc.architecture) add('architecture', 'Architecture', () => new ArchitectureView({ client: this.client, modelId: this.modelId, doc, onKey: (key) => this.showKey(key) }).el);
     const opts = D.optimizers(doc);
@@ -352,42 +355,30 @@ export class ModelView {
       fact('initializers', `${fmt.grouped(o.initializer_count)} · ${fmt.count(o.initializer_numel)} elements`));
     const notes = h('div', { class: 'onnx-notes' });
     const more = h('div', { class: 'onnx-more' });
-    const host = h('div', { class: 'graph-host' },
-      h('p', { class: 'muted graph-loading' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), ` Laying out ${fmt.grouped(o.node_count)} nodes…`));
-    const loading = host.firstChild;
-    const load = () => this.client.request('onnx-graph', { model: this.modelId }).promise.then(({ view, layout, ms }) => {
-      const m = view.model;
-      if (m.domain) facts.append(fact('domain', m.domain));
-      if (m.model_version) facts.append(fact('model version', m.model_version));
-      if (m.graph_name) facts.append(fact('graph', m.graph_name));
-      for (const [label, text] of [['Model', m.doc_string], ['Graph', m.graph_doc_string]]) {
-        if (text) notes.append(h('details', { class: 'doc-string', open: text.length < 400 }, h('summary', {}, `${label} description`), h('p', {}, text)));
-      }
-      if (view.problems.length) {
-        notes.append(h('div', { class: 'doc-errors', role: 'note' }, h('strong', {}, 'The graph is not well formed: '),
-          h('ul', {}, view.problems.map((p) => h('li', {}, p)))));
-      }
-      const t0 = performance.now();
-      this.graphView = new GraphView({ view, layout, onTensor: (i) => this.showTensor(i) });
-      // For tests and benchmarks: worker time (graph view and layout), and drawing time here.
-      this.graphView.el.dataset.ms = ms.toFixed(1);
-      this.graphView.el.dataset.drawMs = (performance.now() - t0).toFixed(1);
-      host.replaceChildren(this.graphView.el);
-      if (m.metadata_props.length) {
-        more.append(h('h3', {}, 'Metadata'), h('table', { class: 'grid metadata-props' },
-          h('tbody', {}, m.metadata_props.map(([k, v]) => h('tr', {}, h('th', { scope: 'row' }, k), h('td', { class: 'prop-value' }, v))))));
-      }
-      if (view.functions.length) {
-        more.append(h('h3', {}, `Functions (${view.functions.length})`), h('table', { class: 'grid' },
-          h('thead', {}, h('tr', {}, ['name', 'domain', 'inputs → outputs', 'nodes'].map((c) => h('th', { scope: 'col' }, c)))),
-          h('tbody', {}, view.functions.map((f) => h('tr', {}, h('td', {}, f.name), h('td', {}, f.domain), h('td', {}, `(${f.inputs.join(', ')}) → (${f.outputs.join(', ')})`), h('td', {}, f.node_count))))));
-      }
-    }).catch((err) => {
-      // A cancelled statistics run restarts the worker: the graph can simply be asked for again.
-      host.replaceChildren(h('p', { class: 'error-text' }, `Could not read the graph: ${err.message} `,
-        h('button', { type: 'button', class: 'button small', onclick: () => { host.replaceChildren(loading); load(); } }, 'Try again')));
+    const host = graphHost({
+      client: this.client, modelId: this.modelId, nodeCount: o.node_count, onTensor: (i) => this.showTensor(i),
+      onView: (view, graphView) => {
+        this.graphView = graphView;
+        const m = view.model;
+        if (m.domain) facts.append(fact('domain', m.domain));
+        if (m.model_version) facts.append(fact('model version', m.model_version));
+        if (m.graph_name) facts.append(fact('graph', m.graph_name));
+        for (const [label, text] of [['Model', m.doc_string], ['Graph', m.graph_doc_string]]) {
+          if (text) notes.append(h('details', { class: 'doc-string', open: text.length < 400 }, h('summary', {}, `${label} description`), h('p', {}, text)));
+        }
+        const problems = graphProblems(view.problems);
+        if (problems) notes.append(problems);
+        if (m.metadata_props.length) {
+          more.append(h('h3', {}, 'Metadata'), h('table', { class: 'grid metadata-props' },
+            h('tbody', {}, m.metadata_props.map(([k, v]) => h('tr', {}, h('th', { scope: 'row' }, k), h('td', { class: 'prop-value' }, v))))));
+        }
+        if (view.functions.length) {
+          more.append(h('h3', {}, `Functions (${view.functions.length})`), h('table', { class: 'grid' },
+            h('thead', {}, h('tr', {}, ['name', 'domain', 'inputs → outputs', 'nodes'].map((c) => h('th', { scope: 'col' }, c)))),
+            h('tbody', {}, view.functions.map((f) => h('tr', {}, h('td', {}, f.name), h('td', {}, f.domain), h('td', {}, `(${f.inputs.join(', ')}) → (${f.outputs.join(', ')})`), h('td', {}, f.node_count))))));
+        }
+      },
     });
-    load();
     return h('div', { class: 'onnx' }, facts, notes, host,
       h('div', { class: 'onnx-io' }, h('div', {}, h('h3', {}, 'Inputs'), io(o.inputs)), h('div', {}, h('h3', {}, 'Outputs'), io(o.outputs))),
       more,

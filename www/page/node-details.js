@@ -1,4 +1,5 @@
-// The details of one ONNX graph node: op type, name, inputs (initializers open their tensor in the
+// The details of one graph node (ONNX, or a .pt2's with its arguments' names, module and source):
+// op type, name, inputs (initializers open their tensor in the
 // tensor panel; other values link to the node that makes them), outputs and their consumers, and
 // every attribute formatted for reading (numbers, lists, strings, tensors, subgraphs).
 
@@ -71,18 +72,20 @@ export function nodeDetails(graph, box, { go, onTensor, onClose }) {
   }
   const n = graph.view.nodes[b.node];
   const attrs = Object.entries(n.attributes ?? {});
+  // A .pt2's nodes name the argument each input is given as (`weight`, `size`).
+  const argName = (k) => (k >= 0 && n.input_args?.[k] ? h('span', { class: 'arg-name muted' }, `${n.input_args[k]}: `) : null);
   const inputRow = (name, k) => {
     if (!name) return h('li', { class: 'muted' }, `#${k} (not given)`);
     const init = graph.inits.get(name);
     if (init) {
-      return h('li', { class: 'init' },
+      return h('li', { class: 'init' }, argName(k),
         init.tensor != null
           ? h('button', { type: 'button', class: 'link tensor-link', dataset: { tensor: init.tensor }, onclick: () => onTensor(init.tensor) }, name)
           : h('span', { class: 'mono' }, name),
         h('span', { class: 'io-meta' }, `${String(init.dtype).toLowerCase()} ${dims(init.shape)}`));
     }
     const from = graph.producer.get(name);
-    return h('li', {}, h('span', { class: 'mono value-name' }, name), from != null ? h('span', { class: 'io-meta' }, 'from ', boxLink(graph, from, go)) : h('span', { class: 'io-meta muted' }, 'unknown'),
+    return h('li', {}, argName(k), h('span', { class: 'mono value-name' }, name), from != null ? h('span', { class: 'io-meta' }, 'from ', boxLink(graph, from, go)) : h('span', { class: 'io-meta muted' }, 'unknown'),
       valueType(graph, name));
   };
   const outputRow = (name) => {
@@ -93,14 +96,17 @@ export function nodeDetails(graph, box, { go, onTensor, onClose }) {
   return h('section', { class: 'node-details', 'aria-label': `Node ${n.name || n.op_type}` },
     h('header', {}, h('span', { class: `badge op-badge cat-${b.category}` }, n.op_type), n.domain ? h('span', { class: 'muted small' }, n.domain) : null, close),
     h('h3', { class: 'node-title', title: n.name }, n.name || h('span', { class: 'muted' }, `unnamed node #${n.index}`)),
+    n.module != null ? h('p', { class: 'node-module small' }, 'in ', h('span', { class: 'mono' }, n.module || '(root module)'), n.module_class ? h('span', { class: 'muted' }, ` ${n.module_class}`) : null) : null,
+    n.stack_trace ? h('details', { class: 'stack-trace' }, h('summary', {}, 'Source'), h('pre', { class: 'mono small' }, n.stack_trace)) : null,
     h('h4', {}, `Inputs (${n.inputs.length})`),
     h('ul', { class: 'io-list' }, n.inputs.map(inputRow)),
-    n.outer_inputs?.length ? [h('h4', {}, 'From enclosing scopes'), h('ul', { class: 'io-list' }, n.outer_inputs.map(inputRow))] : null,
+    n.outer_inputs?.length ? [h('h4', {}, 'From enclosing scopes'), h('ul', { class: 'io-list' }, n.outer_inputs.map((name) => inputRow(name, -1)))] : null,
     h('h4', {}, `Outputs (${n.outputs.length})`),
     h('ul', { class: 'io-list' }, n.outputs.map(outputRow)),
     h('h4', {}, `Attributes (${attrs.length})`),
     attrs.length
-      ? h('table', { class: 'grid attrs' }, h('tbody', {}, attrs.map(([k, v]) => h('tr', { dataset: { attr: k } }, h('th', { scope: 'row' }, k), h('td', {}, attributeValue(v))))))
+      ? h('table', { class: 'grid attrs' }, h('tbody', {}, attrs.map(([k, v]) => h('tr', { dataset: { attr: k } },
+          h('th', { scope: 'row' }, k, n.keywords?.includes(k) ? h('span', { class: 'muted small', title: 'given by keyword' }, ' (kw)') : null), h('td', {}, attributeValue(v))))))
       : h('p', { class: 'muted small' }, 'None.'));
 }
 

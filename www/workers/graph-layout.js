@@ -38,7 +38,7 @@ const shortName = (name) => name.split(/[./:]/).filter(Boolean).pop() ?? name;
 
 /**
  * The boxes (graph inputs, nodes in the view's order, graph outputs) and edges of `view` (the
- * JSON of `WasmModel.onnxGraph`), laid out; for a graph too big to draw, unplaced and `tooBig`
+ * JSON of `WasmModel.graph`), laid out; for a graph too big to draw, unplaced and `tooBig`
  * saying why.
  */
 export function diagram(view) {
@@ -53,7 +53,8 @@ export function diagram(view) {
 }
 
 function ioBox(kind, v) {
-  const sub = `${v.elem_type ?? ''} ${v.shape ? `[${v.shape.map((d) => (d == null ? '?' : d)).join(', ')}]` : ''}`.trim();
+  // A .pt2's output that writes a buffer (or an input) names what it writes.
+  const sub = v.target ? `→ ${v.target}` : `${v.elem_type ?? ''} ${v.shape ? `[${v.shape.map((d) => (d == null ? '?' : d)).join(', ')}]` : ''}`.trim();
   const title = clip(v.name);
   const w = Math.min(MAX_W, Math.max(MIN_W, title.length * TITLE_CHAR, clip(sub).length * MONO_CHAR) + 2 * PAD + 4);
   return { kind, name: v.name, title, sub: clip(sub), rows: [], w: Math.round(w), h: 40 };

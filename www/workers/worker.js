@@ -17,8 +17,9 @@
 //   {id, type: 'heatmap', model, tensor, rows, cols}    -> progress*, then {heatmap, ms} (WasmModel.heatmap)
 //   {id, type: 'block-norms', model, blocks: [[tensor]]} -> progress* (bytes), then {norms, ms}: the L2 norm of
 //                                                         each block's tensors together
-//   {id, type: 'onnx-graph', model}                     -> {id, type: 'result', result: {view, layout, ms}}
-//                                                         (view: WasmModel.onnxGraph; layout: graph-layout.js)
+//   {id, type: 'graph', model, expand?}                 -> {id, type: 'result', result: {view, layout, ms}}
+//                                                         (view: WasmModel.graph, expand: TorchScript
+//                                                         submodules inlined; layout: graph-layout.js)
 //   {id, type: 'health', model}                         -> {id, type: 'progress', phase, done, total}* (bytes)
 //                                                         then {id, type: 'result', result: {health, ms}}
 //   {id, type: 'diff', a, b}                            -> {id, type: 'progress', phase, done, total}* (elements)
@@ -148,9 +149,9 @@ async function handle(msg) {
     }
     case 'block-norms':
       return blockNorms(modelOf(msg), msg, progress('norms'));
-    case 'onnx-graph': {
+    case 'graph': {
       const t0 = performance.now();
-      const view = JSON.parse(modelOf(msg).onnxGraph());
+      const view = JSON.parse(modelOf(msg).graph(Boolean(msg.expand)));
       return { view, layout: diagram(view), ms: performance.now() - t0 };
     }
     case 'health':

@@ -115,11 +115,11 @@ impl WasmModel {
         serde_json::to_string(&self.model.document).map_err(|e| JsError::new(&e.to_string()))
     }
 
-    /// The ONNX graph view (`onnx::view::graph_json`: metadata, nodes in topological order,
-    /// initializer links), as a JSON string; an error for any other format.
-    #[wasm_bindgen(js_name = onnxGraph)]
-    pub fn onnx_graph(&self) -> Result<String, JsError> {
-        let view = torchpeek::view::onnx::graph_json(&self.model).ok_or_else(|| JsError::new("not an ONNX model"))?;
+    /// The Graph view (`view::graph_json`: an ONNX model's, a `.pt2`'s program or a TorchScript
+    /// archive's `forward`: metadata, nodes in topological order, weights linked to tensors), as a
+    /// JSON string; `expand` inlines TorchScript submodule calls. An error for a model without a graph.
+    pub fn graph(&self, expand: bool) -> Result<String, JsError> {
+        let view = torchpeek::view::graph_json(&self.model, expand).ok_or_else(|| JsError::new("this model has no graph to show"))?;
         serde_json::to_string(&view).map_err(|e| JsError::new(&e.to_string()))
     }
 

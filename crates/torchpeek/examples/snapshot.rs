@@ -1,5 +1,5 @@
 //! Prints, for each file given, the document JSON the page receives (`documentJson`) and, for ONNX,
-//! the graph view JSON (`onnxGraph`): one line each. `scripts/snapshot-json.sh` compares these
+//! `.pt2` and TorchScript, the graph view JSON (`graph`): one line each. `scripts/snapshot-json.sh` compares these
 //! before and after a change that must not change behaviour.
 
 use torchpeek::{FileSource, Source};
@@ -10,7 +10,7 @@ fn main() {
         match opened {
             Ok(model) => {
                 println!("{path} document {}", serde_json::to_string(&model.document).expect("JSON"));
-                if let Some(view) = torchpeek::view::onnx::graph_json(&model) {
+                if let Some(view) = torchpeek::view::graph_json(&model, false) {
                     println!("{path} graph {}", serde_json::to_string(&view).expect("JSON"));
                 }
             }

@@ -66,3 +66,12 @@ pub const MAX_ONNX_INLINE_BYTES: u64 = 1 << 30;
 pub const MAX_ONNX_ATTR_ITEMS: usize = 4096;
 /// Largest input tensor the engine builds (bytes).
 pub const MAX_ENGINE_TENSOR_BYTES: usize = 1 << 31;
+/// Largest graph description read (a `.pt2`'s `models/*.json`; a TorchScript archive's code is
+/// under `MAX_TEXT_BYTES`).
+pub const MAX_GRAPH_JSON_BYTES: u64 = 64 << 20;
+/// Most nodes of a graph (a `.pt2` program's, or the ones parsed from a TorchScript method),
+/// counting those of nested subgraphs and blocks.
+pub const MAX_GRAPH_NODES: usize = 1_000_000;
+/// Deepest nesting of subgraphs (a `.pt2`'s control-flow operators) and of blocks and expressions
+/// in TorchScript code.
+pub const MAX_GRAPH_DEPTH: usize = 64;

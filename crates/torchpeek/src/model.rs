@@ -1,8 +1,9 @@
 //! An opened model: the Document plus the sources its tensors' bytes live in, and what only the
-//! faces' views need (the parsed ONNX model). `crate::open` makes one; `read` reads its tensors.
+//! faces' views need (the parsed ONNX model, a `.pt2`'s program). `crate::open` makes one; `read` reads its tensors.
 
 use crate::container;
 use crate::container::onnx::schema::ModelInfo;
+use crate::container::pt2::program::Program;
 use crate::document::{Document, StorageData, Tensor};
 use crate::error::{Error, Location, Result};
 use crate::source::Source;
@@ -15,6 +16,8 @@ pub struct Model {
     pub document: Document,
     /// The parsed ONNX model behind `document.onnx`, for the graph view (`view::onnx`).
     pub onnx: Option<Arc<ModelInfo>>,
+    /// The exported program behind `document.pt2`, for the graph view (`view::pt2`).
+    pub pt2: Option<Arc<Program>>,
     sources: Vec<Box<dyn Source>>,
     /// Deflated storages, inflated once on first read (torch itself never compresses storages).
     inflated: RefCell<HashMap<usize, Arc<[u8]>>>,
@@ -23,7 +26,7 @@ pub struct Model {
 impl Model {
     /// A model over `sources`, whose document says where each storage's bytes are.
     pub fn new(document: Document, onnx: Option<Arc<ModelInfo>>, sources: Vec<Box<dyn Source>>) -> Self {
-        Model { document, onnx, sources, inflated: RefCell::new(HashMap::new()) }
+        Model { document, onnx, pt2: None, sources, inflated: RefCell::new(HashMap::new()) }
     }
 
     pub fn sources(&self) -> &[Box<dyn Source>] {

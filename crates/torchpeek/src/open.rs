@@ -24,7 +24,7 @@ pub fn open(mut sources: Vec<Box<dyn Source>>) -> Result<Model> {
     if sources.is_empty() {
         return Err(Error::corrupt(Location::member("input"), "no model file given"));
     }
-    let Read { mut doc, qparams, onnx, scans } = container::open(&sources)?;
+    let Read { mut doc, qparams, onnx, pt2, scans } = container::open(&sources)?;
     doc.safety = verdict(&sources, scans);
     doc.link_shared_storages();
     if let Some((file, _)) = &config {
@@ -32,6 +32,7 @@ pub fn open(mut sources: Vec<Box<dyn Source>>) -> Result<Model> {
     }
     doc.architecture = architecture(&doc, config.as_ref().map(|(f, json)| arch::Config { name: &f.name, json }));
     let mut model = Model::new(doc, onnx, sources);
+    model.pt2 = pt2;
     resolve_qparams(&mut model, qparams);
     Ok(model)
 }

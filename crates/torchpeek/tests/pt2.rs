@@ -29,7 +29,7 @@ fn pt2(extra: &[(&str, &[u8])]) -> Vec<u8> {
     let mut members: Vec<(&str, &[u8])> = vec![
         ("model/archive_format", b"pt2"),
         ("model/byteorder", b"little"),
-        ("model/models/model.json", b"{}"),
+        ("model/models/model.json", br#"{"graph_module": {"graph": {}, "signature": {"input_specs": [], "output_specs": []}}}"#),
         ("model/data/weights/model_weights_config.json", weights.as_bytes()),
         ("model/data/weights/weight_0", &w0),
         ("model/data/weights/weight_1", &w1),

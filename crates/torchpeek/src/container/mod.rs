@@ -13,6 +13,7 @@ pub mod sharded;
 pub mod sniff;
 pub mod tar;
 pub mod torch_zip;
+pub mod torchscript;
 pub mod zip;
 
 use crate::document::{Document, Kind};
@@ -41,6 +42,8 @@ pub struct Read {
     pub qparams: Vec<PendingQParams>,
     /// The parsed ONNX model, for the graph view.
     pub onnx: Option<Arc<ModelInfo>>,
+    /// The exported program of a `.pt2`, for the graph view.
+    pub pt2: Option<Arc<pt2::program::Program>>,
     /// The files the safety verdict covers, and how each was read.
     pub scans: Vec<Scan>,
 }
@@ -48,7 +51,7 @@ pub struct Read {
 impl Read {
     /// A document with nothing pending, covering `scans`.
     pub fn new(doc: Document, scans: Vec<Scan>) -> Self {
-        Read { doc, qparams: Vec::new(), onnx: None, scans }
+        Read { doc, qparams: Vec::new(), onnx: None, pt2: None, scans }
     }
 }
 

@@ -90,5 +90,5 @@ pub fn read_shards(sources: &[Box<dyn Source>], skip: Option<usize>) -> Result<R
     }
     doc.kind = if all_state_dicts { Kind::StateDict } else { Kind::Checkpoint };
     doc.tree = json!({"$dict": tree_items});
-    Ok(Read { doc, qparams: all_qparams, onnx: None, scans: all_scans })
+    Ok(Read { doc, qparams: all_qparams, onnx: None, pt2: None, scans: all_scans })
 }

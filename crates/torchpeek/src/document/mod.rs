@@ -228,6 +228,8 @@ pub struct Document {
     pub code: Vec<TextMember>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub onnx: Option<Json>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pt2: Option<Json>,
     /// Repeated blocks, the family and its numbers (`arch`); set by `crate::open`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub architecture: Option<Architecture>,
@@ -249,6 +251,7 @@ impl Document {
             storages: Vec::new(),
             code: Vec::new(),
             onnx: None,
+            pt2: None,
             architecture: None,
         }
     }

@@ -1,4 +1,4 @@
-//! The ONNX graph as the page draws it (`WasmModel.onnxGraph`): the model's metadata, the nodes in
+//! The ONNX graph as the page draws it (`WasmModel.graph`): the model's metadata, the nodes in
 //! topological order, which node inputs are initializers (by index into the document's tensors),
 //! and the types the file records for values. Not part of the `inspect --json` document.
 

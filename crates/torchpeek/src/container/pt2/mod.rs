@@ -1,18 +1,21 @@
 //! `.pt2` archives from `torch.export.save` (torch >= 2.6 layout): a zip whose
 //! `<root>/data/weights/model_weights_config.json` (and `data/constants/...`) maps each weight's
 //! name to a raw payload member with its tensor metadata (dtype as torch.export's ScalarType,
-//! sizes, strides, storage offset). The weights are read; the exported graph
-//! (`models/model.json`) is not interpreted.
+//! sizes, strides, storage offset). The weights are read here; the exported program
+//! (`models/model.json`: graph and signature) by `program`, summarized into the document's `pt2`.
+
+pub mod program;
 
 use super::zip::Archive;
 use super::{Read, Scan};
 use crate::document::{Document, FileInfo, Format, Kind, Problem, StateDictEntry, Storage, Tensor};
-use crate::dtype::DType;
 use crate::error::{Error, Location, Result};
 use crate::limits;
 use crate::source::Source;
 use serde_json::{json, Value as Json};
+use program::{dtype_of, Program};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The payload configs of an archive, weights first.
 const CONFIGS: [&str; 2] = ["data/weights/model_weights_config.json", "data/constants/model_constants_config.json"];
@@ -20,31 +23,6 @@ const CONFIGS: [&str; 2] = ["data/weights/model_weights_config.json", "data/cons
 /// True when the archive is a torch.export archive.
 pub fn is_pt2(archive: &Archive) -> bool {
     archive.entries.iter().any(|e| e.name.ends_with(CONFIGS[0]) || e.name.ends_with("/archive_format"))
-}
-
-/// torch.export's serialized ScalarType.
-fn dtype_of(code: i64) -> Option<DType> {
-    Some(match code {
-        1 => DType::UInt8,
-        2 => DType::Int8,
-        3 => DType::Int16,
-        4 => DType::Int32,
-        5 => DType::Int64,
-        6 => DType::Float16,
-        7 => DType::Float32,
-        8 => DType::Float64,
-        9 => DType::Complex32,
-        10 => DType::Complex64,
-        11 => DType::Complex128,
-        12 => DType::Bool,
-        13 => DType::BFloat16,
-        28 => DType::UInt16,
-        29 => DType::Float8E4m3fn,
-        30 => DType::Float8E5m2,
-        31 => DType::Float8E4m3fnuz,
-        32 => DType::Float8E5m2fnuz,
-        _ => return None,
-    })
 }
 
 /// A SymInt as serialized: `{"as_int": 4}` (a symbolic size has no value here).
@@ -88,7 +66,35 @@ pub fn read(sources: &[Box<dyn Source>], index: usize, archive: Archive) -> Resu
     }
     doc.tree = json!({"$dict": items});
     doc.kind = Kind::StateDict;
-    Ok(Read::new(doc, vec![Scan::Archive { source: index, archive }]))
+    let program = read_program(src, &archive, &mut doc);
+    let mut read = Read::new(doc, vec![Scan::Archive { source: index, archive }]);
+    read.pt2 = program;
+    Ok(read)
+}
+
+/// The exported program (`<root>/models/model.json`, else the first `models/*.json`), summarized
+/// into `doc.pt2`. One that cannot be read is a problem of the document: the weights still show.
+fn read_program(src: &dyn Source, archive: &Archive, doc: &mut Document) -> Option<Arc<Program>> {
+    let in_models = |name: &str| name.rsplit_once('/').is_some_and(|(dir, file)| (dir == "models" || dir.ends_with("/models")) && file.ends_with(".json"));
+    let entry = archive
+        .entries
+        .iter()
+        .find(|e| e.name == "models/model.json" || e.name.ends_with("/models/model.json"))
+        .or_else(|| archive.entries.iter().find(|e| in_models(&e.name)))?;
+    let member = format!("{}/{}", src.name(), entry.name);
+    let parsed = archive
+        .read_member(src, entry, limits::MAX_GRAPH_JSON_BYTES)
+        .and_then(|bytes| program::parse(&bytes, &member));
+    match parsed {
+        Ok(p) => {
+            doc.pt2 = Some(p.summary_json());
+            Some(Arc::new(p))
+        }
+        Err(e) => {
+            doc.errors.push(Problem { message: format!("the exported program is not shown: {e}"), path: vec![] });
+            None
+        }
+    }
 }
 
 /// One payload as a tensor of the document; a message when it cannot be read.
