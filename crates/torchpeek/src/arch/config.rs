@@ -12,50 +12,35 @@ pub fn is_config(json: &Json) -> bool {
         && ["model_type", "architectures", "num_hidden_layers", "n_layer", "hidden_size", "d_model"].iter().any(|k| o.contains_key(*k))
 }
 
-/// A number's names across families' configs, the first present wins.
-const NAMES: &[(&str, &[&str])] = &[
-    ("layers", &["num_hidden_layers", "n_layer", "num_layers"]),
-    ("decoder_layers", &["num_decoder_layers"]),
-    ("hidden_size", &["hidden_size", "n_embd", "d_model"]),
-    ("intermediate_size", &["intermediate_size", "n_inner", "d_ff"]),
-    ("heads", &["num_attention_heads", "n_head", "num_heads"]),
-    ("kv_heads", &["num_key_value_heads"]),
-    ("head_dim", &["head_dim", "d_kv"]),
-    ("vocab_size", &["vocab_size"]),
-    ("max_positions", &["max_position_embeddings", "n_positions"]),
-    ("experts", &["num_local_experts", "num_experts"]),
-    ("image_size", &["image_size"]),
-    ("patch_size", &["patch_size"]),
-    ("input_channels", &["num_channels"]),
-];
+/// Where a number lives in `Numbers`.
+type Slot = fn(&mut Numbers) -> &mut Option<u64>;
 
-fn slot<'a>(n: &'a mut Numbers, name: &str) -> &'a mut Option<u64> {
-    match name {
-        "layers" => &mut n.layers,
-        "decoder_layers" => &mut n.decoder_layers,
-        "hidden_size" => &mut n.hidden_size,
-        "intermediate_size" => &mut n.intermediate_size,
-        "heads" => &mut n.heads,
-        "kv_heads" => &mut n.kv_heads,
-        "head_dim" => &mut n.head_dim,
-        "vocab_size" => &mut n.vocab_size,
-        "max_positions" => &mut n.max_positions,
-        "experts" => &mut n.experts,
-        "image_size" => &mut n.image_size,
-        "patch_size" => &mut n.patch_size,
-        _ => &mut n.input_channels,
-    }
-}
+/// Each number: its name, its names across families' configs (the first present wins), its slot.
+const NAMES: &[(&str, &[&str], Slot)] = &[
+    ("layers", &["num_hidden_layers", "n_layer", "num_layers"], |n| &mut n.layers),
+    ("decoder_layers", &["num_decoder_layers"], |n| &mut n.decoder_layers),
+    ("hidden_size", &["hidden_size", "n_embd", "d_model"], |n| &mut n.hidden_size),
+    ("intermediate_size", &["intermediate_size", "n_inner", "d_ff"], |n| &mut n.intermediate_size),
+    ("heads", &["num_attention_heads", "n_head", "num_heads"], |n| &mut n.heads),
+    ("kv_heads", &["num_key_value_heads"], |n| &mut n.kv_heads),
+    ("head_dim", &["head_dim", "d_kv"], |n| &mut n.head_dim),
+    ("vocab_size", &["vocab_size"], |n| &mut n.vocab_size),
+    ("max_positions", &["max_position_embeddings", "n_positions"], |n| &mut n.max_positions),
+    ("experts", &["num_local_experts", "num_experts"], |n| &mut n.experts),
+    ("image_size", &["image_size"], |n| &mut n.image_size),
+    ("patch_size", &["patch_size"], |n| &mut n.patch_size),
+    ("input_channels", &["num_channels"], |n| &mut n.input_channels),
+];
 
 /// Applies `config` to the family and numbers the shapes gave.
 pub fn apply(config: &Json, family: &mut Option<Family>, numbers: &mut Numbers) {
     let get = |keys: &[&str]| keys.iter().find_map(|k| config.get(*k).and_then(Json::as_u64));
     let assumed = !numbers.assumed.is_empty();
-    for &(name, keys) in NAMES {
+    for &(name, keys, slot) in NAMES {
         let Some(v) = get(keys) else { continue };
         // Numbers that rest on an assumed head size are replaced silently; the others are checked.
         let was_assumed = assumed && matches!(name, "heads" | "kv_heads" | "head_dim");
-        let old = slot(numbers, name).replace(v);
+        let old = slot(numbers).replace(v);
         if let Some(w) = old.filter(|&w| w != v && !was_assumed) {
             numbers.mismatches.push(format!("{name}: config.json says {v}, the weights {w}"));
         }
