@@ -26,14 +26,17 @@ function head(header) {
   return bytes;
 }
 
-/** A big all-zero float32 file that is a hole on disk: {name: element count, or shape}. */
-export function writeSparseSafetensors(file, sizes) {
+/** Bytes per element of the dtypes `writeSparseSafetensors` writes. */
+const ITEMSIZE = { F32: 4, BF16: 2, F16: 2 };
+
+/** A big all-zero file that is a hole on disk: {name: element count, or shape}, float32 unless `dtype`. */
+export function writeSparseSafetensors(file, sizes, { dtype = 'F32' } = {}) {
   const header = {};
   let offset = 0;
   for (const [name, size] of Object.entries(sizes)) {
     const shape = [].concat(size);
-    const bytes = 4 * shape.reduce((a, b) => a * b, 1);
-    header[name] = { dtype: 'F32', shape, data_offsets: [offset, offset + bytes] };
+    const bytes = ITEMSIZE[dtype] * shape.reduce((a, b) => a * b, 1);
+    header[name] = { dtype, shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }
   const bytes = head(header);

@@ -7,28 +7,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { start, openFiles, findRow, manifest, close, OUT } from './harness.mjs';
+import { ramp, writeSafetensors, writeSparseSafetensors } from '../../gen/make-safetensors.mjs';
 
 const h = await start({ guard: true });
 const page = await h.newPage();
 after(() => h.close());
-
-/** A safetensors file of bf16 `tensors` ([name, shape]) as a sparse file: a header and a hole. */
-function sparseSafetensors(file, tensors) {
-  const header = {};
-  let offset = 0;
-  for (const [name, shape] of tensors) {
-    const bytes = 2 * shape.reduce((a, b) => a * b, 1);
-    header[name] = { dtype: 'BF16', shape, data_offsets: [offset, offset + bytes] };
-    offset += bytes;
-  }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (json.length % 8)) % 8);
-  const head = Buffer.alloc(8 + json.length);
-  head.writeBigUInt64LE(BigInt(json.length));
-  head.write(json, 8);
-  fs.writeFileSync(file, head);
-  fs.truncateSync(file, head.length + offset);
-}
 
 /** Llama-2-70B's shapes: 80 layers, hidden 8192, 8 key/value heads of 128, feed-forward 28672. */
 function llama70b(dir) {
@@ -47,7 +30,7 @@ function llama70b(dir) {
   for (let i = 0; i * per < tensors.length; i++) {
     const name = `model-${String(i + 1).padStart(5, '0')}-of-00029.safetensors`;
     const chunk = tensors.slice(i * per, (i + 1) * per);
-    sparseSafetensors(path.join(dir, name), chunk);
+    writeSparseSafetensors(path.join(dir, name), Object.fromEntries(chunk), { dtype: 'BF16' });
     for (const [t] of chunk) weightMap[t] = name;
     files.push(path.join(dir, name));
   }
@@ -157,14 +140,7 @@ test('a weight matrix: heatmap, L2 norm, sparsity, percentiles and a log-scale h
 
 test('percentiles land within their stated resolution of the exact ones', async () => {
   // 10,000 values 0.00 … 99.99: p1 = 1, median = 50, p99 = 99, to within a bin.
-  const file = path.join(OUT, 'ramp.safetensors');
-  const data = Float32Array.from({ length: 10_000 }, (_, i) => i / 100);
-  let json = JSON.stringify({ ramp: { dtype: 'F32', shape: [100, 100], data_offsets: [0, data.byteLength] } });
-  json += ' '.repeat((8 - (json.length % 8)) % 8);
-  const head = Buffer.alloc(8 + json.length);
-  head.writeBigUInt64LE(BigInt(json.length));
-  head.write(json, 8);
-  fs.writeFileSync(file, Buffer.concat([head, Buffer.from(data.buffer)]));
+  const file = writeSafetensors(path.join(OUT, 'ramp.safetensors'), { ramp: { shape: [100, 100], data: ramp(10_000) } });
   await openFiles(page, file);
   const row = await findRow(page, 'ramp');
   await row.click();
