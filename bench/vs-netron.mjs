@@ -1,7 +1,7 @@
 // torchpeek side by side with Netron 9.3.3's web build (the `netron` wheel on PyPI holds the static
 // site), in one headless Chromium run: each file opened in a fresh browser context of each tool,
-// timed from choosing the file (setInputFiles) to its content on screen (torchpeek: the model view
-// shown; Netron: its `default` view). Netron's outside requests (it makes about ten per page load)
+// timed on the page's clock from choosing the file (setInputFiles) to the first frame with its
+// content (torchpeek: the model view shown; Netron: its `default` view). Netron's outside requests (it makes about ten per page load)
 // are blocked. Netron is only a yardstick here: it is downloaded into target/netron-9.3.3/, never
 // into the site.
 // Usage: node bench/vs-netron.mjs [--runs N] [--set DIR] [--big]   (after scripts/build-web.sh;
@@ -116,10 +116,28 @@ try {
         }
         // A person takes a moment to choose a file: both tools get the same second after load.
         await page.waitForTimeout(1000);
-        const t0 = Date.now();
+        // Timed on the page's clock: from just before the file is given to the first frame that
+        // has the content (a MutationObserver sees it; the next animation frame is its paint).
+        // Playwright's own waitForSelector polls at growing intervals (up to 100 ms apart), too
+        // coarse for opens of a tenth of a second.
+        // Through the DevTools protocol: Netron replaces window.eval, which page.evaluate uses.
+        const cdp = await context.newCDPSession(page);
+        const pageEval = async (expression) => (await cdp.send('Runtime.evaluate', { expression, awaitPromise: true, returnByValue: true })).result.value;
+        const start = await pageEval(`(() => {
+          window.__shown = new Promise((resolve) => {
+            const check = () => {
+              if (!document.querySelector(${JSON.stringify(t.shown)})) return;
+              observer.disconnect();
+              requestAnimationFrame(() => resolve(performance.now()));
+            };
+            const observer = new MutationObserver(check);
+            observer.observe(document, { subtree: true, childList: true, attributes: true });
+          });
+          return performance.now();
+        })()`);
         await page.setInputFiles(t.input, file);
         await page.waitForSelector(t.shown, { state: 'attached', timeout: 180_000 });
-        ms[name].push(Date.now() - t0);
+        ms[name].push(Math.round((await pageEval('window.__shown')) - start));
         await context.close();
       }
     }

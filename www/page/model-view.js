@@ -227,9 +227,9 @@ export class ModelView {
       }
     });
     this.filterInput = filter;
-    // The first tensor shows at once.
+    // The first tensor shows right after the tree's first frame (its details would hold that frame back).
     const first = doc.state_dict[0];
-    if (first) queueMicrotask(() => tree.reveal(first.key));
+    if (first) requestAnimationFrame(() => setTimeout(() => tree.reveal(first.key), 0));
     return h('div', { class: 'weights' },
       h('div', { class: 'toolbar' }, filter,
         h('button', { type: 'button', class: 'button small', onclick: () => tree.setAll(true) }, 'Expand all'),
