@@ -8,8 +8,11 @@
 //!   portable one (`kernels::lanes`);
 //! - `rewrite`: graph rewrites before tract optimises (`x^3` as products, shared constants
 //!   unshared so that a tied weight is packed once, not on every run);
+//! - `declutter`: tract's declutter passes, less the one that costs convolution networks most of
+//!   a load for nothing;
 //! - `npy`: `.npy` arrays in and out of the engine, over the core's `.npy` codec.
 
+mod declutter;
 pub mod kernels;
 pub mod npy;
 pub mod rewrite;

@@ -265,7 +265,7 @@ impl Session {
         drop(proto);
         let typed = model
             .into_typed()
-            .and_then(|m| m.into_decluttered())
+            .and_then(|mut m| crate::declutter::declutter(&mut m).map(|_| m))
             .map_err(|e| engine_err("cannot prepare the model", e))?;
         let index_limits = index_limits(&typed).map_err(|e| engine_err("model inputs", e))?;
         let mut symbolic = false;
@@ -448,11 +448,12 @@ fn index_limits(model: &TypedModel) -> TractResult<Vec<IndexLimit>> {
 }
 
 /// The plan of `model`: rewritten (see `rewrite`), our kernels swapped in where its shapes are
-/// concrete (see `kernels`), then optimised by tract (symbolic dimensions left symbolic).
+/// concrete (see `kernels`), then decluttered and optimised (`declutter`; symbolic dimensions
+/// left symbolic).
 fn plan_of(mut model: TypedModel) -> TractResult<TypedSimpleState> {
     crate::rewrite::rewrite(&mut model)?;
     crate::kernels::swap_in(&mut model)?;
-    TypedSimpleState::new(&model.into_optimized()?.into_runnable()?)
+    TypedSimpleState::new(&crate::declutter::optimized(model)?.into_runnable()?)
 }
 
 /// A plan for `model` with its symbolic input dimensions set from `shapes`.
