@@ -8,10 +8,13 @@
 //!   portable one (`kernels::lanes`);
 //! - `rewrite`: graph rewrites before tract optimises (`x^3` as products, shared constants
 //!   unshared so that a tied weight is packed once, not on every run);
+//! - `pt2`: a `.pt2`'s exported program translated into an ONNX model of ATen's counterparts, so
+//!   `Session::load` runs torch.export archives too;
 //! - `npy`: `.npy` arrays in and out of the engine, over the core's `.npy` codec.
 
 pub mod kernels;
 pub mod npy;
+pub mod pt2;
 pub mod rewrite;
 mod session;
 

@@ -195,6 +195,11 @@ impl Session {
     /// (`onnx::external_data`). The model's bytes are read once; of the external files, only the
     /// ranges initializers name.
     pub fn load(sources: &[&dyn Source]) -> Result<Session> {
+        let onnx = tract_onnx::onnx();
+        if let Some(model) = crate::pt2::open(sources)? {
+            let t = crate::pt2::translate(&model)?;
+            return Session::from_proto(&onnx, t.proto, t.inputs, t.outputs);
+        }
         let at = model_index(sources.iter().copied());
         let file = *sources.get(at).ok_or_else(|| Error::engine("no model file given"))?;
         let model = file.read_vec(0, file.len())?;
@@ -204,7 +209,6 @@ impl Session {
         let inputs: Vec<IoInfo> = schema::model_inputs(g).into_iter().map(io_info).collect();
         let outputs: Vec<IoInfo> = g.outputs.iter().map(io_info).collect();
 
-        let onnx = tract_onnx::onnx();
         let mut proto = onnx
             .proto_model_for_read(&mut std::io::Cursor::new(&model))
             .map_err(|e| engine_err("cannot decode the model", e))?;
@@ -261,6 +265,12 @@ impl Session {
             }
         }
 
+        Session::from_proto(&onnx, proto, inputs, outputs)
+    }
+
+    /// A session over a decoded model whose data is all in memory (an ONNX file's, or a `.pt2`
+    /// translated), with its inputs and outputs as declared.
+    fn from_proto(onnx: &tract_onnx::Onnx, proto: pb::ModelProto, inputs: Vec<IoInfo>, outputs: Vec<IoInfo>) -> Result<Session> {
         let model = onnx.model_for_proto_model(&proto).map_err(|e| engine_err("cannot build the model", e))?;
         drop(proto);
         let typed = model

@@ -1,0 +1,105 @@
+//! `.pt2` archives run by the engine (`torchpeek_engine::pt2`): every model of tests/real/run
+//! (written by gen/make_run_models.py with torch 2.15) against torch's own outputs, inputs bound by
+//! the signature's names, and the errors that name an operator and its node before any run.
+
+use std::path::{Path, PathBuf};
+use torchpeek::{FileSource, Source};
+use torchpeek_engine::{npy, NamedArray, Session};
+
+fn run_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/real/run")
+}
+
+fn load(path: &Path) -> torchpeek::Result<Session> {
+    let src = FileSource::open(path).unwrap();
+    Session::load(&[&src as &dyn Source])
+}
+
+fn npy_file(p: &Path, name: &str) -> NamedArray {
+    npy::read(name, std::fs::File::open(p).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn f32s(a: &NamedArray) -> Vec<f32> {
+    assert_eq!(a.dtype, torchpeek::dtype::DType::Float32, "{}", a.name);
+    a.data.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect()
+}
+
+/// The largest |a - b| of two outputs of the same shape.
+fn max_error(got: &NamedArray, want: &NamedArray) -> f32 {
+    assert_eq!(got.shape, want.shape, "{}", got.name);
+    f32s(got).iter().zip(f32s(want)).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max)
+}
+
+/// Runs `NAME.pt2` (`stem` names its inputs and outputs, shared by `_core` variants) on its saved
+/// inputs: each output's largest difference from torch's.
+fn errors(name: &str, stem: &str) -> Vec<f32> {
+    let mut s = load(&run_dir().join(format!("{name}.pt2"))).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let inputs: Vec<NamedArray> =
+        s.inputs().iter().map(|i| npy_file(&run_dir().join(format!("{stem}.in.{}.npy", i.name)), &i.name)).collect();
+    let outputs = s.run(inputs).unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_eq!(outputs.len(), s.outputs().len());
+    outputs
+        .iter()
+        .enumerate()
+        .map(|(i, o)| max_error(o, &npy_file(&run_dir().join(format!("{stem}.out.{i}.npy")), "want")))
+        .collect()
+}
+
+#[test]
+fn every_run_fixture_matches_torch() {
+    for (name, stem, outputs) in [
+        ("cnn", "cnn", 1),
+        ("cnn_core", "cnn", 1),
+        ("encoder", "encoder", 1),
+        ("encoder_core", "encoder", 1),
+        ("mlp", "mlp", 1),
+        ("ops", "ops", 2),
+    ] {
+        let errs = errors(name, stem);
+        eprintln!("{name}: max |torchpeek - torch| per output {errs:?}");
+        assert_eq!(errs.len(), outputs, "{name}");
+        assert!(errs.iter().all(|&e| e <= 1e-4), "{name}: {errs:?}");
+    }
+}
+
+#[test]
+fn inputs_and_outputs_are_the_signatures() {
+    let s = load(&run_dir().join("ops.pt2")).unwrap();
+    let names: Vec<String> = s.inputs().iter().map(|i| i.name.clone()).collect();
+    assert_eq!(names, ["ids", "x"]);
+    assert_eq!(s.inputs()[0].elem_type, "INT64");
+    assert_eq!(s.outputs().len(), 2);
+    // The encoder's sequence length is a symbol with its name.
+    let s = load(&run_dir().join("encoder.pt2")).unwrap();
+    let shape = s.inputs()[0].shape.clone().unwrap();
+    assert!(matches!(&shape[1], torchpeek_engine::Dim::Symbol(_)), "{shape:?}");
+}
+
+#[test]
+fn a_dynamic_sequence_length_runs_at_other_lengths() {
+    let mut s = load(&run_dir().join("encoder.pt2")).unwrap();
+    for len in [2usize, 9] {
+        let data: Vec<u8> = (0..2 * len * 16).flat_map(|i| ((i as f32 * 0.37).sin()).to_le_bytes()).collect();
+        let x = NamedArray { name: "x".into(), dtype: torchpeek::dtype::DType::Float32, shape: vec![2, len, 16], data };
+        let out = s.run(vec![x]).unwrap();
+        assert_eq!(out[0].shape, [2, len, 16]);
+        assert!(f32s(&out[0]).iter().all(|v| v.is_finite()));
+    }
+}
+
+#[test]
+fn an_operator_without_a_translation_is_named_with_its_node_before_any_run() {
+    let graphs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/real/graphs");
+    let e = load(&graphs.join("branch_cond.pt2")).err().expect("torch.cond is not translated").to_string();
+    assert!(e.contains("unsupported operator") && e.contains("higher_order.cond (node \"cond\")"), "{e}");
+    // Exported in training mode: the in-place update of a BatchNorm counter is not translated.
+    let e = load(&graphs.join("cnn_bn_train.pt2")).err().expect("training-mode batch norm").to_string();
+    assert!(e.contains("aten.add_.Tensor (node \"add_\")"), "{e}");
+}
+
+#[test]
+fn a_file_that_is_neither_onnx_nor_pt2_is_refused_by_name() {
+    let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/real");
+    let e = load(&real.join("cnn_bn_state_dict.pt")).err().unwrap().to_string();
+    assert!(e.contains("torch.export archives"), "{e}");
+}
