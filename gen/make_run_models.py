@@ -4,8 +4,9 @@ with torch 2.15 in eval mode, each saved three ways, with a seeded input and tor
 
 - `NAME.pt2`: `torch.export.save(torch.export.export(model, args))`, torch's default (the
   TRAINING dialect: `aten.conv2d`, `aten.linear`, `aten.batch_norm`, `aten.scaled_dot_product_attention` ...);
-- `NAME_core.pt2` (some models): the same program after `run_decompositions({})` (core ATen:
-  `aten.convolution`, `aten.addmm`, `aten._native_batch_norm_legit_no_training`, `getitem` outputs ...);
+- `NAME_core.pt2`: the same program after `run_decompositions()` (core ATen: `aten.convolution`,
+  `aten.addmm`, `aten._native_batch_norm_legit_no_training` and `aten.native_layer_norm` with
+  their extra outputs, attention spelled out with `bmm` and `_softmax` ...);
 - `NAME.onnx`: `torch.onnx.export(..., dynamo=True)`, for `run A.pt2 B.onnx --compare`;
 - `NAME.in.USER_INPUT.npy`: the input, by the signature's user-input name;
 - `NAME.out.I.npy`: torch's output I (the eager model's, in eval mode, under no_grad).
@@ -87,12 +88,11 @@ class Ops(nn.Module):
         return torch.tanh(y) + first.sigmoid() * 2, h.mean()
 
 
-def save(name, model, args, dynamic=None, core=False):
+def save(name, model, args, dynamic=None):
     model.eval()
     ep = torch.export.export(model, args, dynamic_shapes=dynamic)
     torch.export.save(ep, os.path.join(OUT, f"{name}.pt2"))
-    if core:
-        torch.export.save(ep.run_decompositions({}), os.path.join(OUT, f"{name}_core.pt2"))
+    torch.export.save(ep.run_decompositions(), os.path.join(OUT, f"{name}_core.pt2"))
     onnx = torch.onnx.export(model, args, dynamo=True, dynamic_shapes=dynamic, verbose=False)
     onnx.save(os.path.join(OUT, f"{name}.onnx"))
     names = list(ep.graph_signature.user_inputs)
@@ -104,8 +104,8 @@ def save(name, model, args, dynamic=None, core=False):
         np.save(os.path.join(OUT, f"{name}.out.{i}.npy"), o.numpy())
 
 
-save("cnn", CNN(), (torch.randn(2, 3, 8, 8),), core=True)
-save("encoder", Encoder(), (torch.randn(2, 5, 16),), dynamic={"x": {1: Dim("seq", min=2, max=64)}}, core=True)
+save("cnn", CNN(), (torch.randn(2, 3, 8, 8),))
+save("encoder", Encoder(), (torch.randn(2, 5, 16),), dynamic={"x": {1: Dim("seq", min=2, max=64)}})
 save("mlp", mlp(), (torch.randn(2, 6),))
 save("ops", Ops(), (torch.randint(0, 10, (2, 4)), torch.randn(2, 3, 8)))
 for name in sorted(os.listdir(OUT)):

@@ -10,8 +10,11 @@
 //!   unshared so that a tied weight is packed once, not on every run);
 //! - `pt2`: a `.pt2`'s exported program translated into an ONNX model of ATen's counterparts, so
 //!   `Session::load` runs torch.export archives too;
+//! - `compare`: one model's outputs against another's (max |a−b|, relative error, cosine, a
+//!   verdict against a tolerance), and seeded random inputs;
 //! - `npy`: `.npy` arrays in and out of the engine, over the core's `.npy` codec.
 
+pub mod compare;
 pub mod kernels;
 pub mod npy;
 pub mod pt2;

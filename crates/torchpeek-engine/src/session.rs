@@ -97,6 +97,9 @@ pub struct Session {
     /// Inputs used as Gather indices (token ids into an embedding): checked before a run, since
     /// tract indexes without a bound check and an id past the table would abort the engine.
     index_limits: Vec<IndexLimit>,
+    /// The size each symbolic input dimension had when the model was made (a `.pt2`'s example
+    /// inputs), by symbol.
+    example_sizes: Vec<(String, usize)>,
 }
 
 /// A model input that a Gather node uses as indices into a table of `rows` entries.
@@ -198,7 +201,9 @@ impl Session {
         let onnx = tract_onnx::onnx();
         if let Some(model) = crate::pt2::open(sources)? {
             let t = crate::pt2::translate(&model)?;
-            return Session::from_proto(&onnx, t.proto, t.inputs, t.outputs);
+            let mut session = Session::from_proto(&onnx, t.proto, t.inputs, t.outputs)?;
+            session.example_sizes = t.example_sizes;
+            return Ok(session);
         }
         let at = model_index(sources.iter().copied());
         let file = *sources.get(at).ok_or_else(|| Error::engine("no model file given"))?;
@@ -311,12 +316,24 @@ impl Session {
             specialized: Vec::new(),
             specialize: true,
             index_limits,
+            example_sizes: Vec::new(),
         })
     }
 
     /// The model's inputs (graph inputs that are not initializers), as declared.
     pub fn inputs(&self) -> Vec<IoInfo> {
         self.inputs.clone()
+    }
+
+    /// The size symbolic dimension `symbol` had in the example the model was exported with (`.pt2`).
+    pub fn example_size(&self, symbol: &str) -> Option<usize> {
+        self.example_sizes.iter().find(|(s, _)| s == symbol).map(|&(_, n)| n)
+    }
+
+    /// The number of rows of the smallest table input `name` indexes (token ids into an
+    /// embedding), if it indexes one: valid values are `0..rows`.
+    pub fn index_bound(&self, name: &str) -> Option<u64> {
+        self.index_limits.iter().filter(|l| l.input == name).map(|l| l.rows).min()
     }
 
     /// The model's outputs, as declared.

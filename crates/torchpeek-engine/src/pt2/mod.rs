@@ -34,6 +34,8 @@ pub struct Translated {
     pub proto: pb::ModelProto,
     pub inputs: Vec<IoInfo>,
     pub outputs: Vec<IoInfo>,
+    /// The example size of each symbolic user-input dimension, by symbol.
+    pub example_sizes: Vec<(String, usize)>,
 }
 
 /// The `.pt2` archive among `sources`, opened with the core's reader (its weights and program, read
@@ -69,11 +71,19 @@ pub fn translate(model: &Model) -> Result<Translated> {
     let mut b = Builder::new(&program.graph);
     let mut graph = pb::GraphProto { name: "pt2".into(), ..Default::default() };
     let mut inputs = Vec::new();
+    let mut example_sizes = Vec::new();
     for spec in &program.inputs {
         match spec.kind.as_str() {
             "user_input" => {
                 let meta = b.meta(&spec.name).map_err(|e| Error::engine(format!("user input {:?}: {e}", spec.name)))?;
                 let info = io_info(&spec.name, meta)?;
+                for d in &meta.shape {
+                    if let program::Dim::Sym { expr, hint: Some(h) } = d {
+                        if let (false, Ok(h)) = (example_sizes.iter().any(|(s, _)| s == expr), usize::try_from(*h)) {
+                            example_sizes.push((expr.clone(), h));
+                        }
+                    }
+                }
                 graph.input.push(value_info(&info, meta));
                 inputs.push(info);
             }
@@ -109,7 +119,7 @@ pub fn translate(model: &Model) -> Result<Translated> {
         graph: Some(graph),
         ..Default::default()
     };
-    Ok(Translated { proto, inputs, outputs })
+    Ok(Translated { proto, inputs, outputs, example_sizes })
 }
 
 /// Every call of the graph has a translation; otherwise an error naming each one missing.

@@ -28,6 +28,7 @@ pub(super) fn lookup(target: &str) -> Option<Translate> {
         "aten.gt.Tensor" | "aten.gt.Scalar" => |b, c| compare(b, c, "Greater", false),
         "aten.ge.Tensor" | "aten.ge.Scalar" => |b, c| compare(b, c, "GreaterOrEqual", false),
         "aten.where.self" => where_,
+        "aten.logical_not.default" => logical_not,
         "_operator.add" => |b, c| sym(b, c, "Add"),
         "_operator.sub" => |b, c| sym(b, c, "Sub"),
         "_operator.mul" => |b, c| sym(b, c, "Mul"),
@@ -124,6 +125,13 @@ fn where_(b: &mut Builder, c: &Call) -> Result<(), Fail> {
     let x = operand(b, c, "self", dtype)?;
     let y = operand(b, c, "other", dtype)?;
     b.node("Where", &[&cond, &x, &y], &[c.out(0)?], vec![]);
+    Ok(())
+}
+
+fn logical_not(b: &mut Builder, c: &Call) -> Result<(), Fail> {
+    let x = c.tensor(b, "self")?;
+    let x = b.cast_to(x, DType::Bool)?;
+    b.node("Not", &[&x], &[c.out(0)?], vec![]);
     Ok(())
 }
 

@@ -24,6 +24,7 @@ pub(super) fn lookup(target: &str) -> Option<Translate> {
         "aten.slice.Tensor" => slice,
         "aten.expand.default" => expand,
         "aten.embedding.default" => embedding,
+        "aten.full_like.default" => full_like,
         "aten.contiguous.default" | "aten.clone.default" | "aten.detach.default" | "aten.alias.default"
         | "aten.lift_fresh_copy.default" => identity,
         "aten.dropout.default" | "aten.feature_dropout.default" | "aten.alpha_dropout.default" => dropout,
@@ -197,23 +198,50 @@ fn slice(b: &mut Builder, c: &Call) -> Result<(), Fail> {
     Ok(())
 }
 
-/// torch's `-1` keeps a dimension: ONNX's broadcasting keeps it for a 1.
+/// torch's `-1` keeps a dimension: ONNX's broadcasting keeps it for a 1. New leading dimensions
+/// are added as 1s first: tract's optimiser drops a broadcast before a matrix product, which is
+/// only right when the broadcast keeps the rank.
 fn expand(b: &mut Builder, c: &Call) -> Result<(), Fail> {
     let x = c.tensor(b, "self")?;
-    let size = match c.arg("size").ok_or("no size")? {
+    let (rank, size) = (b.rank(x)?, c.arg("size").ok_or("no size")?);
+    let new_rank = match size {
+        Arg::List(items) => items.len(),
+        _ => c.ints("size", &[])?.len(),
+    };
+    let size = match size {
         Arg::Literal(_) => {
             let sizes: Vec<i64> = c.ints("size", &[])?.into_iter().map(|s| if s == -1 { 1 } else { s }).collect();
             b.ints(&sizes)
         }
         list => b.int_list_value(list)?,
     };
-    b.node("Expand", &[x, &size], &[c.out(0)?], vec![]);
+    let x = match new_rank.checked_sub(rank) {
+        Some(0) => x.to_string(),
+        Some(added) => {
+            let axes = b.ints(&(0..added as i64).collect::<Vec<_>>());
+            b.op("Unsqueeze", &[x, &axes], vec![])
+        }
+        None => return Err(format!("{new_rank} sizes for rank {rank}")),
+    };
+    b.node("Expand", &[&x, &size], &[c.out(0)?], vec![]);
     Ok(())
 }
 
 fn embedding(b: &mut Builder, c: &Call) -> Result<(), Fail> {
     let (table, ids) = (c.tensor(b, "weight")?, c.tensor(b, "indices")?);
     b.node("Gather", &[table, ids], &[c.out(0)?], vec![attr_i("axis", 0)]);
+    Ok(())
+}
+
+/// A tensor shaped like `self` filled with `fill_value`, in the result's dtype.
+fn full_like(b: &mut Builder, c: &Call) -> Result<(), Fail> {
+    let x = c.tensor(b, "self")?;
+    let dtype = c.out_meta(0)?.dtype.ok_or("the result's dtype is unknown")?;
+    let value = crate::pt2::number(c.arg("fill_value").and_then(|a| if let Arg::Literal(v) = a { Some(v) } else { None }).ok_or("fill_value is not a literal number")?)
+        .ok_or("fill_value is not a number")?;
+    let value = b.scalar(value, dtype)?;
+    let shape = b.shape_of(x, 0, None);
+    b.node("Expand", &[&value, &shape], &[c.out(0)?], vec![]);
     Ok(())
 }
 
