@@ -73,25 +73,11 @@ fn read_inputs(session: &Session, given: &[GivenInput]) -> Result<Vec<NamedArray
         .collect()
 }
 
-/// The arrays for `session`'s inputs: by name when every input is named among them, else in order
-/// when there are as many (a model exported with other input names).
-fn bind(session: &Session, arrays: &[NamedArray]) -> Result<Vec<NamedArray>> {
-    let inputs = session.inputs();
-    if let Some(missing) = inputs.iter().find(|i| !arrays.iter().any(|a| a.name == i.name)) {
-        if arrays.len() != inputs.len() {
-            return Err(Error::engine(format!("input {:?} was not given (use --input {}=FILE.npy)", missing.name, missing.name)));
-        }
-        return Ok(inputs.iter().zip(arrays).map(|(i, a)| NamedArray { name: i.name.clone(), ..a.clone() }).collect());
-    }
-    Ok(inputs.iter().filter_map(|i| arrays.iter().find(|a| a.name == i.name).cloned()).collect())
-}
-
 /// Loads the model in `files` (with its external data files), runs it once on `.npy` inputs, and
 /// writes `out_dir/NAME.npy` for every output.
 pub fn run_files(files: &[PathBuf], inputs: &[GivenInput], out_dir: &Path) -> Result<RunReport> {
     let (mut session, load_ms) = load(files)?;
     let arrays = read_inputs(&session, inputs)?;
-    let arrays = bind(&session, &arrays)?;
     let start = std::time::Instant::now();
     let outputs = session.run(arrays)?;
     let run_ms = start.elapsed().as_secs_f64() * 1e3;
@@ -180,10 +166,10 @@ pub fn compare_files(a: &[PathBuf], b: &[PathBuf], opts: &CompareOptions) -> Res
             file: given.then(|| opts.inputs[i].1.display().to_string()),
         })
         .collect();
+    // Each model takes the inputs by its own names, or in order (`Session::run`).
     let run = |s: &mut Session, arrays: &[NamedArray]| -> Result<(Vec<NamedArray>, f64)> {
-        let bound = bind(s, arrays)?;
         let start = std::time::Instant::now();
-        let out = s.run(bound)?;
+        let out = s.run(arrays.to_vec())?;
         Ok((out, start.elapsed().as_secs_f64() * 1e3))
     };
     let (out_a, run_a) = run(&mut sa, &arrays)?;

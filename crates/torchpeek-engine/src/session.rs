@@ -341,7 +341,9 @@ impl Session {
         self.outputs.clone()
     }
 
-    /// Runs the model once. Every input must be given (by name); extra names are an error too.
+    /// Runs the model once. Every input must be given, by name; or, when none of the names given is
+    /// an input's, in the order of `inputs()` (another model's inputs: a `.pt2` and its ONNX
+    /// export may name them differently). Extra names are an error.
     pub fn run(&mut self, inputs: Vec<NamedArray>) -> Result<Vec<NamedArray>> {
         let tensors = inputs.into_iter().map(|a| Ok((a.name.clone(), to_tensor(a)?))).collect::<Result<Vec<_>>>()?;
         self.run_tensors(tensors)?
@@ -352,7 +354,13 @@ impl Session {
 
     /// Runs the model once on tract tensors `(input name, tensor)` (see [`input_tensor`]): the
     /// outputs as `(name, dtype, tensor)`, each in the dtype the model declares.
-    pub fn run_tensors(&mut self, inputs: Vec<(String, Tensor)>) -> Result<Vec<(String, DType, Tensor)>> {
+    pub fn run_tensors(&mut self, mut inputs: Vec<(String, Tensor)>) -> Result<Vec<(String, DType, Tensor)>> {
+        let known = |name: &str| self.plan_inputs.iter().any(|(n, _)| n == name);
+        if inputs.len() == self.plan_inputs.len() && !inputs.iter().any(|(n, _)| known(n)) {
+            for ((name, _), (input, _)) in inputs.iter_mut().zip(&self.plan_inputs) {
+                name.clone_from(input);
+            }
+        }
         let mut by_name: Vec<Option<(String, Tensor)>> = inputs.into_iter().map(Some).collect();
         for (name, _) in by_name.iter().flatten() {
             if !self.plan_inputs.iter().any(|(n, _)| n == name) {

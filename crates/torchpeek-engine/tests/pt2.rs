@@ -71,6 +71,14 @@ fn inputs_and_outputs_are_the_signatures() {
     assert_eq!(names, ["ids", "x"]);
     assert_eq!(s.inputs()[0].elem_type, "INT64");
     assert_eq!(s.outputs().len(), 2);
+    // Inputs named otherwise are bound in order.
+    let mut s = s;
+    let arrays = ["ids", "x"].map(|n| NamedArray { name: format!("other_{n}"), ..npy_file(&run_dir().join(format!("ops.in.{n}.npy")), n) });
+    let out = s.run(arrays.to_vec()).unwrap();
+    assert!(max_error(&out[0], &npy_file(&run_dir().join("ops.out.0.npy"), "want")) <= 1e-4);
+    // One of two names wrong is an error naming it, not a guess.
+    let mixed = vec![npy_file(&run_dir().join("ops.in.ids.npy"), "ids"), npy_file(&run_dir().join("ops.in.x.npy"), "y")];
+    assert!(s.run(mixed).unwrap_err().to_string().contains("\"y\""));
     // The encoder's sequence length is a symbol with its name.
     let s = load(&run_dir().join("encoder.pt2")).unwrap();
     let shape = s.inputs()[0].shape.clone().unwrap();
