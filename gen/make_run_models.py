@@ -15,7 +15,8 @@ The models: a CNN with BatchNorm and grouped/depthwise convolutions (conv, batch
 max and average pooling, flatten, linear, softmax), a transformer encoder layer with a dynamic
 sequence length (linear, scaled_dot_product_attention, layer norm, dropout in eval, views), an MLP
 with GELU and Softmax, and `ops`: embedding, mean, cat, slice, select, matmul, bmm, squeeze,
-unsqueeze, permute, reshape and elementwise arithmetic with scalars.
+unsqueeze, permute, reshape and elementwise arithmetic with scalars. And `bn_batch_stats.pt2`, which
+the engine refuses by name: batch norm without running statistics (the batch's, even in eval mode).
 
 Needs torch (a virtualenv, not CI): python gen/make_run_models.py   (writes tests/real/run)
 """
@@ -108,5 +109,8 @@ save("cnn", CNN(), (torch.randn(2, 3, 8, 8),))
 save("encoder", Encoder(), (torch.randn(2, 5, 16),), dynamic={"x": {1: Dim("seq", min=2, max=64)}})
 save("mlp", mlp(), (torch.randn(2, 6),))
 save("ops", Ops(), (torch.randint(0, 10, (2, 4)), torch.randn(2, 3, 8)))
+# Refused by name: batch norm without running statistics uses the batch's even in eval mode.
+bn = nn.Sequential(nn.Conv2d(3, 4, 1), nn.BatchNorm2d(4, track_running_stats=False)).eval()
+torch.export.save(torch.export.export(bn, (torch.randn(1, 3, 4, 4),)), os.path.join(OUT, "bn_batch_stats.pt2"))
 for name in sorted(os.listdir(OUT)):
     print(name, os.path.getsize(os.path.join(OUT, name)))

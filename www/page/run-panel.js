@@ -400,7 +400,7 @@ export class RunPanel {
     this.compare.result.replaceChildren(
       h('p', { class: 'compare-verdict' },
         h('span', { class: `badge verdict ${ok ? 'v-safe' : 'v-dangerous'}`, dataset: { verdict: report.verdict } }, ok ? 'match' : 'differ'),
-        ` ${ok ? 'every' : 'not every'} output within ${report.tolerance} of ${label}'s`),
+        ` ${ok ? 'every' : 'not every'} output within ${report.tolerance.toExponential()} of ${label}'s`),
       h('div', { class: 'table-scroll' }, h('table', { class: 'grid compare-table' },
         h('thead', {}, h('tr', {}, ['output (this / other)', 'shape', 'max |a − b|', 'relative error', 'cosine', ''].map((c) => h('th', { scope: 'col' }, c)))),
         h('tbody', {}, report.outputs.map((o) => h('tr', { dataset: { output: o.a, within: String(o.within_tolerance) } },

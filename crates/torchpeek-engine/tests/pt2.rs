@@ -110,6 +110,9 @@ fn an_operator_without_a_translation_is_named_with_its_node_before_any_run() {
     // Exported in training mode: the in-place update of a BatchNorm counter is not translated.
     let e = load(&graphs.join("cnn_bn_train.pt2")).err().expect("training-mode batch norm").to_string();
     assert!(e.contains("aten.add_.Tensor (node \"add_\")"), "{e}");
+    // Translated, but not with these arguments: batch norm on the batch's statistics, refused by name.
+    let e = load(&run_dir().join("bn_batch_stats.pt2")).err().expect("batch statistics").to_string();
+    assert!(e.contains("aten.batch_norm.default (node \"batch_norm\")") && e.contains("training mode"), "{e}");
 }
 
 #[test]

@@ -316,8 +316,12 @@ impl<'g> Builder<'g> {
 
     /// A constant of `dtype` and `dims` with every element `value`.
     pub fn fill(&mut self, value: f64, dtype: DType, dims: &[i64]) -> std::result::Result<String, Fail> {
-        let n = dims.iter().try_fold(1usize, |n, &d| n.checked_mul(usize::try_from(d).ok()?)).ok_or("bad constant shape")?;
         let one = scalar_bytes(value, dtype)?;
+        let n = dims
+            .iter()
+            .try_fold(1usize, |n, &d| n.checked_mul(usize::try_from(d).ok()?))
+            .filter(|n| n.saturating_mul(one.len()) <= torchpeek::limits::MAX_ENGINE_TENSOR_BYTES)
+            .ok_or_else(|| format!("a constant of shape {dims:?}"))?;
         self.constant(dtype, dims.to_vec(), one.repeat(n))
     }
 

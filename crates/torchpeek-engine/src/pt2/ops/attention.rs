@@ -21,19 +21,25 @@ fn sdpa(b: &mut Builder, c: &Call) -> Result<(), Fail> {
     if c.bool("enable_gqa", false)? {
         return Err("enable_gqa".into());
     }
-    let rank = b.rank(q)?;
-    let qd = known_dims(b, q, rank.saturating_sub(1))?;
+    let (rank, k_rank) = (b.rank(q)?, b.rank(k)?);
+    if rank < 2 || k_rank < 2 {
+        return Err(format!("query and key of rank {rank} and {k_rank} (at least 2)"));
+    }
+    let qd = known_dims(b, q, rank - 1)?;
     let dtype = b.dtype(q)?;
     let scale = match c.opt_float("scale")? {
         Some(s) => s,
-        None => 1.0 / (*qd.first().ok_or("a query of rank 0")? as f64).sqrt(),
+        None => 1.0 / (qd[0] as f64).sqrt(),
     };
-    let kt = b.op("Transpose", &[k], vec![crate::pt2::attr_ints("perm", swap(b.rank(k)?, -2, -1)?)]);
+    let kt = b.op("Transpose", &[k], vec![crate::pt2::attr_ints("perm", swap(k_rank, -2, -1)?)]);
     let scores = b.op("MatMul", &[q, &kt], vec![]);
     let s = b.scalar(scale, dtype)?;
     let mut scores = b.op("Mul", &[&scores, &s], vec![]);
     if c.bool("is_causal", false)? {
-        let (l, s) = (known_dims(b, q, rank - 2)?[0], known_dims(b, k, b.rank(k)? - 2)?[0]);
+        let (l, s) = (known_dims(b, q, rank - 2)?[0], known_dims(b, k, k_rank - 2)?[0]);
+        if l.saturating_mul(s) as u64 > torchpeek::limits::MAX_ENGINE_TENSOR_BYTES as u64 || l < 0 || s < 0 {
+            return Err(format!("a causal mask of {l}x{s}"));
+        }
         let mask: Vec<u8> = (0..l).flat_map(|i| (0..s).map(move |j| (j <= i) as u8)).collect();
         let mask = b.constant(DType::Bool, vec![l, s], mask)?;
         let inf = b.scalar(f64::NEG_INFINITY, dtype)?;

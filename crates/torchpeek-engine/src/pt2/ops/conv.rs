@@ -54,7 +54,7 @@ fn conv(b: &mut Builder, c: &Call) -> Result<(), Fail> {
         Some("same") => {
             // torch pads `d·(k-1)` per dimension, the odd one at the end.
             let kernel = known_dims(b, inputs[1], 2)?;
-            let total: Vec<i64> = kernel.iter().zip(&dilations).map(|(k, d)| d * (k - 1)).collect();
+            let total: Vec<i64> = kernel.iter().zip(&dilations).map(|(k, d)| d.saturating_mul(k.saturating_sub(1))).collect();
             let begin: Vec<i64> = total.iter().map(|t| t / 2).collect();
             let end: Vec<i64> = total.iter().zip(&begin).map(|(t, s)| t - s).collect();
             [begin, end].concat()

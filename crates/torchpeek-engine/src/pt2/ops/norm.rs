@@ -27,7 +27,7 @@ fn or_fill(b: &mut Builder, given: Option<&str>, value: f64, like: &str, dims: &
 
 fn batch_norm(b: &mut Builder, c: &Call) -> Result<(), Fail> {
     if c.bool("training", false)? {
-        return Err("batch norm in training mode (export the model after model.eval())".into());
+        return Err("batch norm on the batch's statistics (training mode: export the model after model.eval(), with running statistics)".into());
     }
     let x = c.tensor(b, "input")?;
     let (mean, var) = (c.tensor(b, "running_mean")?, c.tensor(b, "running_var")?);
