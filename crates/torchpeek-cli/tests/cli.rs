@@ -131,7 +131,7 @@ fn cli_runs_pt2_files_as_torch_does() {
 /// `run A.pt2 B.onnx --compare`: the JSON report, and the exit status (0 match, 2 differ, 1 error).
 #[test]
 fn cli_compares_a_pt2_with_its_onnx_export() {
-    for name in ["cnn", "encoder", "mlp", "ops"] {
+    for name in ["cnn", "encoder", "mlp", "ops", "more"] {
         let (a, b) = (run_fixture(&format!("{name}.pt2")), run_fixture(&format!("{name}.onnx")));
         let o = compare(&a, &b, &["--json", "--seed", "5"]);
         let r: Json = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{name}: {e}: {}", String::from_utf8_lossy(&o.stdout)));

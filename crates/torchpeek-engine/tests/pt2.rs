@@ -56,6 +56,7 @@ fn every_run_fixture_matches_torch() {
         ("mlp_core", "mlp", 1),
         ("ops", "ops", 2),
         ("ops_core", "ops", 2),
+        ("more", "more", 2),
     ] {
         let errs = errors(name, stem);
         eprintln!("{name}: max |torchpeek - torch| per output {errs:?}");

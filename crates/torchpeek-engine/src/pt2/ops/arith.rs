@@ -61,11 +61,12 @@ fn result_dtype(c: &Call) -> Result<DType, Fail> {
     c.out_meta(0)?.dtype.ok_or_else(|| "the result's dtype is unknown".to_string())
 }
 
-/// `self op (alpha·other)`.
+/// `self op (alpha·other)` (`pow` calls its second operand `exponent`).
 fn binary(b: &mut Builder, c: &Call, op: &str) -> Result<(), Fail> {
     let dtype = result_dtype(c)?;
     let x = operand(b, c, "self", dtype)?;
-    let mut y = operand(b, c, "other", dtype)?;
+    let second = if c.arg("exponent").is_some() { "exponent" } else { "other" };
+    let mut y = operand(b, c, second, dtype)?;
     if let Some(alpha) = c.opt_float("alpha")?.filter(|&a| a != 1.0) {
         let a = b.scalar(alpha, dtype)?;
         y = b.op("Mul", &[&y, &a], vec![]);

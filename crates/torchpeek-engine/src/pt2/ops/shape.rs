@@ -1,6 +1,7 @@
 //! Shapes, indexing and copies: `view`/`reshape`/`flatten`/`unflatten` (`Reshape`), `permute`/
 //! `transpose`/`t` (`Transpose`), `squeeze`/`unsqueeze`, `cat`/`stack` (`Concat`), `select`,
-//! `slice`, `expand`, `embedding` (`Gather`); copies (`contiguous`, `clone`, dropout in eval mode)
+//! `slice`, `expand`, `embedding` (`Gather`), `tril`/`triu` (`Trilu`); filled tensors (`full`,
+//! `ones`, `zeros`, `full_like`) as a broadcast constant; copies (`contiguous`, `clone`, dropout in eval mode)
 //! as `Identity`, dtype conversions as `Cast`; symbolic sizes (`sym_size`) from `Shape`; the
 //! assertions torch.export records as no-ops.
 
@@ -24,7 +25,17 @@ pub(super) fn lookup(target: &str) -> Option<Translate> {
         "aten.slice.Tensor" => slice,
         "aten.expand.default" => expand,
         "aten.embedding.default" => embedding,
-        "aten.full_like.default" => full_like,
+        "aten.full_like.default" => |b, c| {
+            let x = c.tensor(b, "self")?;
+            let shape = b.shape_of(x, 0, None);
+            filled(b, c, shape)
+        },
+        "aten.full.default" | "aten.ones.default" | "aten.zeros.default" => |b, c| {
+            let shape = b.int_list_value(c.arg("size").ok_or("no size")?)?;
+            filled(b, c, shape)
+        },
+        "aten.tril.default" => |b, c| triangle(b, c, false),
+        "aten.triu.default" => |b, c| triangle(b, c, true),
         "aten.contiguous.default" | "aten.clone.default" | "aten.detach.default" | "aten.alias.default"
         | "aten.lift_fresh_copy.default" => identity,
         "aten.dropout.default" | "aten.feature_dropout.default" | "aten.alpha_dropout.default" => dropout,
@@ -233,15 +244,29 @@ fn embedding(b: &mut Builder, c: &Call) -> Result<(), Fail> {
     Ok(())
 }
 
-/// A tensor shaped like `self` filled with `fill_value`, in the result's dtype.
-fn full_like(b: &mut Builder, c: &Call) -> Result<(), Fail> {
-    let x = c.tensor(b, "self")?;
+/// A tensor of `shape` filled with `fill_value` (`ones`: 1, `zeros`: 0), in the result's dtype.
+fn filled(b: &mut Builder, c: &Call, shape: String) -> Result<(), Fail> {
     let dtype = c.out_meta(0)?.dtype.ok_or("the result's dtype is unknown")?;
-    let value = crate::pt2::number(c.arg("fill_value").and_then(|a| if let Arg::Literal(v) = a { Some(v) } else { None }).ok_or("fill_value is not a literal number")?)
-        .ok_or("fill_value is not a number")?;
+    let value = match c.node.target.as_str() {
+        "aten.ones.default" => 1.0,
+        "aten.zeros.default" => 0.0,
+        _ => match c.arg("fill_value") {
+            Some(Arg::Literal(v)) => crate::pt2::number(v).ok_or("fill_value is not a number")?,
+            _ => return Err("fill_value is not a literal number".into()),
+        },
+    };
     let value = b.scalar(value, dtype)?;
-    let shape = b.shape_of(x, 0, None);
     b.node("Expand", &[&value, &shape], &[c.out(0)?], vec![]);
+    Ok(())
+}
+
+/// The lower (`tril`) or upper (`triu`) triangle of the last two dimensions, from `diagonal`.
+fn triangle(b: &mut Builder, c: &Call, upper: bool) -> Result<(), Fail> {
+    let x = c.tensor(b, "self")?;
+    let k = b.ints(&[c.int("diagonal", 0)?]);
+    let axes = b.ints(&[0]);
+    let k = b.op("Squeeze", &[&k, &axes], vec![]);
+    b.node("Trilu", &[x, &k], &[c.out(0)?], vec![attr_i("upper", upper as i64)]);
     Ok(())
 }
 
