@@ -1,9 +1,12 @@
 //! `.pt2` archives run by the engine (`torchpeek_engine::pt2`): every model of tests/real/run
 //! (written by gen/make_run_models.py with torch 2.15) against torch's own outputs, inputs bound by
-//! the signature's names, and the errors that name an operator and its node before any run.
+//! the signature's names, and the errors that name an operator and its node before any run; altered
+//! programs (wrong order, unknown targets, lying metadata, missing weights) are errors, not crashes.
 
+use serde_json::{json, Value as Json};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use torchpeek::{FileSource, Source};
+use torchpeek::{FileSource, MemSource, Source};
 use torchpeek_engine::{npy, NamedArray, Session};
 
 fn run_dir() -> PathBuf {
@@ -121,4 +124,65 @@ fn a_file_that_is_neither_onnx_nor_pt2_is_refused_by_name() {
     let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/real");
     let e = load(&real.join("cnn_bn_state_dict.pt")).err().unwrap().to_string();
     assert!(e.contains("torch.export archives"), "{e}");
+}
+
+/// `mlp.pt2` with its program changed by `edit` (the members rewritten into a new zip), loaded.
+fn altered_mlp(mut edit: impl FnMut(&mut Json)) -> torchpeek::Result<Session> {
+    let bytes = std::fs::read(run_dir().join("mlp.pt2")).unwrap();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for i in 0..archive.len() {
+        let mut f = archive.by_index(i).unwrap();
+        let name = f.name().unwrap().to_string();
+        let mut data = Vec::new();
+        f.read_to_end(&mut data).unwrap();
+        if name.ends_with("models/model.json") {
+            let mut program: Json = serde_json::from_slice(&data).unwrap();
+            edit(&mut program);
+            data = serde_json::to_vec(&program).unwrap();
+        }
+        w.start_file(name, opts).unwrap();
+        w.write_all(&data).unwrap();
+    }
+    let bytes = w.finish().unwrap().into_inner();
+    Session::load(&[&MemSource::new("altered.pt2", bytes) as &dyn Source])
+}
+
+fn nodes(program: &mut Json) -> &mut Vec<Json> {
+    program["graph_module"]["graph"]["nodes"].as_array_mut().unwrap()
+}
+
+#[test]
+fn altered_programs_are_errors_that_say_what_and_where() {
+    let x = npy_file(&run_dir().join("mlp.in.input.npy"), "input");
+    // Unchanged, it runs (the alteration below is what fails).
+    assert!(altered_mlp(|_| ()).unwrap().run(vec![x.clone()]).is_ok());
+    // A call reading a value only a later call makes.
+    let e = altered_mlp(|p| nodes(p).swap(0, 1)).err().unwrap().to_string();
+    assert!(e.contains("aten.gelu.default (node \"gelu\")") && e.contains("nothing before it computes"), "{e}");
+    // An unknown target, named with its node before anything is built.
+    let e = altered_mlp(|p| nodes(p)[1]["target"] = json!("torch.ops.aten.frobnicate.default")).err().unwrap().to_string();
+    assert!(e.contains("unsupported operator: aten.frobnicate.default (node \"gelu\")"), "{e}");
+    // A parameter whose payload is not in the archive.
+    let e = altered_mlp(|p| p["graph_module"]["signature"]["input_specs"][0]["parameter"]["parameter_name"] = json!("nope.weight"))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("\"nope.weight\"") && e.contains("not in the archive"), "{e}");
+    // Metadata that lies about a weight's rank.
+    let e = altered_mlp(|p| p["graph_module"]["graph"]["tensor_values"]["p_0_weight"]["sizes"] = json!([{"as_int": 48}]))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("aten.linear.default (node \"linear\")") && e.contains("rank 1"), "{e}");
+    // An input declared wider than the weights take: the engine refuses the model, it does not crash.
+    let e = altered_mlp(|p| p["graph_module"]["graph"]["tensor_values"]["input"]["sizes"] = json!([{"as_int": 2}, {"as_int": 9}]));
+    assert!(e.is_err(), "a [2, 9] input through a [8, 6] weight");
+    // A user output the graph never computes.
+    let e = altered_mlp(|p| p["graph_module"]["signature"]["output_specs"][0]["user_output"]["arg"]["as_tensor"]["name"] = json!("ghost"))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("\"ghost\""), "{e}");
 }
