@@ -20,7 +20,7 @@ async function runTab(model) {
   return model.locator('.run-panel');
 }
 
-for (const [name, inputs] of [['cnn', ['x']], ['encoder', ['x']], ['mlp', ['input']], ['ops', ['ids', 'x']]]) {
+for (const [name, inputs] of [['cnn', ['x']], ['encoder', ['x']], ['mlp', ['input']], ['ops', ['ids', 'x']], ['more', ['img', 'q', 'k', 'v']]]) {
   test(`${name}.pt2 runs in the page within 1e-4 of torch`, async () => {
     const model = await openFiles(page, run(`${name}.pt2`));
     const panel = await runTab(model);

@@ -295,7 +295,8 @@ export class RunPanel {
   /** The Compare outputs controls: the model to compare with, the tolerance, the action, the result. */
   compareSection() {
     const other = this.kind === 'pt2' ? 'ONNX model' : '.pt2';
-    const peer = h('select', { class: 'compare-peer', 'aria-label': 'Model to compare with' });
+    // Another model: a new tolerance waits for its run.
+    const peer = h('select', { class: 'compare-peer', 'aria-label': 'Model to compare with', onchange: () => { this.lastCompare = null; } });
     const tolerance = h('input', { type: 'number', class: 'num compare-tolerance', value: '1e-4', min: 0, step: 'any', 'aria-label': 'Tolerance on max |a − b|',
       onchange: () => this.lastCompare && this.compareOutputs(false) });
     const button = h('button', { type: 'button', class: 'button compare-button', onclick: () => this.compareOutputs(true) }, 'Compare outputs');
@@ -317,6 +318,7 @@ export class RunPanel {
     const { el, peer } = this.compare;
     const chosen = peer.value;
     peer.replaceChildren(...peers.map((p) => h('option', { value: p.id, selected: p.id === chosen }, p.label)));
+    if (peer.value !== chosen) this.lastCompare = null;
     el.hidden = peers.length === 0;
   }
 

@@ -21,7 +21,7 @@ use torchpeek::container::onnx::schema::{elem_type_from_name, elem_type_name_of}
 use torchpeek::container::pt2::program::{self, Arg, Graph, Node, TensorMeta};
 use torchpeek::dtype::DType;
 use torchpeek::error::{Error, Result};
-use torchpeek::container::sniff::{self, is_onnx, Detected};
+use torchpeek::container::sniff::{self, Detected};
 use torchpeek::document::Format;
 use torchpeek::{MemSource, Model, Source};
 use tract_onnx::pb::{self, attribute_proto::AttributeType};
@@ -41,12 +41,9 @@ pub struct Translated {
 /// The `.pt2` archive among `sources`, opened with the core's reader (its weights and program, read
 /// as data), when none of them is an ONNX model and the first is a zip; None otherwise.
 pub fn open(sources: &[&dyn Source]) -> Result<Option<Model>> {
-    let is_onnx = |s: &&dyn Source| {
-        let mut head = vec![0u8; s.len().min(64) as usize];
-        s.read_at(0, &mut head).is_ok() && is_onnx(&head)
-    };
-    let Some(&src) = sources.first().filter(|_| !sources.iter().any(is_onnx)) else { return Ok(None) };
-    if !matches!(sniff::detect(src)?, Detected::Zip) {
+    let detected = |s: &dyn Source| sniff::detect(s).ok();
+    let Some(&src) = sources.first().filter(|_| !sources.iter().any(|s| detected(*s) == Some(Detected::Onnx))) else { return Ok(None) };
+    if detected(src) != Some(Detected::Zip) {
         return Ok(None);
     }
     let bytes = src.read_vec(0, src.len())?;
