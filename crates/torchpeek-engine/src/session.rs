@@ -1,4 +1,5 @@
-//! Running an ONNX model with tract (feature `engine`), natively and in wasm.
+//! Running an ONNX model with tract (feature `engine`), natively and in wasm; a `.pt2` runs as the
+//! ONNX model `crate::pt2` translates its exported program into (the same proto -> session path).
 //!
 //! `Session::load` parses the model once, checks every operator against tract's register (an
 //! unsupported one is an error naming the operator, the node and the opset, before any run),
@@ -196,7 +197,8 @@ impl Session {
     /// Loads a model from the files given together: the model (`onnx::model_index` picks it) and
     /// its external data files, matched by the base name of each initializer's `location`
     /// (`onnx::external_data`). The model's bytes are read once; of the external files, only the
-    /// ranges initializers name.
+    /// ranges initializers name. A `.pt2` (torch.export archive) given alone is translated first
+    /// (`crate::pt2`): an operator without a translation is an error naming it and its node.
     pub fn load(sources: &[&dyn Source]) -> Result<Session> {
         let onnx = tract_onnx::onnx();
         if let Some(model) = crate::pt2::open(sources)? {
