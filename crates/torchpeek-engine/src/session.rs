@@ -114,6 +114,13 @@ struct IndexLimit {
 /// How many specialised plans a session keeps.
 const MAX_SPECIALIZED: usize = 4;
 
+/// The error for operators the engine cannot run, each described with its node (the first ten).
+pub(crate) fn unsupported(missing: &[String]) -> Error {
+    let shown: Vec<&str> = missing.iter().take(10).map(|s| s.as_str()).collect();
+    let more = if missing.len() > 10 { format!(" and {} more", missing.len() - 10) } else { String::new() };
+    Error::engine(format!("unsupported operator{}: {}{more}", if missing.len() > 1 { "s" } else { "" }, shown.join(", ")))
+}
+
 fn engine_err(context: &str, e: impl std::fmt::Display) -> Error {
     Error::engine(format!("{context}: {e:#}"))
 }
@@ -240,13 +247,7 @@ impl Session {
                 })
                 .collect();
             if !missing.is_empty() {
-                let shown: Vec<&str> = missing.iter().take(10).map(|s| s.as_str()).collect();
-                let more = if missing.len() > 10 { format!(" and {} more", missing.len() - 10) } else { String::new() };
-                return Err(Error::engine(format!(
-                    "unsupported operator{}: {}{more}",
-                    if missing.len() > 1 { "s" } else { "" },
-                    shown.join(", ")
-                )));
+                return Err(unsupported(&missing));
             }
         }
 

@@ -130,13 +130,7 @@ fn check_operators(graph: &Graph) -> Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
-    let shown: Vec<&str> = missing.iter().take(10).map(String::as_str).collect();
-    let more = if missing.len() > 10 { format!(" and {} more", missing.len() - 10) } else { String::new() };
-    Err(Error::engine(format!(
-        "unsupported operator{}: {}{more}",
-        if missing.len() > 1 { "s" } else { "" },
-        shown.join(", ")
-    )))
+    Err(crate::session::unsupported(&missing))
 }
 
 /// A graph value's name: a tensor or a symbol.
