@@ -101,4 +101,15 @@ test('Compare outputs: a .pt2 and its ONNX export, verdict against the tolerance
   assert.equal(again.outputs[0].max_abs, maxAbs, 'the same outputs, not a new run');
   assert.equal(await row.getAttribute('data-within'), 'false');
   await compare.screenshot({ path: path.join(OUT, 'pt2-compare-differ.png') });
+  // The other way round: from the ONNX model's Run panel, with the .pt2 as the other model.
+  await page.locator('.filetab', { hasText: 'encoder.onnx' }).click();
+  const back = page.locator('#models > article:not([hidden]) .run-compare');
+  await back.locator('.compare-peer').selectOption({ index: offered.lastIndexOf('encoder.pt2') });
+  await page.locator('#models > article:not([hidden]) input[data-symbol]').fill('3');
+  const before = await page.evaluate(() => window.__torchpeek.compares.length);
+  await back.getByRole('button', { name: 'Compare outputs' }).click();
+  await page.waitForFunction((k) => window.__torchpeek.compares.length > k, before, { timeout: 120_000 });
+  const reverse = await page.evaluate(() => window.__torchpeek.compares.at(-1));
+  assert.equal(reverse.verdict, 'match');
+  assert.deepEqual(reverse.outputs[0].b_shape, [2, 3, 16]);
 });
