@@ -4,9 +4,10 @@ with torch 2.15 in eval mode, each saved three ways, with a seeded input and tor
 
 - `NAME.pt2`: `torch.export.save(torch.export.export(model, args))`, torch's default (the
   TRAINING dialect: `aten.conv2d`, `aten.linear`, `aten.batch_norm`, `aten.scaled_dot_product_attention` ...);
-- `NAME_core.pt2` (all but `more`, to keep the fixtures small): the same program after `run_decompositions()` (core ATen: `aten.convolution`,
-  `aten.addmm`, `aten._native_batch_norm_legit_no_training` and `aten.native_layer_norm` with
-  their extra outputs, attention spelled out with `bmm` and `_softmax` ...);
+- `NAME_core.pt2` (all but `more`, to keep the fixtures small): the same program after
+  `run_decompositions()` (core ATen: `aten.convolution`, `aten.addmm`,
+  `aten._native_batch_norm_legit_no_training` and `aten.native_layer_norm` with their extra
+  outputs, attention spelled out with `bmm` and `_softmax` ...);
 - `NAME.onnx`: `torch.onnx.export(..., dynamo=True)`, for `run A.pt2 B.onnx --compare`;
 - `NAME.in.USER_INPUT.npy`: the input, by the signature's user-input name;
 - `NAME.out.I.npy`: torch's output I (the eager model's, in eval mode, under no_grad).
@@ -16,8 +17,11 @@ max and average pooling, flatten, linear, softmax), a transformer encoder layer 
 sequence length (linear, scaled_dot_product_attention, layer norm, dropout in eval, views), an MLP
 with GELU and Softmax, and `ops`: embedding, mean, cat, slice, select, matmul, bmm, squeeze,
 unsqueeze, permute, reshape and elementwise arithmetic with scalars; `more`, the rest of the
-translated operators (see its docstring). And `bn_batch_stats.pt2`, which
-the engine refuses by name: batch norm without running statistics (the batch's, even in eval mode).
+translated operators (see its docstring). And `bn_batch_stats.pt2`, which the engine refuses by
+name: batch norm without running statistics (the batch's, even in eval mode).
+
+The zip members of a `.pt2` differ from run to run; the arrays do not (a fixed seed), so a file
+written again only needs committing when its model changed.
 
 Needs torch (a virtualenv, not CI): python gen/make_run_models.py   (writes tests/real/run)
 """
