@@ -74,7 +74,10 @@ test('Compare outputs: a .pt2 and its ONNX export, verdict against the tolerance
   const compare = panel.locator('.run-compare');
   await compare.waitFor();
   assert.deepEqual(await compare.locator('.compare-peer option').allTextContents(), ['encoder.onnx']);
-  // Random inputs (seeded), the sequence length from the symbol's field.
+  // Random inputs (seeded: random normal shows its seed), the sequence length from the symbol's field.
+  const editor = panel.locator('.run-input[data-input="x"]');
+  assert.equal(await editor.locator('select').inputValue(), 'normal');
+  await editor.locator('.input-options input[type=number]').fill('3');
   await panel.locator('input[data-symbol]').fill('7');
   const compares = await page.evaluate(() => window.__torchpeek.compares?.length ?? 0);
   await compare.getByRole('button', { name: 'Compare outputs' }).click();

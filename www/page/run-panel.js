@@ -114,9 +114,12 @@ class InputEditor {
     this.std = h('input', { type: 'text', value: '0.229, 0.224, 0.225', class: 'wide', spellcheck: 'false' });
     this.tokens = h('textarea', { rows: 2, spellcheck: 'false', 'aria-label': `Token ids for ${info.name}`, placeholder: '1, 5, 9, 2' });
     this.tokens.value = '1, 5, 9, 2';
+    // One seed field for both random modes (an element has one parent: two labels around the same
+    // input left the first one empty).
+    const seed = field('seed', this.seed);
     this.parts = {
-      normal: [field('seed', this.seed)],
-      uniform: [field('seed', this.seed), field('low', this.low), field('high', this.high)],
+      normal: [seed],
+      uniform: [seed, field('low', this.low), field('high', this.high)],
       zeros: [],
       ones: [],
       npy: [field('file', this.npyFile), this.npyNote],
