@@ -1,5 +1,5 @@
-// The engine's shared half (browser and Node): a loaded ONNX model, run on typed arrays or `.npy`
-// bytes. The engine is its own wasm (pkg/torchpeek_engine_bg.wasm, tract with SIMD), loaded only
+// The engine's shared half (browser and Node): a loaded ONNX model or `.pt2` (its exported program,
+// translated for the engine), run on typed arrays or `.npy` bytes. The engine is its own wasm (pkg/torchpeek_engine_bg.wasm, tract with SIMD), loaded only
 // when this entry (`torchpeek/engine`) is imported, so `torchpeek` itself stays light.
 
 import { sourcesOf } from './model.js';
@@ -49,6 +49,16 @@ export class Session {
     return outputs.map((o) => ({ ...o, bytes: o.data, data: ARRAYS[o.dtype] ? typed(o) : o.data }));
   }
 
+  /**
+   * This session's last outputs compared with `other`'s, in order (run both on the same feeds
+   * first): `{tolerance, outputs: [{a, b, a_shape, b_shape, a_dtype, b_dtype, max_abs, rel_error,
+   * cosine, nan_mismatches, within_tolerance}], verdict: 'match' | 'differ', notes?}`, as
+   * `torchpeek run A B --compare --json` gives them (docs/inspect-json.md).
+   */
+  compare(other, tolerance = 1e-4) {
+    return JSON.parse(this._live().compareOutputs(other._live(), tolerance));
+  }
+
   /** Frees the engine's memory for this model. */
   close() {
     this._inner?.free();
@@ -61,7 +71,7 @@ export class Session {
   }
 }
 
-/** Loads a model from inputs as `open()` takes them: the `.onnx` and its external data files. */
+/** Loads a model from inputs as `open()` takes them: the `.onnx` and its external data files, or a `.pt2`. */
 export async function loadWith(engine, inputs, fileSource) {
   const { sources, closers } = await sourcesOf(inputs, fileSource);
   try {

@@ -1,4 +1,4 @@
-// Types of `torchpeek/engine`: ONNX models run by torchpeek's engine (tract compiled to wasm).
+// Types of `torchpeek/engine`: ONNX models and `.pt2` files run by torchpeek's engine (tract compiled to wasm).
 import type { Stats } from './index.js';
 
 /** One declared dimension: a number, a symbolic name, or null when the model does not say. */
@@ -34,15 +34,41 @@ export interface Output {
   stats: Stats;
 }
 
+/** One output pair of `Session.compare` (docs/inspect-json.md, `run A B --compare`). */
+export interface OutputComparison {
+  a: string;
+  b: string;
+  a_shape: number[];
+  b_shape: number[];
+  a_dtype: string;
+  b_dtype: string;
+  /** max |a - b|; null when the shapes differ. */
+  max_abs: number | null;
+  /** ||a - b|| / ||a||; null when the shapes differ (or a is all zeros and b is not). */
+  rel_error: number | null;
+  cosine: number | null;
+  nan_mismatches: number;
+  within_tolerance: boolean;
+}
+
+export interface Comparison {
+  tolerance: number;
+  outputs: OutputComparison[];
+  verdict: 'match' | 'differ';
+  notes?: string[];
+}
+
 export declare class Session {
   readonly inputs: IoInfo[];
   readonly outputs: IoInfo[];
   /** Runs once; feeds by input name, or in the model's input order. */
   run(feeds: Record<string, Feed> | Feed[]): Output[];
+  /** The last outputs compared with `other`'s last outputs, in order (run both on the same feeds first). */
+  compare(other: Session, tolerance?: number): Comparison;
   close(): void;
 }
 
-/** What `load` takes: the `.onnx` and its external data files (paths in Node; File/Blob, bytes or `{name, bytes}`). */
+/** What `load` takes: the `.onnx` and its external data files, or a `.pt2` (paths in Node; File/Blob, bytes or `{name, bytes}`). */
 export type EngineInput = string | URL | Blob | Uint8Array | ArrayBuffer | { name: string; bytes: Uint8Array | ArrayBuffer } | { name: string; size: number; read(offset: number, length: number): Uint8Array };
 
 /** Loads a model; unsupported operators are an error naming the operator, the node and the opset. */

@@ -1,6 +1,7 @@
 // Shared set-up for the browser tests: dist/ served on 127.0.0.1, Debian's chromium driven by
 // playwright-core (never a downloaded browser), a fresh profile, and a log of every request.
 import { chromium } from 'playwright-core';
+import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -127,4 +128,21 @@ export function close(a, b, rel = 1e-4) {
   if (a === b) return true;
   if (!Number.isFinite(a) || !Number.isFinite(b)) return String(a) === String(b);
   return Math.abs(a - b) <= rel * Math.max(1, Math.abs(a), Math.abs(b));
+}
+
+/** A float32 or int64 .npy file (C order, little-endian) as {shape, values}. */
+export function readNpy(file) {
+  const b = fs.readFileSync(file);
+  assert.equal(b.subarray(1, 6).toString('latin1'), 'NUMPY', `${file} is a .npy`);
+  const headerLen = b[6] === 1 ? b.readUInt16LE(8) : b.readUInt32LE(8);
+  const start = b[6] === 1 ? 10 : 12;
+  const header = b.subarray(start, start + headerLen).toString('latin1');
+  const descr = /'descr':\s*'([^']+)'/.exec(header)[1];
+  assert.match(header, /'fortran_order':\s*False/);
+  const shape = /'shape':\s*\(([^)]*)\)/.exec(header)[1].split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const body = b.subarray(start + headerLen);
+  const data = new Uint8Array(body).buffer;
+  const values = { '<f4': () => new Float32Array(data), '<i8': () => Array.from(new BigInt64Array(data), Number) }[descr]?.();
+  assert.ok(values, `${file}: dtype ${descr}`);
+  return { descr, shape, values };
 }

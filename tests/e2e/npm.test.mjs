@@ -175,6 +175,23 @@ function npyFloat32(input) {
   return { shape, data };
 }
 
+test('Node engine: a .pt2 runs within 1e-4 of torch, and compares with its ONNX export', async () => {
+  const run = (name) => path.join(ROOT, 'tests/real/run', name);
+  const pt2 = await loadModel(run('encoder.pt2'));
+  const onnx = await loadModel(run('encoder.onnx'));
+  assert.deepEqual(pt2.inputs.map((i) => i.name), ['x']);
+  const feeds = [fs.readFileSync(run('encoder.in.x.npy'))];
+  const [got] = pt2.run(feeds);
+  assert.ok(maxAbs(got.data, npyFloat32(fs.readFileSync(run('encoder.out.0.npy'))).data) <= 1e-4, 'the .pt2 gives torch\'s output');
+  onnx.run(feeds);
+  const report = pt2.compare(onnx);
+  assert.equal(report.verdict, 'match');
+  assert.ok(report.outputs[0].max_abs <= 1e-4 && report.outputs[0].cosine > 0.99999, JSON.stringify(report));
+  assert.equal(pt2.compare(onnx, 0).verdict, report.outputs[0].max_abs === 0 ? 'match' : 'differ');
+  pt2.close();
+  onnx.close();
+});
+
 test('Node engine: typed arrays in, .npy out, and errors that name what is wrong', async () => {
   const session = await loadModel(fixture('mlp.onnx'));
   const info = session.inputs[0];

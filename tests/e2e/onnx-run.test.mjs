@@ -6,28 +6,11 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { start, openFiles, fixture, npyFixtures, FIXTURES, OUT } from './harness.mjs';
+import { start, openFiles, fixture, npyFixtures, readNpy, FIXTURES, OUT } from './harness.mjs';
 
 const h = await start({ guard: true });
 const page = await h.newPage();
 after(() => h.close());
-
-/** A float32 or int64 .npy file (C order, little-endian) as {shape, values}. */
-function readNpy(file) {
-  const b = fs.readFileSync(file);
-  assert.equal(b.subarray(1, 6).toString('latin1'), 'NUMPY', `${file} is a .npy`);
-  const headerLen = b[6] === 1 ? b.readUInt16LE(8) : b.readUInt32LE(8);
-  const start = b[6] === 1 ? 10 : 12;
-  const header = b.subarray(start, start + headerLen).toString('latin1');
-  const descr = /'descr':\s*'([^']+)'/.exec(header)[1];
-  assert.match(header, /'fortran_order':\s*False/);
-  const shape = /'shape':\s*\(([^)]*)\)/.exec(header)[1].split(',').map((s) => s.trim()).filter(Boolean).map(Number);
-  const body = b.subarray(start + headerLen);
-  const data = new Uint8Array(body).buffer;
-  const values = { '<f4': () => new Float32Array(data), '<i8': () => Array.from(new BigInt64Array(data), Number) }[descr]?.();
-  assert.ok(values, `${file}: dtype ${descr}`);
-  return { descr, shape, values };
-}
 
 /**
  * What the Run panel shows as an output's statistics (the core's: min, max and mean over finite

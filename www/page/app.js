@@ -116,8 +116,21 @@ function addEntry(id, label, el) {
 /** The models open now, in tab order: [{id, label}]. */
 const openModels = () => [...entries].filter(([, e]) => e.view).map(([id, e]) => ({ id, label: e.label }));
 
+/**
+ * For a model's Run section: the other open models it can compare outputs with (a `.pt2` with an
+ * `.onnx`, either way), `[{id, label, files}]`.
+ */
+function runPeers(id) {
+  const kindOf = (doc) => (doc.pt2 ? 'pt2' : doc.onnx ? 'onnx' : null);
+  const mine = kindOf(entries.get(id)?.view?.doc ?? {});
+  return [...entries]
+    .filter(([other, e]) => other !== id && e.view && mine && kindOf(e.view.doc) && kindOf(e.view.doc) !== mine)
+    .map(([other, e]) => ({ id: other, label: e.label, files: e.view.files }));
+}
+
 function modelsChanged() {
   compareButton.hidden = openModels().length < 2;
+  for (const e of entries.values()) e.view?.peersChanged();
   entries.get(COMPARE)?.compare.refresh();
 }
 
@@ -171,7 +184,7 @@ async function openGroup(files, t0) {
     const doc = JSON.parse(json);
     if (!entries.has(id)) return;
     const tView = performance.now();
-    const view = new ModelView({ client, modelId: id, doc, json, files, ms, onClose: () => close(id) });
+    const view = new ModelView({ client, modelId: id, doc, json, files, ms, onClose: () => close(id), runPeers: () => runPeers(id) });
     const tDone = performance.now();
     placeholder.replaceWith(view.el);
     entry.el = view.el;

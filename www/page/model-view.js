@@ -11,6 +11,7 @@ import { valueNode, scalarText } from './value-tree.js';
 import { graphHost, graphProblems, pt2Section, torchscriptSection } from './graph-section.js';
 import { verdictText, verdictBadge, findingsPanel, HealthView } from './checks-view.js';
 import { RunPanel } from './run-panel.js';
+import { dtype as dtypeFacts } from './dtypes.js';
 import { ArchitectureView, familySummary } from './architecture-view.js';
 
 /** Exports bigger than this stream into a file from the save picker, where there is one. */
@@ -19,12 +20,13 @@ const BIG_EXPORT = 512 << 20;
 const stem = (name) => name.replace(/\.[^.]*$/, '') || name;
 
 export class ModelView {
-  constructor({ client, modelId, doc, json, files, ms, onClose }) {
+  constructor({ client, modelId, doc, json, files, ms, onClose, runPeers = () => [] }) {
     this.client = client;
     this.modelId = modelId;
     this.doc = doc;
     this.json = json;
     this.files = files;
+    this.runPeers = runPeers;
     this.sharing = D.sharing(doc);
     this.keyOf = new Map();
     for (const e of doc.state_dict) if (!this.keyOf.has(e.tensor)) this.keyOf.set(e.tensor, e.key);
@@ -95,6 +97,11 @@ export class ModelView {
   }
 
   /** Shows the tensor of a state_dict key in the weights tree. */
+  /** The open models changed: the Run section's Compare outputs offers the ones it can compare with. */
+  peersChanged() {
+    this.runPanel?.refreshPeers();
+  }
+
   showKey(key) {
     const entry = this.doc.state_dict.find((e) => e.key === key);
     if (entry) this.showTensor(entry.tensor, true);
@@ -162,7 +169,8 @@ export class ModelView {
     if (doc.modules?.length) add('modules', `Modules (${doc.modules.length})`, () => this.modulesSection());
     if (doc.code?.length) add('code', 'Code', () => this.codeSection());
     if (doc.state_dict.length) add('health', 'Health', () => new HealthView({ client: this.client, modelId: this.modelId, doc, bytes: D.bytesByDtype(doc).reduce((a, [, b]) => a + b, 0), onKey: (key) => this.showKey(key) }).el);
-    if (doc.onnx) add('run', 'Run', () => new RunPanel({ files: this.files, onnx: doc.onnx, modelId: this.modelId }).el);
+    const run = runInputs(doc);
+    if (run) add('run', 'Run', () => (this.runPanel = new RunPanel({ files: this.files, ...run, modelId: this.modelId, peers: () => this.runPeers() })).el);
     add('contents', doc.kind === 'checkpoint' ? 'Checkpoint contents' : 'Contents', () => this.contentsSection());
     if (!doc.state_dict.length && doc.tensors.length) add('tensors', `Tensors (${doc.tensors.length})`, () => this.tensorsSection());
 
@@ -420,4 +428,24 @@ function paramsText(v) {
   const items = D.listItems(v);
   if (items.length <= 6) return items.join(', ');
   return `${items.length} (${items[0]}…${items[items.length - 1]})`;
+}
+
+/**
+ * What the Run section of a document needs, where it has one: an ONNX model's inputs, or a `.pt2`'s
+ * user inputs as the engine takes them (ONNX element types; symbols with their smallest size), and
+ * the kind of model, so that Compare outputs offers the open models of the other kind.
+ */
+function runInputs(doc) {
+  if (doc.onnx) return { inputs: doc.onnx.inputs ?? [], kind: 'onnx', dimDefaults: new Map() };
+  if (!doc.pt2) return null;
+  const onnxName = (dtype) => {
+    try {
+      return dtypeFacts(dtype).onnx ?? dtype;
+    } catch {
+      return dtype; // SymInt, unknown: the editors take such an input from a .npy file only
+    }
+  };
+  const inputs = doc.pt2.user_inputs.map(({ name, dtype, shape }) => ({ name, elem_type: onnxName(dtype), shape }));
+  const dimDefaults = new Map((doc.pt2.symbols ?? []).filter((s) => s.min > 1).map((s) => [s.symbol, s.min]));
+  return { inputs, kind: 'pt2', dimDefaults };
 }

@@ -1,9 +1,13 @@
-// The Run section of an ONNX model: an editor per input (random, zeros, ones, a .npy file, an image,
+// The Run section of an ONNX model or a `.pt2` (its exported program, translated for the engine): an editor per input (random, zeros, ones, a .npy file, an image,
 // token ids), values for symbolic dimensions, and the outputs (shape, dtype, statistics, preview,
 // top-k for classifier outputs, .npy download). The engine runs in its own worker
 // (workers/engine-worker.js) and its own wasm, started on the first Check or Run: opening files never loads it.
 // Dtype facts come from the core's table (dtypes.js); an output's statistics from the core too,
 // computed by the engine's wasm with the run (`EngineSession.outputStats`).
+// Compare outputs (with a `.pt2` and an `.onnx` open together): both models run in this panel's
+// engine worker on the same inputs (the editors'), and the engine compares their outputs
+// (`EngineSession.compareOutputs`: max |a−b|, relative error, cosine, the verdict against the
+// tolerance edited here; the same code as `torchpeek run A B --compare`).
 
 import { h, download, announce } from './dom.js';
 import * as fmt from './format.js';
@@ -110,9 +114,12 @@ class InputEditor {
     this.std = h('input', { type: 'text', value: '0.229, 0.224, 0.225', class: 'wide', spellcheck: 'false' });
     this.tokens = h('textarea', { rows: 2, spellcheck: 'false', 'aria-label': `Token ids for ${info.name}`, placeholder: '1, 5, 9, 2' });
     this.tokens.value = '1, 5, 9, 2';
+    // One seed field for both random modes (an element has one parent: two labels around the same
+    // input left the first one empty).
+    const seed = field('seed', this.seed);
     this.parts = {
-      normal: [field('seed', this.seed)],
-      uniform: [field('seed', this.seed), field('low', this.low), field('high', this.high)],
+      normal: [seed],
+      uniform: [seed, field('low', this.low), field('high', this.high)],
       zeros: [],
       ones: [],
       npy: [field('file', this.npyFile), this.npyNote],
@@ -247,9 +254,15 @@ function topK(output, values, k = 5) {
 }
 
 export class RunPanel {
-  /** `files`: the model's File objects (the .onnx and its external data); `onnx`: the document's onnx part. */
-  constructor({ files, onnx, modelId }) {
+  /**
+   * `files`: the model's File objects (the .onnx and its external data, or the .pt2); `inputs`: its
+   * inputs `[{name, elem_type, shape}]`; `kind`: `onnx` or `pt2`; `dimDefaults`: a first value for
+   * symbolic dimensions (else 1); `peers()`: the open models to compare outputs with, `[{id, label, files}]`.
+   */
+  constructor({ files, inputs, kind, dimDefaults = new Map(), modelId, peers = () => [] }) {
     this.files = files;
+    this.kind = kind;
+    this.peers = peers;
     this.idPrefix = `${modelId}-run`;
     this.engine = new Engine();
     this.engine.onStop = () => {
@@ -258,15 +271,16 @@ export class RunPanel {
     this.loaded = null; // promise of the engine's {io, ms}
     this.editors = [];
     this.symbols = new Map(); // name -> <input>
-    for (const info of onnx.inputs ?? []) this.editors.push(new InputEditor(info, this));
-    for (const info of onnx.inputs ?? []) for (const d of info.shape ?? []) if (typeof d === 'string' && !this.symbols.has(d)) {
-      this.symbols.set(d, h('input', { type: 'number', min: 1, step: 1, value: 1, class: 'num', dataset: { symbol: d }, 'aria-label': `Value of dimension ${d}` }));
+    for (const info of inputs) this.editors.push(new InputEditor(info, this));
+    for (const info of inputs) for (const d of info.shape ?? []) if (typeof d === 'string' && !this.symbols.has(d)) {
+      this.symbols.set(d, h('input', { type: 'number', min: 1, step: 1, value: dimDefaults.get(d) ?? 1, class: 'num', dataset: { symbol: d }, 'aria-label': `Value of dimension ${d}` }));
     }
     this.status = h('p', { class: 'run-status muted', role: 'status', 'aria-live': 'polite' },
       'The engine (tract, compiled to WebAssembly) loads on the first check or run; the model stays on this computer.');
     this.checkButton = h('button', { type: 'button', class: 'button', onclick: () => this.load().catch(() => {}) }, 'Check operators');
     this.runButton = h('button', { type: 'button', class: 'button primary run-button', onclick: () => this.run() }, 'Run');
     this.outputs = h('div', { class: 'run-outputs', 'aria-live': 'polite' });
+    this.compare = this.compareSection();
     this.el = h('div', { class: 'run-panel' },
       h('h3', {}, 'Inputs'),
       this.symbols.size
@@ -276,7 +290,39 @@ export class RunPanel {
       this.editors.map((e) => e.el),
       h('div', { class: 'toolbar run-actions' }, this.runButton, this.checkButton),
       this.status,
+      this.compare.el,
       this.outputs);
+    this.refreshPeers();
+  }
+
+  /** The Compare outputs controls: the model to compare with, the tolerance, the action, the result. */
+  compareSection() {
+    const other = this.kind === 'pt2' ? 'ONNX model' : '.pt2';
+    // Another model: a new tolerance waits for its run.
+    const peer = h('select', { class: 'compare-peer', 'aria-label': 'Model to compare with', onchange: () => { this.lastCompare = null; } });
+    const tolerance = h('input', { type: 'number', class: 'num compare-tolerance', value: '1e-4', min: 0, step: 'any', 'aria-label': 'Tolerance on max |a − b|',
+      onchange: () => this.lastCompare && this.compareOutputs(false) });
+    const button = h('button', { type: 'button', class: 'button compare-button', onclick: () => this.compareOutputs(true) }, 'Compare outputs');
+    const result = h('div', { class: 'compare-result', 'aria-live': 'polite' });
+    const el = h('section', { class: 'run-compare', hidden: true },
+      h('h3', {}, 'Compare outputs'),
+      h('p', { class: 'muted small' }, `Runs this model and an open ${other} on the inputs above, then compares their outputs in order.`),
+      h('div', { class: 'toolbar compare-actions' },
+        h('label', { class: 'field' }, h('span', {}, 'with'), peer),
+        h('label', { class: 'field' }, h('span', {}, 'tolerance (max |a − b|)'), tolerance),
+        button),
+      result);
+    return { el, peer, tolerance, button, result };
+  }
+
+  /** Offers the open models of the other kind; hides Compare outputs when there is none. */
+  refreshPeers() {
+    const peers = this.peers();
+    const { el, peer } = this.compare;
+    const chosen = peer.value;
+    peer.replaceChildren(...peers.map((p) => h('option', { value: p.id, selected: p.id === chosen }, p.label)));
+    if (peer.value !== chosen) this.lastCompare = null;
+    el.hidden = peers.length === 0;
   }
 
   setStatus(text, error = false) {
@@ -312,14 +358,71 @@ export class RunPanel {
     return v;
   }
 
+  /** Every editor's value, token ids first: they set the symbolic length other inputs share. */
+  async inputValues() {
+    const inputs = new Array(this.editors.length);
+    const order = this.editors.map((e, i) => i).sort((a, b) => (this.editors[b].mode.value === 'tokens') - (this.editors[a].mode.value === 'tokens'));
+    for (const i of order) inputs[i] = await this.editors[i].value((d) => this.dims(d));
+    return inputs;
+  }
+
+  /**
+   * Runs this model and the chosen peer on the editors' inputs and shows the engine's comparison;
+   * `rerun` false compares the last outputs again (a new tolerance).
+   */
+  async compareOutputs(rerun) {
+    const { peer, tolerance, button, result } = this.compare;
+    const other = this.peers().find((p) => p.id === peer.value);
+    const tol = Number(tolerance.value);
+    if (!other || !(tol >= 0)) {
+      this.setStatus(other ? 'The tolerance must be a number ≥ 0.' : 'Choose a model to compare with.', true);
+      return;
+    }
+    button.disabled = true;
+    try {
+      await this.load();
+      const inputs = rerun ? await this.inputValues() : null;
+      if (rerun) this.setStatus(`Running both models…`);
+      const r = await this.engine.request('compare', { files: other.files, inputs, tolerance: tol }, inputs ? inputs.map((i) => i.data) : []);
+      this.lastCompare = { ...r, label: other.label };
+      if (rerun) this.setStatus(`Compared with ${other.label}: ran in ${fmt.ms(r.ms.a)} and ${fmt.ms(r.ms.b)}.`);
+      this.showComparison(this.lastCompare);
+      announce(`Outputs ${r.report.verdict === 'match' ? 'match' : 'differ'}`);
+      const log = (window.__torchpeek ??= {});
+      (log.compares ??= []).push(r.report);
+    } catch (e) {
+      this.setStatus(e.message, true);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  showComparison({ report, label }) {
+    const num = (v, digits = 3) => (v == null ? '–' : v === 0 ? '0' : v.toExponential(digits));
+    const ok = report.verdict === 'match';
+    const names = (o) => (o.a === o.b ? h('code', {}, o.a) : [h('code', {}, o.a), ' / ', h('code', {}, o.b)]);
+    const shape = (o) => (JSON.stringify(o.a_shape) === JSON.stringify(o.b_shape) ? fmt.shape(o.a_shape) : `${fmt.shape(o.a_shape)} vs ${fmt.shape(o.b_shape)}`);
+    this.compare.result.replaceChildren(
+      h('p', { class: 'compare-verdict' },
+        h('span', { class: `badge verdict ${ok ? 'v-safe' : 'v-dangerous'}`, dataset: { verdict: report.verdict } }, ok ? 'match' : 'differ'),
+        ` ${ok ? 'every' : 'not every'} output within ${report.tolerance.toExponential()} of ${label}'s`),
+      h('div', { class: 'table-scroll' }, h('table', { class: 'grid compare-table' },
+        h('thead', {}, h('tr', {}, ['output (this / other)', 'shape', 'max |a − b|', 'relative error', 'cosine', ''].map((c) => h('th', { scope: 'col' }, c)))),
+        h('tbody', {}, report.outputs.map((o) => h('tr', { dataset: { output: o.a, within: String(o.within_tolerance) } },
+          h('td', {}, names(o)),
+          h('td', {}, shape(o)),
+          h('td', { class: 'num', dataset: { metric: 'max_abs' } }, num(o.max_abs)),
+          h('td', { class: 'num', dataset: { metric: 'rel_error' } }, num(o.rel_error)),
+          h('td', { class: 'num', dataset: { metric: 'cosine' } }, o.cosine == null ? '–' : o.cosine.toFixed(8)),
+          h('td', {}, h('span', { class: `badge ${o.within_tolerance ? 'v-safe' : 'v-dangerous'}` }, o.within_tolerance ? 'ok' : (o.nan_mismatches ? `${o.nan_mismatches} NaN` : 'differs')))))))),
+      ...(report.notes ?? []).map((n) => h('p', { class: 'muted small' }, n)));
+  }
+
   async run() {
     this.runButton.disabled = true;
     try {
       await this.load();
-      // Token ids first: they set the symbolic length other inputs share.
-      const inputs = new Array(this.editors.length);
-      const order = this.editors.map((e, i) => i).sort((a, b) => (this.editors[b].mode.value === 'tokens') - (this.editors[a].mode.value === 'tokens'));
-      for (const i of order) inputs[i] = await this.editors[i].value((d) => this.dims(d));
+      const inputs = await this.inputValues();
       this.setStatus('Running…');
       const t0 = performance.now();
       const r = await this.engine.request('run', { inputs }, inputs.map((i) => i.data));

@@ -1,7 +1,8 @@
 //! The native command line: `torchpeek inspect` prints the document of
 //! `docs/inspect-json.md`; `torchpeek check` gives safety verdicts and health checks;
 //! `torchpeek diff` compares two models; `torchpeek export` writes the state_dict as .safetensors
-//! or one tensor as .npy; `torchpeek run` runs an ONNX model once.
+//! or one tensor as .npy; `torchpeek run` runs an ONNX model or a `.pt2` once, or two models on the
+//! same inputs to compare their outputs (`--compare`).
 
 mod run;
 
@@ -68,20 +69,37 @@ enum Command {
         #[arg(long, num_args = 2, value_names = ["KEY", "OUT"], group = "what")]
         npy: Option<Vec<String>>,
     },
-    /// Run an ONNX model once on .npy inputs and write its outputs as .npy files.
+    /// Run an ONNX model or a .pt2 (torch.export) once on .npy inputs and write its outputs as .npy
+    /// files; with --compare, run two models (A.pt2 B.onnx) on the same inputs and compare outputs.
     Run {
-        /// The model, and its external data files if any.
+        /// The model and its external data files; with --compare, model A then model B (and B's
+        /// external data files).
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// NAME=FILE.npy, once per model input.
-        #[arg(long = "input", value_name = "NAME=FILE.npy")]
+        /// NAME=FILE.npy, or FILE.npy for the model's inputs in order. With --compare, the inputs
+        /// of both models (seeded random values when none is given).
+        #[arg(long = "input", value_name = "[NAME=]FILE.npy")]
         inputs: Vec<String>,
         /// Folder for NAME.npy of each output.
-        #[arg(long)]
-        out: PathBuf,
+        #[arg(long, required_unless_present = "compare", conflicts_with = "compare")]
+        out: Option<PathBuf>,
         /// Print a JSON report.
         #[arg(long)]
         json: bool,
+        /// Run the first file and the rest (model B) on the same inputs and compare their outputs:
+        /// exit status 0 when every output is within the tolerance, 2 when one is not, 1 on an error.
+        #[arg(long)]
+        compare: bool,
+        /// With --compare: the largest max |a-b| an output may have.
+        #[arg(long, default_value_t = torchpeek_engine::compare::DEFAULT_TOLERANCE, requires = "compare")]
+        tolerance: f64,
+        /// With --compare: the seed of the random inputs.
+        #[arg(long, default_value_t = 0, requires = "compare")]
+        seed: u64,
+        /// With --compare: SYMBOL=N, the size of a symbolic input dimension for random inputs
+        /// (default: the size the .pt2 was exported with).
+        #[arg(long = "dim", value_name = "SYMBOL=N", requires = "compare")]
+        dims: Vec<String>,
     },
 }
 
@@ -126,7 +144,19 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => fail(false, message),
         },
-        Command::Run { files, inputs, out, json } => run(files, inputs, out, json),
+        Command::Run { files, inputs, out, json, compare, tolerance, seed, dims } => {
+            let inputs = inputs
+                .iter()
+                .map(|i| match i.split_once('=') {
+                    Some((n, f)) if !n.is_empty() => (Some(n.to_string()), PathBuf::from(f)),
+                    _ => (None, PathBuf::from(i)),
+                })
+                .collect::<Vec<_>>();
+            match out {
+                Some(out) if !compare => run(files, inputs, out, json),
+                _ => compare_run(files, inputs, dims, seed, tolerance, json),
+            }
+        }
     }
 }
 
@@ -290,15 +320,8 @@ fn export(files: &[PathBuf], safetensors: Option<PathBuf>, npy: Option<Vec<Strin
     written
 }
 
-fn run(files: Vec<PathBuf>, inputs: Vec<String>, out: PathBuf, json: bool) -> ExitCode {
-    let mut named = Vec::new();
-    for i in &inputs {
-        match i.split_once('=') {
-            Some((n, f)) => named.push((n.to_string(), PathBuf::from(f))),
-            None => return fail(json, format!("--input {i:?}: expected NAME=FILE.npy")),
-        }
-    }
-    match run::run_files(&files, &named, &out) {
+fn run(files: Vec<PathBuf>, inputs: Vec<run::GivenInput>, out: PathBuf, json: bool) -> ExitCode {
+    match run::run_files(&files, &inputs, &out) {
         Ok(report) if json => {
             println!("{}", serde_json::to_string_pretty(&report).expect("JSON"));
             ExitCode::SUCCESS
@@ -312,6 +335,60 @@ fn run(files: Vec<PathBuf>, inputs: Vec<String>, out: PathBuf, json: bool) -> Ex
         }
         Err(e) => fail(json, e.to_string()),
     }
+}
+
+/// `run A B --compare`: exit status 0 when the outputs match within the tolerance, 2 when they
+/// differ, 1 on an error.
+fn compare_run(files: Vec<PathBuf>, inputs: Vec<run::GivenInput>, dims: Vec<String>, seed: u64, tolerance: f64, json: bool) -> ExitCode {
+    let Some((a, b)) = files.split_first().filter(|(_, b)| !b.is_empty()) else {
+        return fail(json, "--compare needs two models: A (its file) then B (its files)".into());
+    };
+    let mut sizes = Vec::new();
+    for d in &dims {
+        match d.split_once('=').and_then(|(s, n)| Some((s.to_string(), n.parse::<usize>().ok().filter(|&n| n > 0)?))) {
+            Some(pair) => sizes.push(pair),
+            None => return fail(json, format!("--dim {d:?}: expected SYMBOL=N with N a positive integer")),
+        }
+    }
+    if tolerance.is_nan() || tolerance < 0.0 {
+        return fail(json, format!("--tolerance {tolerance}: expected a number >= 0"));
+    }
+    let opts = run::CompareOptions { inputs: &inputs, seed, dims: &sizes, tolerance };
+    let report = match run::compare_files(std::slice::from_ref(a), b, &opts) {
+        Ok(r) => r,
+        Err(e) => return fail(json, e.to_string()),
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report).expect("JSON"));
+    } else {
+        let c = &report.comparison;
+        match report.seed {
+            Some(seed) => println!("inputs: random, seed {seed}"),
+            None => println!("inputs: given"),
+        }
+        for i in &report.inputs {
+            println!("  {} {:?} {}", i.name, i.shape, i.dtype);
+        }
+        let num = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{v:.3e}"));
+        for o in &c.outputs {
+            let shape = if o.a_shape == o.b_shape { format!("{:?}", o.a_shape) } else { format!("{:?} vs {:?}", o.a_shape, o.b_shape) };
+            println!(
+                "{} / {} {shape}: max |a-b| {}, relative {}, cosine {}{} -> {}",
+                o.a,
+                o.b,
+                num(o.max_abs),
+                num(o.rel_error),
+                o.cosine.map_or_else(|| "-".to_string(), |v| format!("{v:.8}")),
+                if o.nan_mismatches > 0 { format!(", {} NaN mismatches", o.nan_mismatches) } else { String::new() },
+                if o.within_tolerance { "ok" } else { "DIFFERS" }
+            );
+        }
+        for n in &c.notes {
+            println!("note: {n}");
+        }
+        println!("{}: every output within {:e}", if c.verdict == "match" { "match" } else { "differ" }, c.tolerance);
+    }
+    if report.comparison.verdict == "match" { ExitCode::SUCCESS } else { ExitCode::from(2) }
 }
 
 fn human_count(n: u64) -> String {

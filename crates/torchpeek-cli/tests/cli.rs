@@ -1,4 +1,5 @@
 //! The command line as a user runs it: `torchpeek run` against onnxruntime's reference outputs,
+//! `torchpeek run` of `.pt2` files against torch's and `run A.pt2 B.onnx --compare`,
 //! `torchpeek export` against the library's own export, `torchpeek inspect` with an architecture.
 
 #[path = "../../torchpeek/tests/common/onnx_proto.rs"]
@@ -83,6 +84,85 @@ fn cli_run_matches_onnxruntime_on_every_fixture() {
     let e: Json = serde_json::from_slice(&o.stdout).unwrap();
     assert!(e["error"].as_str().unwrap().contains("input"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn run_fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/real/run").join(name)
+}
+
+/// `torchpeek ARGS...`.
+fn torchpeek(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_torchpeek")).args(args).output().unwrap()
+}
+
+/// `torchpeek run A B --compare ARGS...`.
+fn compare(a: &Path, b: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_torchpeek")).arg("run").arg(a).arg(b).arg("--compare").args(args).output().unwrap()
+}
+
+/// `torchpeek run NAME.pt2` with torch's inputs (by name, and in order): every output within 1e-4
+/// of torch's.
+#[test]
+fn cli_runs_pt2_files_as_torch_does() {
+    let dir = std::env::temp_dir().join(format!("torchpeek-cli-pt2-{}", std::process::id()));
+    for (name, inputs, named) in [("cnn", &["x"][..], true), ("encoder", &["x"], false), ("mlp", &["input"], true), ("ops", &["ids", "x"], false)] {
+        let out = dir.join(name);
+        let mut args: Vec<std::ffi::OsString> = vec!["run".into(), run_fixture(&format!("{name}.pt2")).into(), "--out".into(), out.clone().into(), "--json".into()];
+        for i in inputs {
+            let file = run_fixture(&format!("{name}.in.{i}.npy")).display().to_string();
+            args.push("--input".into());
+            args.push(if named { format!("{i}={file}") } else { file }.into());
+        }
+        let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+        let o = torchpeek(&args);
+        assert!(o.status.success(), "{name}: {}", String::from_utf8_lossy(&o.stdout));
+        let report: Json = serde_json::from_slice(&o.stdout).unwrap();
+        for (k, output) in report["outputs"].as_array().unwrap().iter().enumerate() {
+            let got = npy_file(Path::new(output["file"].as_str().unwrap()), "got");
+            let want = npy_file(&run_fixture(&format!("{name}.out.{k}.npy")), "want");
+            assert_eq!(got.shape, want.shape, "{name} output {k}");
+            let err = f32s(&got).iter().zip(f32s(&want)).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+            assert!(err <= 1e-4, "{name} output {k}: max abs error {err}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `run A.pt2 B.onnx --compare`: the JSON report, and the exit status (0 match, 2 differ, 1 error).
+#[test]
+fn cli_compares_a_pt2_with_its_onnx_export() {
+    for name in ["cnn", "encoder", "mlp", "ops", "more"] {
+        let (a, b) = (run_fixture(&format!("{name}.pt2")), run_fixture(&format!("{name}.onnx")));
+        let o = compare(&a, &b, &["--json", "--seed", "5"]);
+        let r: Json = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{name}: {e}: {}", String::from_utf8_lossy(&o.stdout)));
+        assert_eq!(o.status.code(), Some(0), "{name}: {r}");
+        assert_eq!((r["verdict"].as_str(), r["seed"].as_u64(), r["tolerance"].as_f64()), (Some("match"), Some(5), Some(1e-4)), "{name}");
+        for out in r["outputs"].as_array().unwrap() {
+            assert!(out["max_abs"].as_f64().unwrap() <= 1e-4 && out["cosine"].as_f64().unwrap() > 0.9999, "{name}: {out}");
+            assert!(out["rel_error"].is_number() && out["within_tolerance"] == true, "{name}: {out}");
+            assert_eq!(out["a_shape"], out["b_shape"], "{name}");
+        }
+        assert_eq!(r["inputs"][0]["file"], Json::Null);
+        assert!(r["a"]["run_ms"].is_number() && r["b"]["files"][0].as_str().unwrap().ends_with(".onnx"));
+    }
+    // Given inputs, and a tolerance of 0: the last bits differ, so the verdict is differ (status 2).
+    let (a, b, x) = (run_fixture("mlp.pt2"), run_fixture("mlp.onnx"), run_fixture("mlp.in.input.npy"));
+    let input = format!("input={}", x.display());
+    let o = compare(&a, &b, &["--json", "--input", &input, "--tolerance", "0"]);
+    let r: Json = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!((o.status.code(), r["verdict"].as_str(), r["seed"].clone()), (Some(2), Some("differ"), Json::Null), "{r}");
+    assert_eq!(r["inputs"][0]["file"].as_str(), Some(x.display().to_string().as_str()));
+    assert_eq!(r["outputs"][0]["within_tolerance"], false);
+    // Text output names the verdict.
+    let o = compare(&a, &b, &[]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success() && text.contains("max |a-b|") && text.contains("match"), "{text}");
+    // A model that cannot run: status 1 and the error as JSON.
+    let cond = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/real/graphs/branch_cond.pt2");
+    let o = compare(&cond, &b, &["--json"]);
+    let e: Json = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(e["error"].as_str().unwrap().contains("higher_order.cond"), "{e}");
 }
 
 #[test]

@@ -8,7 +8,7 @@
 //! `www/workers/engine-run.js` puts the two back together as `{name, dtype, shape, data}`.
 
 use torchpeek::dtype::DType;
-use torchpeek_engine::{npy, NamedArray, Session, Tensor};
+use torchpeek_engine::{compare, npy, NamedArray, Session, Tensor};
 use torchpeek::Source;
 use torchpeek_js::{js_err, source_from_js, to_json};
 use js_sys::{Array, Object, Reflect, Uint8Array};
@@ -61,6 +61,11 @@ struct ArraySpec {
     shape: Vec<usize>,
 }
 
+/// A run's outputs as arrays to compare, read in place.
+fn refs(outputs: &[(String, DType, Tensor)]) -> Vec<compare::ArrayRef<'_>> {
+    outputs.iter().map(|(name, dtype, t)| compare::ArrayRef { name, dtype: *dtype, shape: t.shape(), data: t.as_bytes() }).collect()
+}
+
 /// A model loaded into the engine, ready to run.
 #[wasm_bindgen]
 pub struct EngineSession {
@@ -71,7 +76,8 @@ pub struct EngineSession {
 
 #[wasm_bindgen]
 impl EngineSession {
-    /// Loads a model from the files given together (the `.onnx` and its external data files), each
+    /// Loads a model from the files given together (the `.onnx` and its external data files, or a
+    /// `.pt2`, whose exported program is translated for the engine), each
     /// `{name, blob}`, `{name, bytes}` or `{name, size, read}` as `WasmModel.open` takes them: the
     /// engine picks the model by its bytes and reads only the external ranges it names.
     /// Unsupported operators are an error here, naming the operator, the node and the opset.
@@ -122,6 +128,17 @@ impl EngineSession {
     pub fn output(&self, index: usize) -> Result<Uint8Array, JsError> {
         let (_, _, t) = self.outputs.get(index).ok_or_else(|| JsError::new(&format!("no output {index}")))?;
         Ok(Uint8Array::from(t.as_bytes()))
+    }
+
+    /// This session's last outputs compared with `other`'s (`torchpeek_engine::compare`: per output
+    /// pair in order, max |a-b|, relative error, cosine, and the verdict against `tolerance`), as
+    /// the JSON of docs/inspect-json.md's compare report (`tolerance`, `outputs`, `verdict`, `notes`).
+    #[wasm_bindgen(js_name = compareOutputs)]
+    pub fn compare_outputs(&self, other: &EngineSession, tolerance: f64) -> Result<String, JsError> {
+        if self.outputs.is_empty() || other.outputs.is_empty() {
+            return Err(JsError::new("compare: run both models first"));
+        }
+        to_json(&compare::compare(&refs(&self.outputs), &refs(&other.outputs), tolerance))
     }
 
     /// The statistics of output `index` of the last run (`stats::bytes_stats`: the document's

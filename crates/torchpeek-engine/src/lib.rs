@@ -10,11 +10,17 @@
 //!   unshared so that a tied weight is packed once, not on every run);
 //! - `declutter`: tract's declutter passes, less the one that costs convolution networks most of
 //!   a load for nothing;
+//! - `pt2`: a `.pt2`'s exported program translated into an ONNX model of ATen's counterparts, so
+//!   `Session::load` runs torch.export archives too;
+//! - `compare`: one model's outputs against another's (max |a−b|, relative error, cosine, a
+//!   verdict against a tolerance), and seeded random inputs;
 //! - `npy`: `.npy` arrays in and out of the engine, over the core's `.npy` codec.
 
+pub mod compare;
 mod declutter;
 pub mod kernels;
 pub mod npy;
+pub mod pt2;
 pub mod rewrite;
 mod session;
 

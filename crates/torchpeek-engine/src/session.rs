@@ -1,4 +1,5 @@
-//! Running an ONNX model with tract (feature `engine`), natively and in wasm.
+//! Running an ONNX model with tract (feature `engine`), natively and in wasm; a `.pt2` runs as the
+//! ONNX model `crate::pt2` translates its exported program into (the same proto -> session path).
 //!
 //! `Session::load` parses the model once, checks every operator against tract's register (an
 //! unsupported one is an error naming the operator, the node and the opset, before any run),
@@ -97,6 +98,9 @@ pub struct Session {
     /// Inputs used as Gather indices (token ids into an embedding): checked before a run, since
     /// tract indexes without a bound check and an id past the table would abort the engine.
     index_limits: Vec<IndexLimit>,
+    /// The size each symbolic input dimension had when the model was made (a `.pt2`'s example
+    /// inputs), by symbol.
+    example_sizes: Vec<(String, usize)>,
 }
 
 /// A model input that a Gather node uses as indices into a table of `rows` entries.
@@ -109,6 +113,13 @@ struct IndexLimit {
 
 /// How many specialised plans a session keeps.
 const MAX_SPECIALIZED: usize = 4;
+
+/// The error for operators the engine cannot run, each described with its node (the first ten).
+pub(crate) fn unsupported(missing: &[String]) -> Error {
+    let shown: Vec<&str> = missing.iter().take(10).map(|s| s.as_str()).collect();
+    let more = if missing.len() > 10 { format!(" and {} more", missing.len() - 10) } else { String::new() };
+    Error::engine(format!("unsupported operator{}: {}{more}", if missing.len() > 1 { "s" } else { "" }, shown.join(", ")))
+}
 
 fn engine_err(context: &str, e: impl std::fmt::Display) -> Error {
     Error::engine(format!("{context}: {e:#}"))
@@ -193,8 +204,16 @@ impl Session {
     /// Loads a model from the files given together: the model (`onnx::model_index` picks it) and
     /// its external data files, matched by the base name of each initializer's `location`
     /// (`onnx::external_data`). The model's bytes are read once; of the external files, only the
-    /// ranges initializers name.
+    /// ranges initializers name. A `.pt2` (torch.export archive) given alone is translated first
+    /// (`crate::pt2`): an operator without a translation is an error naming it and its node.
     pub fn load(sources: &[&dyn Source]) -> Result<Session> {
+        let onnx = tract_onnx::onnx();
+        if let Some(model) = crate::pt2::open(sources)? {
+            let t = crate::pt2::translate(&model)?;
+            let mut session = Session::from_proto(&onnx, t.proto, t.inputs, t.outputs)?;
+            session.example_sizes = t.example_sizes;
+            return Ok(session);
+        }
         let at = model_index(sources.iter().copied());
         let file = *sources.get(at).ok_or_else(|| Error::engine("no model file given"))?;
         let model = file.read_vec(0, file.len())?;
@@ -204,7 +223,6 @@ impl Session {
         let inputs: Vec<IoInfo> = schema::model_inputs(g).into_iter().map(io_info).collect();
         let outputs: Vec<IoInfo> = g.outputs.iter().map(io_info).collect();
 
-        let onnx = tract_onnx::onnx();
         let mut proto = onnx
             .proto_model_for_read(&mut std::io::Cursor::new(&model))
             .map_err(|e| engine_err("cannot decode the model", e))?;
@@ -229,13 +247,7 @@ impl Session {
                 })
                 .collect();
             if !missing.is_empty() {
-                let shown: Vec<&str> = missing.iter().take(10).map(|s| s.as_str()).collect();
-                let more = if missing.len() > 10 { format!(" and {} more", missing.len() - 10) } else { String::new() };
-                return Err(Error::engine(format!(
-                    "unsupported operator{}: {}{more}",
-                    if missing.len() > 1 { "s" } else { "" },
-                    shown.join(", ")
-                )));
+                return Err(unsupported(&missing));
             }
         }
 
@@ -261,6 +273,12 @@ impl Session {
             }
         }
 
+        Session::from_proto(&onnx, proto, inputs, outputs)
+    }
+
+    /// A session over a decoded model whose data is all in memory (an ONNX file's, or a `.pt2`
+    /// translated), with its inputs and outputs as declared.
+    fn from_proto(onnx: &tract_onnx::Onnx, proto: pb::ModelProto, inputs: Vec<IoInfo>, outputs: Vec<IoInfo>) -> Result<Session> {
         let model = onnx.model_for_proto_model(&proto).map_err(|e| engine_err("cannot build the model", e))?;
         drop(proto);
         let typed = model
@@ -301,6 +319,7 @@ impl Session {
             specialized: Vec::new(),
             specialize: true,
             index_limits,
+            example_sizes: Vec::new(),
         })
     }
 
@@ -309,12 +328,25 @@ impl Session {
         self.inputs.clone()
     }
 
+    /// The size symbolic dimension `symbol` had in the example the model was exported with (`.pt2`).
+    pub fn example_size(&self, symbol: &str) -> Option<usize> {
+        self.example_sizes.iter().find(|(s, _)| s == symbol).map(|&(_, n)| n)
+    }
+
+    /// The number of rows of the smallest table input `name` indexes (token ids into an
+    /// embedding), if it indexes one: valid values are `0..rows`.
+    pub fn index_bound(&self, name: &str) -> Option<u64> {
+        self.index_limits.iter().filter(|l| l.input == name).map(|l| l.rows).min()
+    }
+
     /// The model's outputs, as declared.
     pub fn outputs(&self) -> Vec<IoInfo> {
         self.outputs.clone()
     }
 
-    /// Runs the model once. Every input must be given (by name); extra names are an error too.
+    /// Runs the model once. Every input must be given, by name; or, when none of the names given is
+    /// an input's, in the order of `inputs()` (another model's inputs: a `.pt2` and its ONNX
+    /// export may name them differently). Extra names are an error.
     pub fn run(&mut self, inputs: Vec<NamedArray>) -> Result<Vec<NamedArray>> {
         let tensors = inputs.into_iter().map(|a| Ok((a.name.clone(), to_tensor(a)?))).collect::<Result<Vec<_>>>()?;
         self.run_tensors(tensors)?
@@ -325,7 +357,13 @@ impl Session {
 
     /// Runs the model once on tract tensors `(input name, tensor)` (see [`input_tensor`]): the
     /// outputs as `(name, dtype, tensor)`, each in the dtype the model declares.
-    pub fn run_tensors(&mut self, inputs: Vec<(String, Tensor)>) -> Result<Vec<(String, DType, Tensor)>> {
+    pub fn run_tensors(&mut self, mut inputs: Vec<(String, Tensor)>) -> Result<Vec<(String, DType, Tensor)>> {
+        let known = |name: &str| self.plan_inputs.iter().any(|(n, _)| n == name);
+        if inputs.len() == self.plan_inputs.len() && !inputs.iter().any(|(n, _)| known(n)) {
+            for ((name, _), (input, _)) in inputs.iter_mut().zip(&self.plan_inputs) {
+                name.clone_from(input);
+            }
+        }
         let mut by_name: Vec<Option<(String, Tensor)>> = inputs.into_iter().map(Some).collect();
         for (name, _) in by_name.iter().flatten() {
             if !self.plan_inputs.iter().any(|(n, _)| n == name) {
