@@ -1,6 +1,8 @@
 //! torchpeek's inference engine: ONNX models run with tract, natively and in wasm, on arrays of
 //! torchpeek's dtypes.
 //!
+//! - `io`: the API's types (inputs and outputs as declared, tensors as `NamedArray`s) and the checks
+//!   every load makes before tract (the file's size, operators it cannot run);
 //! - `session`: loading a model (operators checked first, external data resolved by the core's
 //!   reader), plans per input shape, runs;
 //! - `kernels`: our own typed ops for small convolutions, max-pools and dense layers, plugged into
@@ -18,10 +20,12 @@
 
 pub mod compare;
 mod declutter;
+mod io;
 pub mod kernels;
 pub mod npy;
 pub mod pt2;
 pub mod rewrite;
 mod session;
 
-pub use session::{input_tensor, Dim, IoInfo, NamedArray, Session, Tensor};
+pub use io::{Dim, IoInfo, NamedArray};
+pub use session::{input_tensor, Session, Tensor};

@@ -11,70 +11,11 @@ use torchpeek::container::onnx::{external_data, model_index, parse};
 use torchpeek::dtype::DType;
 use torchpeek::error::{Error, Result};
 use torchpeek::source::{MemSource, Source};
-use serde::Serialize;
+use crate::io::{check_bytes, read_model, tensor_bytes, unsupported, Dim, IoInfo, NamedArray};
 use tract_onnx::pb;
 use tract_onnx::prelude::*;
 /// tract's tensor, as `run_tensors` and `input_tensor` take and give it.
 pub use tract_onnx::prelude::Tensor;
-
-/// One dimension of a model input or output as declared in the model.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(untagged)]
-pub enum Dim {
-    Fixed(u64),
-    /// A symbolic dimension, by name (`batch`).
-    Symbol(String),
-    /// Not given in the model.
-    Unknown,
-}
-
-/// A model input or output: its name, element type and declared shape.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct IoInfo {
-    pub name: String,
-    /// ONNX's name: `FLOAT`, `INT64` ...
-    pub elem_type: String,
-    /// torchpeek's dtype, where the element type has one.
-    pub dtype: Option<DType>,
-    /// None when the rank is unknown.
-    pub shape: Option<Vec<Dim>>,
-}
-
-/// A tensor crossing the engine's API: row-major, little-endian bytes.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NamedArray {
-    pub name: String,
-    pub dtype: DType,
-    pub shape: Vec<usize>,
-    pub data: Vec<u8>,
-}
-
-impl NamedArray {
-    pub fn numel(&self) -> usize {
-        self.shape.iter().product()
-    }
-
-    /// Checks that the bytes make exactly one tensor of the dtype and shape.
-    pub fn check(&self) -> Result<()> {
-        check_bytes(&self.name, self.dtype, &self.shape, self.data.len())
-    }
-}
-
-/// The bytes of a tensor of `dtype` and `shape`; None when that overflows.
-fn tensor_bytes(dtype: DType, shape: &[usize]) -> Option<usize> {
-    shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).and_then(|n| n.checked_mul(dtype.itemsize() as usize))
-}
-
-/// Checks that `len` bytes make exactly one tensor of `dtype` and `shape`.
-fn check_bytes(name: &str, dtype: DType, shape: &[usize], len: usize) -> Result<()> {
-    if tensor_bytes(dtype, shape) != Some(len) {
-        return Err(Error::engine(format!(
-            "{name:?}: {len} bytes do not make a {} tensor of shape {shape:?}",
-            dtype.name()
-        )));
-    }
-    Ok(())
-}
 
 /// A model prepared to run.
 pub struct Session {
@@ -113,13 +54,6 @@ struct IndexLimit {
 
 /// How many specialised plans a session keeps.
 const MAX_SPECIALIZED: usize = 4;
-
-/// The error for operators the engine cannot run, each described with its node (the first ten).
-pub(crate) fn unsupported(missing: &[String]) -> Error {
-    let shown: Vec<&str> = missing.iter().take(10).map(|s| s.as_str()).collect();
-    let more = if missing.len() > 10 { format!(" and {} more", missing.len() - 10) } else { String::new() };
-    Error::engine(format!("unsupported operator{}: {}{more}", if missing.len() > 1 { "s" } else { "" }, shown.join(", ")))
-}
 
 fn engine_err(context: &str, e: impl std::fmt::Display) -> Error {
     Error::engine(format!("{context}: {e:#}"))
@@ -216,7 +150,7 @@ impl Session {
         }
         let at = model_index(sources.iter().copied());
         let file = *sources.get(at).ok_or_else(|| Error::engine("no model file given"))?;
-        let model = file.read_vec(0, file.len())?;
+        let model = read_model(file)?;
         // Our own reader first: it validates the file without panicking and gives the I/O info.
         let info = parse(&MemSource::new(file.name(), model.as_slice()))?;
         let g = info.graph.as_ref().ok_or_else(|| Error::engine("the model has no graph"))?;

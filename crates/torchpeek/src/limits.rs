@@ -66,6 +66,9 @@ pub const MAX_ONNX_INLINE_BYTES: u64 = 1 << 30;
 pub const MAX_ONNX_ATTR_ITEMS: usize = 4096;
 /// Largest input tensor the engine builds (bytes).
 pub const MAX_ENGINE_TENSOR_BYTES: usize = 1 << 31;
+/// Largest model file the engine reads into memory to run (an `.onnx`, whose protobuf cannot be
+/// bigger, or a `.pt2` archive); weights in external data files are read by range, not counted.
+pub const MAX_ENGINE_MODEL_BYTES: u64 = 2 << 30;
 /// Largest graph description read (a `.pt2`'s `models/*.json`; a TorchScript archive's code is
 /// under `MAX_TEXT_BYTES`).
 pub const MAX_GRAPH_JSON_BYTES: u64 = 64 << 20;

@@ -14,10 +14,10 @@
 
 mod ops;
 
-use crate::{Dim, IoInfo};
+use crate::io::{elem_type, read_model, unsupported, Dim, IoInfo};
 use serde_json::Value as Json;
 use std::collections::{HashMap, HashSet};
-use torchpeek::container::onnx::schema::{elem_type_from_name, elem_type_name_of};
+use torchpeek::container::onnx::schema::elem_type_name_of;
 use torchpeek::container::pt2::program::{self, Arg, Graph, Node, TensorMeta};
 use torchpeek::dtype::DType;
 use torchpeek::error::{Error, Result};
@@ -46,7 +46,7 @@ pub fn open(sources: &[&dyn Source]) -> Result<Option<Model>> {
     if detected(src) != Some(Detected::Zip) {
         return Ok(None);
     }
-    let bytes = src.read_vec(0, src.len())?;
+    let bytes = read_model(src)?;
     let model = torchpeek::open(vec![Box::new(MemSource::new(src.name(), bytes))])?;
     if model.document.format != Format::TorchExport {
         return Err(Error::engine(format!(
@@ -130,7 +130,7 @@ fn check_operators(graph: &Graph) -> Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
-    Err(crate::session::unsupported(&missing))
+    Err(unsupported(&missing))
 }
 
 /// A graph value's name: a tensor or a symbol.
@@ -139,11 +139,6 @@ fn value_name(arg: &Arg) -> Option<&str> {
         Arg::Tensor(n) | Arg::Symbol(n) => Some(n),
         _ => None,
     }
-}
-
-/// ONNX's element type number for a dtype.
-pub(crate) fn elem_type(d: DType) -> Option<i32> {
-    elem_type_name_of(d).and_then(elem_type_from_name)
 }
 
 /// The engine's description of a user input or output from its metadata.

@@ -47,7 +47,7 @@ fn operand(b: &mut Builder, c: &Call, name: &str, dtype: DType) -> Result<String
         }
         Some(Arg::Literal(v)) => b.scalar(number(v).ok_or_else(|| format!("argument {name:?} is not a number: {v}"))?, dtype),
         Some(Arg::Symbol(s)) => {
-            let to = super::super::elem_type(dtype).ok_or("no ONNX type for the result")?;
+            let to = crate::io::elem_type(dtype).ok_or("no ONNX type for the result")?;
             let cast = b.op("Cast", &[s], vec![crate::pt2::attr_i("to", to as i64)]);
             let axes = b.ints(&[0]);
             Ok(b.op("Squeeze", &[&cast, &axes], vec![]))

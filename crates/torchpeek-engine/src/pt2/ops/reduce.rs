@@ -2,7 +2,8 @@
 //! maximum of the values as 0/1).
 
 use super::Translate;
-use crate::pt2::{attr_i, axis, elem_type, Builder, Call, Fail};
+use crate::io::elem_type;
+use crate::pt2::{attr_i, axis, Builder, Call, Fail};
 use torchpeek::dtype::DType;
 
 pub(super) fn lookup(target: &str) -> Option<Translate> {

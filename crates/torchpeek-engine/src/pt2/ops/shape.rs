@@ -6,7 +6,8 @@
 //! assertions torch.export records as no-ops.
 
 use super::Translate;
-use crate::pt2::{attr_i, attr_ints, axis, elem_type, Builder, Call, Fail};
+use crate::io::elem_type;
+use crate::pt2::{attr_i, attr_ints, axis, Builder, Call, Fail};
 use torchpeek::container::pt2::program::{Arg, Dim};
 
 pub(super) fn lookup(target: &str) -> Option<Translate> {
