@@ -1,6 +1,7 @@
 // The ONNX graph in the page, end to end in headless Debian chromium: every ONNX fixture drawn with
 // its node count, search, keyboard, node details with attributes and weights, a 3,600-node model
-// drawn in time, a 5,400-node model shown as the node list, screenshots in light and dark.
+// drawn in time, a 5,400-node model shown as the node list, an If's branches opened as graphs
+// with a breadcrumb back out, screenshots in light and dark.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -252,12 +253,69 @@ test('an If node shows its branches, and the outer value they read as a dashed e
   const box = model.locator('.gnode.cat-control');
   assert.deepEqual(await box.locator('text.row').allTextContents(), ['then_branch: 1 node', 'else_branch: 1 node']);
   assert.equal(await model.locator('path.edge.outer').count(), 1, 'Neg -> If through the branches');
-  await box.click();
+  // On its title: a branch's row opens the branch.
+  await box.locator('text.op').click();
   const details = model.locator('.node-details');
   await details.waitFor();
   assert.match(await details.locator('tr[data-attr="then_branch"] td').innerText(), /then_graph · 1 node[^]*Identity[^]*\(–\) → \(t_out\)/);
   assert.match(await details.locator('tr[data-attr="else_branch"] td').innerText(), /else_graph · 1 node[^]*Neg/);
   assert.match(await details.locator('.io-list').nth(1).innerText(), /^T\s+from Neg/, 'the outer value, and who makes it');
+});
+
+test('an If branch opens as a graph: its node, the outer value as an input, search in it, the breadcrumb back out', async () => {
+  const file = path.join(tmp, 'if-open.onnx');
+  fs.writeFileSync(file, ifOnnx());
+  const model = await openGraph(file);
+  await drawn(model);
+  const crumbs = model.locator('.graph-crumbs');
+  assert.equal(await crumbs.isHidden(), true, 'no breadcrumb at the top level');
+  const svg = model.locator('.graph-svg');
+  const ops = () => svg.locator('.gnode:not(.io) text.op').allTextContents();
+  await model.locator('.gnode.cat-control text.op').click();
+  await model.locator('.node-details tr[data-attr="else_branch"] button.open-block').click();
+  await model.locator('.graph[data-level="1"]').waitFor();
+  await drawn(model);
+  assert.deepEqual(await ops(), ['Neg']);
+  // T, made by the Neg outside, is the branch's input, marked as from outside; e_out its output.
+  assert.deepEqual(await svg.locator('.gnode.io-input.io-outer .io-name').allTextContents(), ['T']);
+  assert.equal(await svg.locator('.gnode.io-outer .io-type').textContent(), 'outside', 'the file records no type for T');
+  assert.deepEqual(await svg.locator('.gnode.io-output .io-name').allTextContents(), ['e_out']);
+  assert.equal(await svg.locator('path.edge').count(), 2);
+  assert.deepEqual(await crumbs.locator('li').allInnerTexts(), ['graph', 'If "choose"', 'else_branch']);
+  assert.equal(await crumbs.locator('[aria-current="location"]').innerText(), 'else_branch');
+  // Focus went to the block's first box; search finds in the block alone.
+  assert.equal(await page.evaluate(() => document.activeElement.closest('.gnode')?.querySelector('.io-name')?.textContent), 'T');
+  const box = await search(model, 'e_out');
+  assert.equal(await model.locator('.graph-count').innerText(), '1 of 2', 'the Neg that makes e_out, and the output');
+  await box.press('Enter');
+  assert.equal(await model.locator('.node-details .node-title').innerText(), 'else_graph/Neg');
+  // Backspace on a node goes back out, to the If, selected.
+  await box.press('Tab');
+  await page.keyboard.press('Backspace');
+  await model.locator('.graph[data-level="0"]').waitFor();
+  assert.equal(await crumbs.isHidden(), true);
+  assert.equal(await model.locator('.graph-search').inputValue(), '', 'the search was of the block');
+  assert.equal(await model.locator('.node-details .op-badge').innerText(), 'If');
+  assert.equal(await page.evaluate(() => document.activeElement.closest('.gnode')?.querySelector('.op')?.textContent), 'If');
+  await search(model, 'e_out');
+  assert.equal(await model.locator('.graph-count').innerText(), 'no match', 'e_out is inside the branch');
+  // A block's row in the box opens it too; the breadcrumb goes back to the graph, or to the If.
+  await search(model, '');
+  await model.locator('.gnode.cat-control text.row.block', { hasText: 'then_branch' }).click();
+  await model.locator('.graph[data-level="1"]').waitFor();
+  await drawn(model);
+  assert.deepEqual(await ops(), ['Identity']);
+  await page.screenshot({ path: path.join(OUT, 'onnx-if-branch.png') });
+  await crumbs.locator('button', { hasText: 'If "choose"' }).click();
+  await model.locator('.graph[data-level="0"]').waitFor();
+  assert.equal(await model.locator('.node-details .op-badge').innerText(), 'If');
+  await model.locator('.node-details tr[data-attr="then_branch"] button.open-block').press('Enter');
+  await model.locator('.graph[data-level="1"]').waitFor();
+  await crumbs.locator('button', { hasText: 'graph' }).click();
+  await model.locator('.graph[data-level="0"]').waitFor();
+  await drawn(model);
+  assert.deepEqual(await ops(), ['Neg', 'If']);
+  assert.equal(await model.locator('.node-details').count(), 0, 'back to the graph as it was: nothing selected');
 });
 
 test('a graph with a cycle is drawn whole, with a note saying what is wrong', async () => {
@@ -297,6 +355,12 @@ test('screenshots in light and dark', async () => {
       await model.locator('input.graph-search').press('Enter');
       await model.locator('.node-details').waitFor();
       await p.screenshot({ path: path.join(OUT, `onnx-bert-${colorScheme}.png`) });
+      // An If's branch opened as a graph, under its breadcrumb, with its details.
+      const ifModel = await openFiles(p, path.join(tmp, 'if-open.onnx'));
+      await ifModel.locator('.gnode.cat-control text.row.block', { hasText: 'else_branch' }).click();
+      await ifModel.locator('.graph[data-level="1"] .gnode.io-outer').click();
+      await ifModel.locator('.node-details').waitFor();
+      await p.screenshot({ path: path.join(OUT, `onnx-if-branch-${colorScheme}.png`) });
     } finally {
       await p.close();
     }

@@ -1,7 +1,8 @@
 // PyTorch graphs in the page, end to end in headless Debian chromium, over files torch 2.15 wrote
 // (tests/real, gen/make_graph_models.py): a .pt2's exported program drawn with torch's own node
 // targets (from the record next to the fixture), search, node details with arguments, module and
-// weights linked to the tensor panel, the signature with mutated buffers, symbolic sizes.
+// weights linked to the tensor panel, the signature with mutated buffers, symbolic sizes; blocks
+// (a scripted loop's body and the if in it, a torch.cond branch) opened as graphs.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -110,6 +111,72 @@ test('a scripted module: its loops and if drawn as nodes with nested blocks, fou
   assert.match(await body.innerText(), /prim::If/);
   assert.equal(await details.locator('tr[data-attr="kind"] td').innerText(), '"for range"');
   await page.screenshot({ path: path.join(OUT, 'torchscript-gate.png') });
+  await model.locator('button', { hasText: 'Close' }).first().click();
+});
+
+/** Waits for the Graph view to show nesting level d, drawn. */
+async function atLevel(model, d) {
+  await model.locator(`.graph[data-level="${d}"]`).waitFor();
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r()))));
+}
+
+test('a scripted module: the loop\'s body opens as a graph with its weights, the if inside it too; search in a block; the breadcrumb back out', async () => {
+  const model = await openGraph('graphs/gate_scripted.pt');
+  await model.locator('button.expand-toggle').click();
+  await model.locator('button.expand-toggle[aria-pressed="true"]').waitFor();
+  await model.locator('.graph-svg').waitFor();
+  const box = model.locator('input.graph-search');
+  await box.fill('prim::If');
+  assert.equal(await model.locator('.graph-count').innerText(), 'no match', 'the if is inside the for');
+  await box.fill('prim::Loop');
+  await box.press('Enter');
+  await model.locator('.node-details tr[data-attr="body"] button.open-block').click();
+  await atLevel(model, 1);
+  const svg = model.locator('.graph-svg');
+  const ops = () => svg.locator('.gnode:not(.io) text.op').allTextContents();
+  assert.deepEqual(await ops(), ['aten::linear', 'prim::If']);
+  const crumbs = model.locator('.graph-crumbs li');
+  assert.deepEqual(await crumbs.allInnerTexts(), ['graph', 'prim::Loop "Loop_6"', 'body']);
+  // The loop variable is the body's input; x and flag come from outside it.
+  assert.deepEqual(await svg.locator('.gnode.io-input:not(.io-outer) .io-name').allTextContents(), ['i']);
+  assert.deepEqual((await svg.locator('.gnode.io-outer .io-name').allTextContents()).sort(), ['flag', 'x']);
+  // The inlined Linear's weight, drawn in its box, shows in the tensor panel.
+  await svg.locator('text.row.weight', { hasText: 'weight' }).click();
+  await model.locator('.tensor-panel .tensor-name', { hasText: 'fc.weight' }).waitFor();
+  await box.fill('prim::If');
+  assert.equal(await model.locator('.graph-count').innerText(), '1 of 1');
+  await box.press('Enter');
+  await model.locator('.node-details tr[data-attr="else"] button.open-block').click();
+  await atLevel(model, 2);
+  assert.deepEqual(await ops(), ['aten::mul']);
+  assert.deepEqual(await crumbs.allInnerTexts(), ['graph', 'prim::Loop "Loop_6"', 'body', 'prim::If "If_5"', 'else']);
+  await page.screenshot({ path: path.join(OUT, 'torchscript-gate-if-block.png') });
+  // One level up by the breadcrumb, then out with Backspace: the loop is selected and focused.
+  await model.locator('.graph-crumbs button', { hasText: 'body' }).click();
+  await atLevel(model, 1);
+  assert.deepEqual(await ops(), ['aten::linear', 'prim::If']);
+  await page.keyboard.press('Backspace');
+  await atLevel(model, 0);
+  assert.equal(await model.locator('.node-details .op-badge').innerText(), 'prim::Loop');
+  assert.equal(await model.locator('.graph-crumbs').isHidden(), true);
+  await model.locator('button', { hasText: 'Close' }).first().click();
+});
+
+test('a .pt2\'s torch.cond: a branch opens as a graph, the weights passed in drawn as weights', async () => {
+  const want = expected('branch_cond.pt2');
+  const model = await openGraph('graphs/branch_cond.pt2');
+  await model.locator('.gnode.cat-control text.row.block', { hasText: 'true_graph_0' }).click();
+  await atLevel(model, 1);
+  const svg = model.locator('.graph-svg');
+  assert.deepEqual(await svg.locator('.gnode:not(.io) text.op').allTextContents(), want.subgraphs.true_graph_0.map(title));
+  assert.deepEqual(await svg.locator('.gnode.io-input .io-name').allTextContents(), want.user_inputs);
+  await svg.locator('text.row.weight', { hasText: 'bias' }).click();
+  await model.locator('.tensor-panel .tensor-name', { hasText: 'fc.bias' }).waitFor();
+  assert.deepEqual(await model.locator('.graph-crumbs li').allInnerTexts(), ['graph', 'higher_order.cond "cond"', 'true_graph_0']);
+  await page.screenshot({ path: path.join(OUT, 'pt2-cond-branch.png') });
+  await model.locator('.graph-crumbs button', { hasText: 'graph' }).click();
+  await atLevel(model, 0);
+  assert.equal(await svg.locator('.gnode:not(.io)').count(), want.targets.length);
   await model.locator('button', { hasText: 'Close' }).first().click();
 });
 

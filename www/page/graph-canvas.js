@@ -23,7 +23,10 @@ const ROW = 16;
 let nextId = 1;
 
 export class DiagramCanvas {
-  /** {graph (GraphIndex), layout, onActivate(i): a click, onKey(e, i): a key on box i} */
+  /**
+   * {graph (GraphIndex), layout, onActivate(i, {tensor, block}): a click on box i (on a weight's
+   * row: its tensor; on a block's row: its place in the node's blocks), onKey(e, i): a key on box i}
+   */
   constructor({ graph, layout, onActivate, onKey }) {
     this.graph = graph;
     this.layout = layout;
@@ -59,7 +62,8 @@ export class DiagramCanvas {
     this.svg.addEventListener('click', (e) => {
       if (this.dragged) return;
       const g = e.target.closest?.('.gnode');
-      if (g) onActivate(Number(g.dataset.box), e.target.getAttribute?.('data-tensor'));
+      const at = (name) => (e.target.hasAttribute?.(name) ? Number(e.target.getAttribute(name)) : null);
+      if (g) onActivate(Number(g.dataset.box), { tensor: at('data-tensor'), block: at('data-block') });
     });
     this.svg.addEventListener('keydown', (e) => {
       const g = e.target.closest?.('.gnode');
@@ -118,13 +122,14 @@ export class DiagramCanvas {
       g.append(svg('rect', { class: 'body', width: b.w, height: b.h, rx: 5 }), svg('rect', { class: 'head', width: b.w, height: HEADER, rx: 5 }));
       if (b.rows.length) g.append(svg('rect', { class: 'head', y: HEADER - 6, width: b.w, height: 6 }));
       g.append(svg('text', { class: 'op', x: b.w / 2, y: 16 }, b.title));
-      b.rows.forEach((r, k) => g.append(svg('text', { class: `row${r.tensor != null ? ' weight' : ''}`, x: 8, y: HEADER + 13 + k * ROW, 'data-tensor': r.tensor }, r.text)));
+      b.rows.forEach((r, k) => g.append(svg('text', { class: `row${r.tensor != null ? ' weight' : ''}${r.block != null ? ' block' : ''}`, x: 8, y: HEADER + 13 + k * ROW, 'data-tensor': r.tensor, 'data-block': r.block }, r.text)));
       g.append(svg('title', {}, [n.name, n.domain ? `${n.domain}.${n.op_type}` : n.op_type].filter(Boolean).join('\n')));
     } else {
+      if (b.outer) g.classList.add('io-outer');
       g.append(svg('rect', { class: 'body', width: b.w, height: b.h, rx: b.h / 2 }),
         svg('text', { class: 'io-name', x: b.w / 2, y: 17 }, b.title),
         svg('text', { class: 'io-type', x: b.w / 2, y: 31 }, b.sub),
-        svg('title', {}, `graph ${b.kind}: ${b.name}`));
+        svg('title', {}, b.outer ? `read from the enclosing graph: ${b.name}` : `graph ${b.kind}: ${b.name}`));
     }
     this.boxEls[i] = g;
     this.mark(i);

@@ -20,7 +20,9 @@ export function graphHost({ client, modelId, nodeCount, onTensor, onView, expand
   const loading = host.firstChild;
   const load = () => client.request('graph', { model: modelId, expand }).promise.then(({ view, layout, ms }) => {
     const t0 = performance.now();
-    const graphView = new GraphView({ view, layout, onTensor });
+    // A block opened as a graph is laid out by the worker too.
+    const layoutOf = (blockView) => client.request('layout', { view: blockView }).promise;
+    const graphView = new GraphView({ view, layout, onTensor, layoutOf });
     // For tests and benchmarks: worker time (graph view and layout), and drawing time here.
     graphView.el.dataset.ms = ms.toFixed(1);
     graphView.el.dataset.drawMs = (performance.now() - t0).toFixed(1);

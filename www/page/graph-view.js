@@ -6,9 +6,14 @@
 // Keys: `/` focuses the search box; there ↓ / ↑ step through the matches, Enter opens the current
 // one's details, Tab goes to it, Esc clears. On a node: Tab moves on through the matches, arrows
 // follow edges (or step through the matches while searching), Enter opens details, Esc closes
-// them, + / - / 0 zoom.
+// them, + / - / 0 zoom, Backspace goes back out of a block.
+//
+// A control node's blocks (If branches, Loop bodies) open as graphs in the same view, from the
+// details card or the block's row in its box, with a breadcrumb back out (shared/blocks.js makes
+// a block's view; the worker lays it out).
 
-import { h } from './dom.js';
+import { h, announce } from './dom.js';
+import { blockView, blocksOf } from '../shared/blocks.js';
 import * as fmt from './format.js';
 import { TreeView } from './tree.js';
 import { nodeDetails } from './node-details.js';
@@ -90,73 +95,51 @@ class GraphIndex {
 
   label(i) {
     const b = this.boxes[i];
-    if (b.kind !== 'node') return `graph ${b.kind} ${b.name}`;
+    if (b.kind !== 'node') return b.outer ? `outside value ${b.name}` : `graph ${b.kind} ${b.name}`;
     const n = this.view.nodes[b.node];
-    return n.name ? `${n.op_type} ${n.name}` : n.op_type;
+    const blocks = blocksOf(n).map((x) => x.label);
+    return `${n.name ? `${n.op_type} ${n.name}` : n.op_type}${blocks.length ? `, blocks ${blocks.join(', ')} (open them from its details)` : ''}`;
   }
 }
 
 export class GraphView {
-  /** {view, layout (from the worker), onTensor(i): show a tensor} */
-  constructor({ view, layout, onTensor }) {
-    this.graph = new GraphIndex(view, layout);
+  /**
+   * {view, layout (from the worker), onTensor(i): show a tensor, layoutOf(view): a promise of the
+   * worker's `{layout}` for a view (a block opened as a graph)}
+   */
+  constructor({ view, layout, onTensor, layoutOf }) {
     this.onTensor = onTensor;
+    this.layoutOf = layoutOf;
     this.matches = [];
     this.current = -1; // index into matches
     this.selected = -1; // box
-    this.hay = null;
 
-    const n = view.nodes.length;
     this.search = h('input', { type: 'search', class: 'filter graph-search', placeholder: 'Search nodes and tensors  (/)', 'aria-label': 'Search nodes by name, op type or tensor name', autocomplete: 'off', spellcheck: 'false' });
     this.search.addEventListener('input', () => this.runSearch());
     this.search.addEventListener('keydown', (e) => this.onSearchKey(e));
-    this.count = h('span', { class: 'muted filter-count graph-count', 'aria-live': 'polite' }, `${fmt.grouped(n)} node${n === 1 ? '' : 's'}`);
+    this.count = h('span', { class: 'muted filter-count graph-count', 'aria-live': 'polite' });
     const button = (label, title, onclick) => h('button', { type: 'button', class: 'button small', title, 'aria-label': title, onclick }, label);
-    const drawn = !layout.tooBig;
-    this.modeButtons = drawn
-      ? h('div', { class: 'segmented', role: 'group', 'aria-label': 'Show as' },
-          (this.diagramButton = h('button', { type: 'button', class: 'button small', 'aria-pressed': 'true', onclick: () => this.setMode('diagram') }, 'Diagram')),
-          (this.listButton = h('button', { type: 'button', class: 'button small', 'aria-pressed': 'false', onclick: () => this.setMode('list') }, 'List')))
-      : null;
-    this.zoomButtons = drawn
-      ? h('div', { class: 'zoom-buttons', role: 'group', 'aria-label': 'Zoom' },
-          button('−', 'Zoom out (-)', () => this.canvas.zoomBy(1 / 1.25)), button('+', 'Zoom in (+)', () => this.canvas.zoomBy(1.25)), button('Fit', 'Fit the whole graph (0)', () => this.canvas.fit()))
-      : null;
+    this.modeButtons = h('div', { class: 'segmented', role: 'group', 'aria-label': 'Show as' },
+      (this.diagramButton = h('button', { type: 'button', class: 'button small', 'aria-pressed': 'true', onclick: () => this.setMode('diagram') }, 'Diagram')),
+      (this.listButton = h('button', { type: 'button', class: 'button small', 'aria-pressed': 'false', onclick: () => this.setMode('list') }, 'List')));
+    this.zoomButtons = h('div', { class: 'zoom-buttons', role: 'group', 'aria-label': 'Zoom' },
+      button('−', 'Zoom out (-)', () => this.canvas.zoomBy(1 / 1.25)), button('+', 'Zoom in (+)', () => this.canvas.zoomBy(1.25)), button('Fit', 'Fit the whole graph (0)', () => this.canvas.fit()));
     const toolbar = h('div', { class: 'toolbar graph-toolbar' }, this.search,
       button('↑', 'Previous match (↑)', () => this.step(-1)), button('↓', 'Next match (↓)', () => this.step(1)),
       this.count, h('span', { class: 'toolbar-gap' }), this.zoomButtons, this.modeButtons);
 
+    this.note = h('p', { class: 'graph-note', role: 'note', hidden: true });
+    // Where a block opened as a graph sits: the graph, the control node, the block (Backspace on a node goes up).
+    this.crumbs = h('nav', { class: 'graph-crumbs', 'aria-label': 'Graph level', hidden: true });
     this.detailsEl = h('div', { class: 'details-host', hidden: true });
     this.detailsEl.addEventListener('keydown', (e) => {
       if (e.key === 'Escape') this.closeDetails();
     });
-    this.body = h('div', { class: 'graph-body' });
-    this.el = h('div', { class: 'graph', dataset: { nodes: n } }, toolbar, this.body);
-    if (layout.tooBig) {
-      this.el.prepend(h('p', { class: 'graph-note', role: 'note' }, `No diagram: ${layout.tooBig}. Here is the node list, in topological order.`));
-    } else {
-      this.canvas = new DiagramCanvas({
-        graph: this.graph,
-        layout,
-        onActivate: (i, tensor) => {
-          this.select(i, { focus: true });
-          // A weight's row shows that weight.
-          if (tensor != null) this.onTensor(Number(tensor));
-        },
-        onKey: (e, i) => this.onNodeKey(e, i),
-      });
-      this.canvas.svg.addEventListener('focusin', (e) => {
-        const i = Number(e.target.closest?.('.gnode')?.dataset.box);
-        if (Number.isNaN(i)) return;
-        const m = this.matches.indexOf(i);
-        if (m >= 0) this.setCurrent(m, false);
-        if (!this.matches.length) this.canvas.setTabStop(i);
-        this.canvas.reveal(i, false);
-      });
-      this.body.append(this.canvas.el);
-    }
-    this.body.append(this.detailsEl);
-    this.setMode(drawn ? 'diagram' : 'list');
+    this.body = h('div', { class: 'graph-body' }, this.detailsEl);
+    this.el = h('div', { class: 'graph' }, this.note, toolbar, this.crumbs, this.body);
+    /** The levels shown, outermost first: the model's graph, then each block opened inside the last. */
+    this.levels = [];
+    this.enter({ view, layout, label: 'graph' });
 
     // `/` searches when this graph is on screen (app.js only knows the weights filter).
     this.onSlash = (e) => {
@@ -166,6 +149,117 @@ export class GraphView {
       this.search.focus();
     };
     document.addEventListener('keydown', this.onSlash);
+  }
+
+  /** The shown level's index (GraphIndex), diagram (none for a graph too big to draw) and node list (once built). */
+  get graph() { return this.level.graph; }
+  get canvas() { return this.level.canvas; }
+  get list() { return this.level.list; }
+
+  // ---- levels: the graph, and blocks opened as graphs ----
+
+  /** Shows a new innermost level `{view, layout, label, from?, nodeLabel?}`. */
+  enter(level) {
+    this.levels.push(level);
+    level.graph = new GraphIndex(level.view, level.layout);
+    if (!level.layout.tooBig) level.canvas = this.makeCanvas(level);
+    this.show(level);
+  }
+
+  /** Puts level's diagram or list in the body, with an empty search and no selection. */
+  show(level) {
+    if (this.level) {
+      this.clearSelection();
+      this.level.canvas?.el.remove();
+      this.level.list?.el.remove();
+    }
+    this.level = level;
+    const drawn = Boolean(level.canvas);
+    // A diagram put back keeps its view: its ResizeObserver sets it again.
+    if (drawn) this.body.prepend(level.canvas.el);
+    if (level.list) this.body.prepend(level.list.el);
+    this.note.hidden = drawn;
+    this.note.textContent = drawn ? '' : `No diagram: ${level.layout.tooBig}. Here is the node list, in topological order.`;
+    this.modeButtons.hidden = !drawn;
+    this.el.dataset.nodes = level.view.nodes.length;
+    this.el.dataset.level = this.levels.length - 1;
+    this.search.value = '';
+    this.setMode(drawn && this.mode !== 'list' ? 'diagram' : 'list');
+    this.runSearch();
+    this.renderCrumbs();
+  }
+
+  makeCanvas(level) {
+    const canvas = new DiagramCanvas({
+      graph: level.graph,
+      layout: level.layout,
+      onActivate: (i, { tensor, block }) => {
+        this.select(i, { focus: true });
+        // A weight's row shows that weight; a block's row opens the block.
+        if (tensor != null) this.onTensor(tensor);
+        if (block != null) this.openBlock(i, block);
+      },
+      onKey: (e, i) => this.onNodeKey(e, i),
+    });
+    canvas.svg.addEventListener('focusin', (e) => {
+      const i = Number(e.target.closest?.('.gnode')?.dataset.box);
+      if (Number.isNaN(i)) return;
+      const m = this.matches.indexOf(i);
+      if (m >= 0) this.setCurrent(m, false);
+      if (!this.matches.length) canvas.setTabStop(i);
+      canvas.reveal(i, false);
+    });
+    return canvas;
+  }
+
+  /** Opens block k (in blocksOf order) of the node at box i as the innermost level. */
+  async openBlock(i, k) {
+    const n = this.graph.view.nodes[this.graph.boxes[i].node];
+    const block = blocksOf(n)[k];
+    const view = blockView(this.graph.view, block);
+    const asked = (this.asked = {});
+    let layout;
+    try {
+      ({ layout } = await this.layoutOf(view));
+    } catch (err) {
+      announce(`Could not open ${block.label}: ${err.message}`);
+      return;
+    }
+    // Only the last block asked for opens, and only if the view has not moved since.
+    if (asked !== this.asked || this.graph.view.nodes[this.graph.boxes[i].node] !== n) return;
+    const nodeLabel = n.name ? `${n.op_type} "${n.name}"` : n.op_type;
+    this.enter({ view, layout, label: block.label, from: i, nodeLabel });
+    announce(`Showing ${block.label} of ${nodeLabel}: ${fmt.grouped(view.nodes.length)} node${view.nodes.length === 1 ? '' : 's'}. Backspace on a node goes back out.`);
+    this.focusFirst();
+  }
+
+  /** Goes back to level d; `node` (a box there) is selected and focused, else the level's first box. */
+  back(d, node = null) {
+    if (d >= this.levels.length - 1 && node == null) return;
+    this.asked = null;
+    this.levels.length = d + 1;
+    this.show(this.levels[d]);
+    announce(`Showing ${d ? this.levels[d].label : 'the graph'}.`);
+    if (node != null) this.select(node, { focus: true });
+    else this.focusFirst();
+  }
+
+  focusFirst() {
+    if (!this.graph.boxes.length) this.search.focus();
+    else if (this.mode === 'list') this.list.reveal(this.listKey(0));
+    else this.focusNode(0);
+  }
+
+  /** `graph › If "name" › then_branch`: each crumb but the last goes back to its level. */
+  renderCrumbs() {
+    const crumb = (label, onclick) => h('li', {}, h('button', { type: 'button', class: 'link', onclick }, label));
+    const items = this.levels.flatMap((level, d) => {
+      const node = d ? [crumb(level.nodeLabel, () => this.back(d - 1, level.from))] : [];
+      const last = d === this.levels.length - 1;
+      return [...node, last ? h('li', { 'aria-current': 'location' }, level.label) : crumb(level.label, () => this.back(d))];
+    });
+    this.crumbs.replaceChildren(h('ol', {}, items));
+    this.crumbs.hidden = this.levels.length === 1;
   }
 
   setMode(mode) {
@@ -199,6 +293,9 @@ export class GraphView {
     else if (key === 'Escape') {
       if (this.selected >= 0) this.closeDetails();
       else this.search.focus();
+    } else if (key === 'Backspace' && this.levels.length > 1) {
+      const d = this.levels.length - 1;
+      this.back(d - 1, this.levels[d].from);
     } else if (key === '+' || key === '=') this.canvas.zoomBy(1.25);
     else if (key === '-') this.canvas.zoomBy(1 / 1.25);
     else if (key === '0') this.canvas.fit();
@@ -231,14 +328,17 @@ export class GraphView {
     this.matches = [];
     this.current = -1;
     if (q) {
-      this.hay ??= this.graph.boxes.map((_, i) => this.graph.haystack(i));
-      this.hay.forEach((text, i) => {
+      this.level.hay ??= this.graph.boxes.map((_, i) => this.graph.haystack(i));
+      this.level.hay.forEach((text, i) => {
         if (text.includes(q)) this.matches.push(i);
       });
     }
     this.canvas?.setMatches(this.matches, -1);
     if (this.matches.length) this.setCurrent(0, true);
-    else this.count.textContent = q ? 'no match' : `${fmt.grouped(this.graph.view.nodes.length)} nodes`;
+    else {
+      const n = this.graph.view.nodes.length;
+      this.count.textContent = q ? 'no match' : `${fmt.grouped(n)} node${n === 1 ? '' : 's'}`;
+    }
   }
 
   setCurrent(m, show) {
@@ -291,6 +391,7 @@ export class GraphView {
       },
       onTensor: (t) => this.onTensor(t),
       onClose: () => this.closeDetails(),
+      onOpen: (k) => this.openBlock(i, k),
     }));
     this.detailsEl.hidden = false;
     if (this.canvas) this.canvas.insetRight = this.detailsEl.offsetWidth + 16;
@@ -309,30 +410,35 @@ export class GraphView {
   closeDetails() {
     const i = this.selected;
     if (i < 0) return;
+    this.clearSelection();
+    if (this.mode === 'diagram') this.canvas.focus(i);
+    else this.list.el.focus();
+  }
+
+  clearSelection() {
+    if (this.selected < 0) return;
     this.selected = -1;
     this.canvas?.setSelected(-1);
     delete this.el.dataset.selected;
     this.detailsEl.hidden = true;
     this.detailsEl.replaceChildren();
     if (this.canvas) this.canvas.insetRight = 0;
-    if (this.mode === 'diagram') this.canvas.focus(i);
-    else this.list.el.focus();
   }
 
   // ---- the node list ----
 
   /** A box's key in the list: TreeView filters on keys, so the key is the searchable text. */
   listKey(i) {
-    if (!this.listKeys) {
+    if (!this.level.listKeys) {
       const seen = new Set();
-      this.listKeys = this.graph.boxes.map((_, j) => {
+      this.level.listKeys = this.graph.boxes.map((_, j) => {
         let key = this.graph.haystack(j);
         while (seen.has(key)) key += '\u200b'; // unique, and still found by the same searches
         seen.add(key);
         return key;
       });
     }
-    return this.listKeys[i];
+    return this.level.listKeys[i];
   }
 
   buildList() {
@@ -341,7 +447,7 @@ export class GraphView {
     boxes.forEach((b, i) => {
       children.set(String(i), { name: b.kind === 'node' ? view.nodes[b.node].op_type : b.name, key: this.listKey(i), box: i, children: null });
     });
-    this.list = new TreeView({
+    this.level.list = new TreeView({
       root: { name: '', key: '', children },
       label: 'Graph nodes in topological order',
       renderRow: (node, row) => this.listRow(node, row),

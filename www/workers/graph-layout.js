@@ -4,7 +4,10 @@
 // bend points that share one trunk per source, barycentre sweeps against crossings (the best
 // ordering by exact crossing count), x coordinates by weighted isotonic regression toward each
 // box's neighbours (long edges run straight), and edges as polylines through the layers they
-// cross. There is no DOM here: text widths are estimated from character counts.
+// cross. There is no DOM here: text widths are estimated from character counts. A control node's
+// blocks are rows of its box (the page opens them as graphs of their own, laid out here too).
+
+import { blocksOf } from '../shared/blocks.js';
 
 /** Graphs with more nodes get the node list instead of a diagram. */
 const MAX_DIAGRAM_NODES = 5000;
@@ -53,11 +56,13 @@ export function diagram(view) {
 }
 
 function ioBox(kind, v) {
-  // A .pt2's output that writes a buffer (or an input) names what it writes.
-  const sub = v.target ? `→ ${v.target}` : `${v.elem_type ?? ''} ${v.shape ? `[${v.shape.map((d) => (d == null ? '?' : d)).join(', ')}]` : ''}`.trim();
+  // A .pt2's output that writes a buffer (or an input) names what it writes; a block's input read
+  // from the enclosing graph says so.
+  const type = `${v.elem_type ?? ''} ${v.shape ? `[${v.shape.map((d) => (d == null ? '?' : d)).join(', ')}]` : ''}`.trim();
+  const sub = v.target ? `→ ${v.target}` : v.outer ? `outside${type ? ` · ${type}` : ''}` : type;
   const title = clip(v.name);
   const w = Math.min(MAX_W, Math.max(MIN_W, title.length * TITLE_CHAR, clip(sub).length * MONO_CHAR) + 2 * PAD + 4);
-  return { kind, name: v.name, title, sub: clip(sub), rows: [], w: Math.round(w), h: 40 };
+  return { kind, name: v.name, title, sub: clip(sub), rows: [], w: Math.round(w), h: 40, outer: Boolean(v.outer) };
 }
 
 /** A constant's value for its box: numbers to 6 significant digits, lists in brackets. */
@@ -82,10 +87,8 @@ function nodeBox(n, position, inits) {
     const [key, value] = Object.entries(n.attributes)[0] ?? [];
     if (key) rows.push({ text: clip(constantText(value)) });
   }
-  // Subgraphs (If branches, Loop bodies) by name and size.
-  for (const [key, value] of Object.entries(n.attributes ?? {})) {
-    for (const g of [].concat(value)) if (g?.$graph) rows.push({ text: clip(`${key}: ${g.$graph.node_count} node${g.$graph.node_count === 1 ? '' : 's'}`) });
-  }
+  // Blocks (If branches, Loop bodies) by name and size; `block` is its place in blocksOf(n).
+  blocksOf(n).forEach((b, k) => rows.push({ text: clip(`${b.label}: ${b.graph.node_count} node${b.graph.node_count === 1 ? '' : 's'}`), block: k }));
   let shown = rows;
   if (rows.length > MAX_ROWS) shown = [...rows.slice(0, MAX_ROWS - 1), { text: `+${rows.length - MAX_ROWS + 1} more` }];
   const title = clip(n.op_type || '?', 28);

@@ -20,6 +20,8 @@
 //   {id, type: 'graph', model, expand?}                 -> {id, type: 'result', result: {view, layout, ms}}
 //                                                         (view: WasmModel.graph, expand: TorchScript
 //                                                         submodules inlined; layout: graph-layout.js)
+//   {id, type: 'layout', view}                          -> {id, type: 'result', result: {layout, ms}}
+//                                                         (a graph view the page made: a block of a control node)
 //   {id, type: 'health', model}                         -> {id, type: 'progress', phase, done, total}* (bytes)
 //                                                         then {id, type: 'result', result: {health, ms}}
 //   {id, type: 'diff', a, b}                            -> {id, type: 'progress', phase, done, total}* (elements)
@@ -166,6 +168,10 @@ async function handle(msg) {
       const t0 = performance.now();
       const view = JSON.parse(modelOf(msg).graph(Boolean(msg.expand)));
       return { view, layout: diagram(view), ms: performance.now() - t0 };
+    }
+    case 'layout': {
+      const t0 = performance.now();
+      return { layout: diagram(msg.view), ms: performance.now() - t0 };
     }
     case 'health':
     case 'diff': {

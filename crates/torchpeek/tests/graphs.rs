@@ -108,6 +108,10 @@ fn pt2_graphs_have_torchs_nodes_targets_and_signature() {
             let ops: Vec<&str> = sub["$graph"]["nodes"].as_array().unwrap().iter().map(|n| n["op_type"].as_str().unwrap()).collect();
             assert_eq!(ops, strings(targets), "{path}: {name}");
             assert_eq!(sub["$graph"]["name"], json!(name));
+            // A weight passed into a branch is named as the branch's nodes read it: by its state_dict name.
+            for input in sub["$graph"]["inputs"].as_array().unwrap() {
+                assert!(want["inputs_to_parameters"].get(input["name"].as_str().unwrap()).is_none(), "{path}: {name} input {input}");
+            }
         }
 
         // The document's summary agrees with the view.

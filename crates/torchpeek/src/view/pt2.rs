@@ -223,9 +223,10 @@ impl Renamer<'_> {
         }
     }
 
-    /// A subgraph as the ONNX view writes one, so the details card summarizes it the same way.
+    /// A subgraph as the ONNX view writes one, so the details card summarizes it the same way; its
+    /// inputs and outputs named like its nodes' (a weight passed in by its state_dict name).
     fn subgraph(&self, g: &Graph) -> Json {
-        let names = |args: &[Arg]| args.iter().flat_map(arg_names).map(|n| json!({"name": n})).collect::<Vec<_>>();
+        let names = |args: &[Arg]| args.iter().flat_map(arg_names).map(|n| json!({"name": self.name(n)})).collect::<Vec<_>>();
         json!({"$graph": {
             "name": g.name,
             "inputs": names(&g.inputs),
