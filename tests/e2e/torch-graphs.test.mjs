@@ -135,6 +135,7 @@ test('a scripted module: the loop\'s body opens as a graph with its weights, the
   const svg = model.locator('.graph-svg');
   const ops = () => svg.locator('.gnode:not(.io) text.op').allTextContents();
   assert.deepEqual(await ops(), ['aten::linear', 'prim::If']);
+  assert.deepEqual(await svg.locator('.gnode.cat-control text.op').allTextContents(), ['prim::If'], 'drawn in the control flow colour');
   const crumbs = model.locator('.graph-crumbs li');
   assert.deepEqual(await crumbs.allInnerTexts(), ['graph', 'prim::Loop "Loop_6"', 'body']);
   // The loop variable is the body's input; x and flag come from outside it.

@@ -38,7 +38,8 @@ const TORCH_CATEGORIES = {
   pool: 'max_pool1d max_pool2d max_pool3d max_pool2d_with_indices avg_pool1d avg_pool2d avg_pool3d adaptive_avg_pool1d adaptive_avg_pool2d adaptive_avg_pool3d adaptive_max_pool2d upsample_nearest2d upsample_bilinear2d interpolate',
   shape: 'view reshape _reshape_alias permute transpose t flatten unflatten squeeze unsqueeze cat stack split split_with_sizes chunk select slice expand expand_as contiguous clone index index_select gather scatter narrow repeat tile pad constant_pad_nd sym_size sym_numel size dim detach alias _to_copy to type_as unbind __getitem__ len',
   constant: 'full full_like zeros zeros_like ones ones_like arange empty scalar_tensor lift_fresh_copy tensor',
-  control: 'cond while_loop map scan if loop',
+  // TorchScript's prim::If and prim::Loop.
+  control: 'cond while_loop map scan If Loop',
 };
 for (const [c, ops] of Object.entries(TORCH_CATEGORIES)) for (const op of ops.split(' ')) CATEGORY_OF.set(`torch:${op}`, c);
 /** `aten.conv2d.default`, `aten::conv2d`, `torch.conv2d`: the operator's own name, `conv2d`. */
