@@ -316,6 +316,18 @@ test('an If branch opens as a graph: its node, the outer value as an input, sear
   await drawn(model);
   assert.deepEqual(await ops(), ['Neg', 'If']);
   assert.equal(await model.locator('.node-details').count(), 0, 'back to the graph as it was: nothing selected');
+  // In the node list too: a block opens as a list, focused; the graph's list is back after it.
+  await model.locator('button', { hasText: 'List' }).click();
+  await model.locator('.node-list .tree-row', { hasText: 'choose' }).click();
+  await model.locator('.node-details tr[data-attr="then_branch"] button.open-block').click();
+  await model.locator('.graph[data-level="1"]').waitFor();
+  const rows = model.locator('.node-list .tree-row');
+  assert.deepEqual((await rows.allInnerTexts()).map((t) => t.replace(/\s+/g, ' ')), ['input T', 'Identity then_graph/Identity T → t_out', 'output t_out']);
+  assert.equal(await page.evaluate(() => document.activeElement.classList.contains('node-list')), true);
+  await crumbs.locator('button', { hasText: 'graph' }).click();
+  await model.locator('.graph[data-level="0"]').waitFor();
+  assert.equal(await rows.count(), 5, 'X, cond, Neg, If, Y');
+  await model.locator('button', { hasText: 'Diagram' }).click();
 });
 
 test('a graph with a cycle is drawn whole, with a note saying what is wrong', async () => {

@@ -247,8 +247,10 @@ export class GraphView {
 
   focusFirst() {
     if (!this.graph.boxes.length) this.search.focus();
-    else if (this.mode === 'list') this.list.reveal(this.listKey(0));
-    else this.focusNode(0);
+    else if (this.mode === 'list') {
+      this.list.reveal(this.listKey(0));
+      this.list.el.focus();
+    } else this.focusNode(0);
   }
 
   /** `graph › If "name" › then_branch`: each crumb but the last goes back to its level. */
@@ -443,7 +445,8 @@ export class GraphView {
   }
 
   buildList() {
-    const { boxes, view } = this.graph;
+    const { graph } = this;
+    const { boxes, view } = graph;
     const children = new Map();
     boxes.forEach((b, i) => {
       children.set(String(i), { name: b.kind === 'node' ? view.nodes[b.node].op_type : b.name, key: this.listKey(i), box: i, children: null });
@@ -451,7 +454,8 @@ export class GraphView {
     this.level.list = new TreeView({
       root: { name: '', key: '', children },
       label: 'Graph nodes in topological order',
-      renderRow: (node, row) => this.listRow(node, row),
+      // Rows of this level's graph, whichever level is shown when the list draws them.
+      renderRow: (node, row) => this.listRow(graph, node, row),
       onSelect: (node) => {
         if (node.box !== this.selected) this.select(node.box, { focus: false });
       },
@@ -460,14 +464,14 @@ export class GraphView {
     this.body.prepend(this.list.el);
   }
 
-  listRow(node, row) {
-    const b = this.graph.boxes[node.box];
+  listRow(graph, node, row) {
+    const b = graph.boxes[node.box];
     if (b.kind !== 'node') {
       row.append(h('span', { class: `badge io-${b.kind}` }, b.kind), h('span', { class: 'node-name' }, b.name));
       return;
     }
-    const n = this.graph.view.nodes[b.node];
-    const flow = `${n.inputs.filter((x) => x && !this.graph.inits.has(x)).join(', ')} → ${n.outputs.join(', ')}`;
+    const n = graph.view.nodes[b.node];
+    const flow = `${n.inputs.filter((x) => x && !graph.inits.has(x)).join(', ')} → ${n.outputs.join(', ')}`;
     row.append(h('span', { class: `op-chip cat-${b.category}` }, n.op_type), h('span', { class: 'node-name' }, n.name || `#${n.index}`),
       h('span', { class: 'node-meta muted mono', title: flow }, flow));
   }
