@@ -323,7 +323,10 @@ test('dark mode renders', async () => {
 
 test('two files picked together open side by side; a dropped file opens too', async () => {
   await openFiles(page, ['mlp_checkpoint.pt', 'bn_state_dict.pt']);
-  await page.waitForFunction(() => document.querySelectorAll('#models > article:not(.opening)').length >= 2 && !document.querySelector('#models > article.opening'));
+  // The second group's tab appears once the first has opened (tabs of earlier tests are open too,
+  // so a count of articles would not wait for it).
+  await page.locator('#file-tabs [role="tab"]', { hasText: 'bn_state_dict.pt' }).waitFor();
+  await page.waitForFunction(() => !document.querySelector('#models > article.opening'));
   const tabs = await page.locator('#file-tabs [role="tab"]').allInnerTexts();
   assert.ok(tabs.includes('mlp_checkpoint.pt') && tabs.includes('bn_state_dict.pt'), tabs.join(', '));
 
