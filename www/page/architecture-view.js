@@ -9,6 +9,7 @@ import * as charts from './charts.js';
 import { runLabel } from './doc.js';
 import { dtype } from './dtypes.js';
 import { Cancelled } from './client.js';
+import { progressRequest } from './progress.js';
 
 /** The numbers, in the order shown, with their labels. */
 const NUMBERS = [
@@ -107,16 +108,13 @@ export class ArchitectureView {
 
   /** Reads every float tensor of every block in the worker; their norms together, per block. */
   async norms(b, labels, blocks, el, button) {
-    const bar = h('progress', { max: 1, value: 0, 'aria-label': `Reading ${b.prefix || 'the blocks'} for weight norms` });
-    const label = h('span', { class: 'muted small' }, 'Reading…');
-    const { id, promise } = this.client.request('block-norms', { model: this.modelId, blocks }, {
-      onProgress: (p) => {
-        bar.value = p.total ? p.done / p.total : 0;
-        label.textContent = `${fmt.bytes(p.done)} of ${fmt.bytes(p.total)}`;
-      },
+    const { promise, row } = progressRequest(this.client, 'block-norms', { model: this.modelId, blocks }, {
+      label: `Reading ${b.prefix || 'the blocks'} for weight norms`,
+      text: 'Reading…',
+      describe: (p) => `${fmt.bytes(p.done)} of ${fmt.bytes(p.total)}`,
     });
     button.hidden = true;
-    el.replaceChildren(h('div', { class: 'progress-row' }, bar, label, h('button', { type: 'button', class: 'button small', onclick: () => this.client.cancel(id) }, 'Cancel')));
+    el.replaceChildren(row);
     try {
       const { norms, ms } = await promise;
       el.replaceChildren(charts.barChart({ labels, values: norms, name: 'Weight norm per block', format: (v) => fmt.float(v, 4), className: 'norms-chart' }),

@@ -4,6 +4,7 @@
 import { h, announce } from './dom.js';
 import * as fmt from './format.js';
 import { Cancelled } from './client.js';
+import { progressRequest } from './progress.js';
 
 export const VERDICTS = {
   safe: ['Safe', 'torch.load(weights_only=True) would accept this file, and nothing in it can run code.'],
@@ -89,16 +90,13 @@ export class HealthView {
 
   async run() {
     const { client, modelId } = this.ctx;
-    const bar = h('progress', { max: 1, value: 0, 'aria-label': 'Checking tensors' });
-    const label = h('span', { class: 'muted' }, 'Checking…');
-    const { id, promise } = client.request('health', { model: modelId }, {
-      onProgress: (p) => {
-        bar.value = p.total ? p.done / p.total : 0;
-        label.textContent = `Read ${fmt.bytes(p.done)} of ${fmt.bytes(p.total)}`;
-      },
+    const { promise, row } = progressRequest(client, 'health', { model: modelId }, {
+      label: 'Checking tensors',
+      text: 'Checking…',
+      describe: (p) => `Read ${fmt.bytes(p.done)} of ${fmt.bytes(p.total)}`,
+      className: 'health-progress',
     });
-    this.el.replaceChildren(h('div', { class: 'progress-row health-progress' }, bar, label,
-      h('button', { type: 'button', class: 'button small', onclick: () => client.cancel(id) }, 'Cancel')));
+    this.el.replaceChildren(row);
     try {
       const { health, ms } = await promise;
       this.render(health, ms);

@@ -4,6 +4,7 @@
 import { h, announce } from './dom.js';
 import * as fmt from './format.js';
 import { Cancelled } from './client.js';
+import { progressRequest } from './progress.js';
 
 const CHANGES = {
   changed: ['changed', 'Same key, shape and dtype; different values'],
@@ -70,17 +71,14 @@ export class DiffView {
     const b = this.selectB.value;
     const label = (id) => this.ctx.models().find((m) => m.id === id)?.label ?? id;
     if (!a || !b) return;
-    const bar = h('progress', { max: 1, value: 0, 'aria-label': 'Comparing' });
-    const text = h('span', { class: 'muted' }, 'Comparing…');
-    const { id, promise } = this.ctx.client.request('diff', { a, b }, {
-      onProgress: (p) => {
-        bar.value = p.total ? p.done / p.total : 0;
-        text.textContent = `Compared ${fmt.count(p.done)} of ${fmt.count(p.total)} values`;
-      },
+    const { promise, row } = progressRequest(this.ctx.client, 'diff', { a, b }, {
+      label: 'Comparing',
+      text: 'Comparing…',
+      describe: (p) => `Compared ${fmt.count(p.done)} of ${fmt.count(p.total)} values`,
+      className: 'diff-progress',
     });
     this.runButton.disabled = true;
-    this.status.replaceChildren(h('div', { class: 'progress-row diff-progress' }, bar, text,
-      h('button', { type: 'button', class: 'button small', onclick: () => this.ctx.client.cancel(id) }, 'Cancel')));
+    this.status.replaceChildren(row);
     try {
       const { diff, ms } = await promise;
       this.result = { diff, a, b, labels: [label(a), label(b)] };

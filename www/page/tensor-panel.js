@@ -7,6 +7,7 @@ import * as charts from './charts.js';
 import * as fmt from './format.js';
 import { numel, itemsize, tied } from './doc.js';
 import { Cancelled } from './client.js';
+import { progressRequest } from './progress.js';
 
 const BINS = 64;
 /** The heatmap's cells along each side, at most. */
@@ -105,12 +106,11 @@ export class TensorPanel {
     const key = `h${index}`;
     let result = this.cache.get(key);
     if (!result) {
-      const bar = h('progress', { max: 1, value: 0, 'aria-label': 'Reading the tensor for its heatmap' });
-      const { id, promise } = this.ctx.client.request('heatmap', { model: this.ctx.modelId, tensor: index, rows: HEATMAP_CELLS, cols: HEATMAP_CELLS }, {
-        onProgress: (p) => { bar.value = p.total ? p.done / p.total : 0; },
+      const { promise, row } = progressRequest(this.ctx.client, 'heatmap', { model: this.ctx.modelId, tensor: index, rows: HEATMAP_CELLS, cols: HEATMAP_CELLS }, {
+        label: 'Reading the tensor for its heatmap',
+        text: 'Heatmap…',
       });
-      this.heatEl.replaceChildren(h('div', { class: 'progress-row' }, bar, h('span', { class: 'muted' }, 'Heatmap…'),
-        h('button', { type: 'button', class: 'button small', onclick: () => this.ctx.client.cancel(id) }, 'Cancel')));
+      this.heatEl.replaceChildren(row);
       try {
         result = await promise;
         this.cache.set(key, result);
@@ -153,17 +153,12 @@ export class TensorPanel {
     const bytes = numel(t) * itemsize(t.dtype);
     const big = bytes > (16 << 20);
     this.statsEl.replaceChildren(h('p', { class: 'muted' }, 'Computing…'));
-    const bar = h('progress', { max: 1, value: 0, 'aria-label': 'Reading the tensor' });
-    const label = h('span', { class: 'muted' }, 'Computing…');
-    const { id, promise } = this.ctx.client.request('stats', { model: this.ctx.modelId, tensor: index, bins: Math.max(8, Math.min(BINS, Math.round(Math.sqrt(numel(t))))) }, {
-      onProgress: (p) => {
-        bar.value = p.total ? p.done / p.total : 0;
-        label.textContent = `${p.phase === 'histogram' ? 'Histogram' : 'Statistics'}: ${fmt.bytes(p.done)} of ${fmt.bytes(p.total)}`;
-      },
+    const { id, promise, row: progress } = progressRequest(this.ctx.client, 'stats', { model: this.ctx.modelId, tensor: index, bins: Math.max(8, Math.min(BINS, Math.round(Math.sqrt(numel(t))))) }, {
+      label: 'Reading the tensor',
+      text: 'Computing…',
+      describe: (p) => `${p.phase === 'histogram' ? 'Histogram' : 'Statistics'}: ${fmt.bytes(p.done)} of ${fmt.bytes(p.total)}`,
     });
     this.running = { id, index, big };
-    const cancel = h('button', { type: 'button', class: 'button small', onclick: () => this.ctx.client.cancel(id) }, 'Cancel');
-    const progress = h('div', { class: 'progress-row' }, bar, label, cancel);
     // Only big reads show a progress bar, and only when they take a moment.
     const timer = setTimeout(() => {
       if (gen === this.generation) this.statsEl.replaceChildren(progress);
