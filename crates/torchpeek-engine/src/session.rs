@@ -300,9 +300,9 @@ impl Session {
         }
         let mut by_name: Vec<Option<(String, Tensor)>> = inputs.into_iter().map(Some).collect();
         for (name, _) in by_name.iter().flatten() {
-            if !self.plan_inputs.iter().any(|(n, _)| n == name) {
-                let known: Vec<&str> = self.plan_inputs.iter().map(|(n, _)| n.as_str()).collect();
-                return Err(Error::engine(format!("the model has no input {name:?} (its inputs: {})", known.join(", "))));
+            if !known(name) {
+                let names: Vec<&str> = self.plan_inputs.iter().map(|(n, _)| n.as_str()).collect();
+                return Err(Error::engine(format!("the model has no input {name:?} (its inputs: {})", names.join(", "))));
             }
         }
         let mut values: TVec<TValue> = tvec![];

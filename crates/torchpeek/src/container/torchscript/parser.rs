@@ -583,24 +583,22 @@ impl Parser<'_> {
     }
 
     fn or_expr(&mut self) -> PResult<Expr> {
-        let mut a = self.and_expr()?;
-        let mut chain = 0;
-        while self.is_name("or") {
-            self.bump();
-            self.chain(&mut chain)?;
-            a = Expr::Binary("or".into(), Box::new(a), Box::new(self.and_expr()?));
-        }
-        self.depth -= chain;
-        Ok(a)
+        self.keyword_chain("or", Self::and_expr)
     }
 
     fn and_expr(&mut self) -> PResult<Expr> {
-        let mut a = self.not_expr()?;
+        self.keyword_chain("and", Self::not_expr)
+    }
+
+    /// `a or b or c`, `a and b and c`: a left-nested chain of the keyword operator `word` between
+    /// operands that `operand` reads.
+    fn keyword_chain(&mut self, word: &str, operand: fn(&mut Self) -> PResult<Expr>) -> PResult<Expr> {
+        let mut a = operand(self)?;
         let mut chain = 0;
-        while self.is_name("and") {
+        while self.is_name(word) {
             self.bump();
             self.chain(&mut chain)?;
-            a = Expr::Binary("and".into(), Box::new(a), Box::new(self.not_expr()?));
+            a = Expr::Binary(word.into(), Box::new(a), Box::new(operand(self)?));
         }
         self.depth -= chain;
         Ok(a)
