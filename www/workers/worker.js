@@ -102,13 +102,12 @@ const READ_WHOLE_FIRST = /\.(pt|pth|bin|ckpt|pt2|pkl|tar|mar)$/i;
 async function openAhead(files) {
   const inputs = files.map((f) => ({ name: f.name, blob: f }));
   const opening = new Opening(inputs);
+  const readWhole = (i) => files[i].arrayBuffer().then((b) => opening.fill(i, 0, new Uint8Array(b)));
   let ahead = 0;
   try {
-    await Promise.all(files.map(async (f, i) => {
-      if (f.size > WHOLE_AHEAD_BYTES || !READ_WHOLE_FIRST.test(f.name)) return;
-      opening.fill(i, 0, new Uint8Array(await f.arrayBuffer()));
-      ahead += 1;
-    }));
+    const first = files.flatMap((f, i) => (f.size <= WHOLE_AHEAD_BYTES && READ_WHOLE_FIRST.test(f.name) ? [i] : []));
+    await Promise.all(first.map(readWhole));
+    ahead += first.length;
     for (let round = 1; ; round++) {
       const model = round <= MAX_AHEAD_ROUNDS ? opening.open() : WasmModel.open(inputs);
       if (model) return { model, reads: { sync: opening.reads(), ahead, rounds: round } };
@@ -122,7 +121,7 @@ async function openAhead(files) {
       // A file of a few MiB is read whole, in one read (the core keeps up to 16 MiB read ahead):
       // cheaper than its hundreds of headers, and its tensors are then read from memory too.
       const slices = [...byInput].map(([input, ranges]) => (files[input].size <= WHOLE_AHEAD_BYTES
-        ? files[input].arrayBuffer().then((b) => opening.fill(input, 0, new Uint8Array(b)))
+        ? readWhole(input)
         : readAhead(files[input], ranges).then((bytes) => bytes.forEach((b, k) => opening.fill(input, ranges[2 * k], b)))));
       ahead += want.length / 3;
       await Promise.all(slices);
