@@ -1,5 +1,5 @@
 // The engine benchmark, in one headless-chromium page: each model loaded and run with torchpeek's
-// engine (the page's SIMD wasm build, or its relaxed-simd build) and with onnxruntime-web (wasm backend, one thread, served
+// engine (the build the page's engine worker runs in Chromium: relaxed-simd) and with onnxruntime-web (wasm backend, one thread, served
 // from node_modules: never part of dist/), side by side, with the ratios, and each runtime's outputs
 // against the reference (torch's, for the benchmark set).
 // Usage (after scripts/build-web.sh):
@@ -8,10 +8,9 @@
 // (bench/onnx-models.mjs: made on demand with gen/make_bench_models.py; set TORCH_PYTHON).
 // --rounds: loads + first runs per runtime (fresh sessions, alternating who goes first; default 3);
 // --budget: ms of alternating steady batches per model (default 3000). --engine: our build (the
-// page's SIMD build, the relaxed-simd one of `scripts/build-web.sh --relaxed-simd`, or auto: the
-// relaxed one where the browser has relaxed-simd; the default: auto where the relaxed one is built;
-// or /URL/PREFIX: the build at PREFIX.js and PREFIX_bg.wasm under the repository, such as a copy of
-// an earlier build).
+// page's plain SIMD build, its relaxed-simd one, or auto, the default: the one the page's engine
+// worker picks, www/workers/engine-build.js; or /URL/PREFIX: the build at PREFIX.js and
+// PREFIX_bg.wasm under the repository, such as a copy of an earlier build).
 import fs from 'node:fs';
 import { start, ROOT } from '../tests/e2e/harness.mjs';
 import { benchPage, fixtureModels, setModels, SET_DIR } from './onnx-models.mjs';

@@ -11,13 +11,9 @@ import { npyFixtures, FIXTURES, ROOT } from '../tests/e2e/harness.mjs';
 
 export const SET_DIR = path.join(ROOT, 'target/bench-models');
 
-/**
- * The benchmark page's URL with our engine's build: `engine` (simd, relaxed, auto) or, when not
- * given, auto where `scripts/build-web.sh --relaxed-simd` has built the relaxed-simd engine.
- */
+/** The benchmark page's URL with our engine's build: `engine` (simd, relaxed, auto: the default). */
 export function benchPage(engine) {
-  const built = fs.existsSync(path.join(ROOT, 'bench/web/pkg/torchpeek_engine_relaxed_bg.wasm'));
-  return `bench/web/bench-onnx.html?engine=${engine ?? (built ? 'auto' : 'simd')}`;
+  return `bench/web/bench-onnx.html?engine=${engine ?? 'auto'}`;
 }
 
 const url = (dir) => '/' + path.relative(ROOT, dir).split(path.sep).join('/');

@@ -5,15 +5,16 @@
 //   const [out] = session.run({ input: fs.readFileSync('input.npy') });
 import fs from 'node:fs';
 import * as wasm from './pkg/torchpeek_engine.js';
+import { engineBuild, ENGINE_WASM } from './pkg/engine-build.js';
 import { fileSource } from './node.js';
 import { loadWith, toNpyWith, Session } from './engine-session.js';
 
 let loaded = false;
 
-/** Loads the engine's wasm (once). */
+/** Loads the engine's wasm (once): the relaxed-simd build where Node has relaxed-simd, else the plain SIMD one (`engineBuild()`). */
 export function loadEngine() {
   if (!loaded) {
-    wasm.initSync({ module: fs.readFileSync(new URL('./pkg/torchpeek_engine_bg.wasm', import.meta.url)) });
+    wasm.initSync({ module: fs.readFileSync(new URL(`./pkg/${ENGINE_WASM[engineBuild()]}`, import.meta.url)) });
     loaded = true;
   }
 }
@@ -30,4 +31,4 @@ export async function toNpy(array) {
   return toNpyWith(wasm, array);
 }
 
-export { Session };
+export { Session, engineBuild };

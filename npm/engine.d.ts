@@ -73,7 +73,15 @@ export type EngineInput = string | URL | Blob | Uint8Array | ArrayBuffer | { nam
 
 /** Loads a model; unsupported operators are an error naming the operator, the node and the opset. */
 export function load(inputs: EngineInput | EngineInput[]): Promise<Session>;
-/** Loads the engine's wasm ahead of the first `load` (browsers: a URL, Response, bytes or Module). */
+/**
+ * Loads the engine's wasm ahead of the first `load` (browsers: a URL, Response, bytes or Module):
+ * by default the build `engineBuild()` names.
+ */
 export function loadEngine(module?: unknown): Promise<void> | void;
+/**
+ * The engine build this JS engine runs: `relaxed` (built with relaxed-simd: fused multiply-adds,
+ * faster matrix products) where WebAssembly validates relaxed-simd, else `simd`.
+ */
+export function engineBuild(): 'relaxed' | 'simd';
 /** An array `{dtype, shape, data}` as `.npy` bytes. */
 export function toNpy(array: { dtype: string; shape: number[]; data: TypedArray; bytes?: Uint8Array }): Promise<Uint8Array>;

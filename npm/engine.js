@@ -4,13 +4,18 @@
 //   const [logits] = session.run({ input: { shape: [1, 3, 224, 224], data: new Float32Array(...) } });
 // The engine's wasm (about 18 MB, 4.3 MB gzip) is fetched on the first `load`, not before.
 import init, * as wasm from './pkg/torchpeek_engine.js';
+import { engineBuild, ENGINE_WASM } from './pkg/engine-build.js';
 import { loadWith, toNpyWith, Session } from './engine-session.js';
 
 let ready = null;
 
-/** Loads the engine's wasm (once). `module` may be a URL, a Response, bytes or a WebAssembly.Module. */
+/**
+ * Loads the engine's wasm (once): by default the relaxed-simd build where the browser has
+ * relaxed-simd, else the plain SIMD one (`engineBuild()`). `module` may be a URL, a Response,
+ * bytes or a WebAssembly.Module.
+ */
 export function loadEngine(module) {
-  ready ??= init({ module_or_path: module ?? new URL('./pkg/torchpeek_engine_bg.wasm', import.meta.url) });
+  ready ??= init({ module_or_path: module ?? new URL(`./pkg/${ENGINE_WASM[engineBuild()]}`, import.meta.url) });
   return ready;
 }
 
@@ -26,4 +31,4 @@ export async function toNpy(array) {
   return toNpyWith(wasm, array);
 }
 
-export { Session };
+export { Session, engineBuild };

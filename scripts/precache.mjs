@@ -7,6 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { RELAXED_PROBE, ENGINE_WASM } from '../www/workers/engine-build.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -38,6 +39,9 @@ export function precache(dir, template = path.join(ROOT, 'www/sw.js')) {
     src = src.replace(re, () => `/*@${marker}*/ ${value};`);
   };
   fill('BUILD', JSON.stringify(build));
+  // The engine's two builds (www/workers/engine-build.js): the service worker keeps the one its
+  // browser runs.
+  fill('ENGINE', JSON.stringify({ probe: RELAXED_PROBE, relaxed: `pkg/${ENGINE_WASM.relaxed}`, simd: `pkg/${ENGINE_WASM.simd}` }));
   fill('FILES', `[\n${files.map((f) => `  ${JSON.stringify([f.file, f.integrity])},\n`).join('')}]`);
   fs.writeFileSync(path.join(dir, 'sw.js'), src);
   return { build, files: files.length, bytes: files.reduce((n, f) => n + f.size, 0) };

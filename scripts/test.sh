@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # What the tests need (wasm target, wasm-bindgen-cli, npm packages, chromium, pickle scanners).
 bash scripts/setup.sh --test
+# vendor/ holds crates.io releases plus one patch each, and nothing else (vendor/README.md).
+bash scripts/check-vendor.sh
 # The workspace's default members: the core, the engine and the command line (unit, integration over
 # every fixture manifest, every ONNX fixture run natively and through `torchpeek run`). The `ci`
 # profile is release without link-time optimisation (Cargo.toml).

@@ -19,6 +19,11 @@
 // the user clicks "Reload" in the notice it shows when files are open.
 const BUILD = /*@BUILD*/ 'unbuilt';
 const FILES = /*@FILES*/ [];
+// The engine's two wasm builds and the relaxed-simd probe (www/workers/engine-build.js): the one this
+// browser does not run is neither fetched nor kept.
+const ENGINE = /*@ENGINE*/ null;
+const UNUSED = ENGINE && (WebAssembly.validate(new Uint8Array(ENGINE.probe)) ? ENGINE.simd : ENGINE.relaxed);
+const KEPT = FILES.filter(([file]) => file !== UNUSED);
 
 const PREFIX = 'torchpeek-';
 const CACHE = PREFIX + BUILD;
@@ -26,7 +31,7 @@ const CACHE = PREFIX + BUILD;
 const LEGACY = 'torchpeek-v1';
 const scope = new URL(self.registration.scope);
 const urlOf = (file) => new URL(file, scope).href;
-const precached = new Set(FILES.map(([file]) => urlOf(file)));
+const precached = new Set(KEPT.map(([file]) => urlOf(file)));
 
 self.addEventListener('install', (event) => {
   event.waitUntil(
@@ -44,7 +49,7 @@ async function precache() {
   const cache = await caches.open(CACHE);
   const previous = (await caches.keys()).filter((k) => k.startsWith(PREFIX) && k !== CACHE && k !== LEGACY);
   await Promise.all(
-    FILES.map(async ([file, integrity]) => {
+    KEPT.map(async ([file, integrity]) => {
       const url = urlOf(file);
       if (await cache.match(url)) return; // an earlier attempt at this install got it
       const kept = await reuse(previous, url, integrity);
@@ -83,7 +88,7 @@ self.addEventListener('activate', (event) => {
 
 self.addEventListener('message', (event) => {
   if (event.data?.type === 'skip-waiting') self.skipWaiting();
-  else if (event.data?.type === 'build') event.ports[0]?.postMessage({ build: BUILD, files: FILES.length });
+  else if (event.data?.type === 'build') event.ports[0]?.postMessage({ build: BUILD, files: KEPT.length });
 });
 
 self.addEventListener('fetch', (event) => {

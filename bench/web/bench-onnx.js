@@ -1,16 +1,16 @@
 // The benchmark page (served from the repository root by bench/bench-onnx.mjs): each model loaded
-// and run in this page's thread with torchpeek's engine (dist/pkg/torchpeek_engine.js, the SIMD
-// build the page uses) and with onnxruntime-web (node_modules, wasm backend, one thread), on the
+// and run in this page's thread with torchpeek's engine (dist/pkg/torchpeek_engine.js, the build
+// the page uses) and with onnxruntime-web (node_modules, wasm backend, one thread), on the
 // model's reference inputs, its outputs checked against the reference outputs.
 // A model is `{label, base, files: [model.onnx, external data...], inputs: [npy], outputs: [npy]}`,
 // every file fetched from `base`. The machine is noisy, so the two runtimes alternate: load and first
 // run in rounds (the runtime going first swaps each round), steady runs in alternating batches.
-// Our engine: `?engine=simd` the page's build (dist/pkg), `?engine=relaxed` the relaxed-simd build
-// (`scripts/build-web.sh --relaxed-simd` writes it into bench/web/pkg), `?engine=auto` (the default)
-// the relaxed one where the browser validates relaxed-simd (bench/onnx-models.mjs asks for it only
-// when that build exists); `?engine=/URL/PREFIX` another build's `PREFIX.js` and `PREFIX_bg.wasm`
-// (a copy of an earlier build, to compare before and after a change).
+// Our engine: `?engine=simd` the page's plain SIMD build, `?engine=relaxed` its relaxed-simd build,
+// `?engine=auto` (the default) the one the page's engine worker runs here (www/workers/engine-build.js);
+// `?engine=/URL/PREFIX` another build's `PREFIX.js` and `PREFIX_bg.wasm` (a copy of an earlier build,
+// to compare before and after a change).
 import { runSession } from '/dist/workers/engine-run.js';
+import { engineBuild, ENGINE_WASM } from '/dist/workers/engine-build.js';
 import { typed } from '/dist/shared/typed-arrays.js';
 import * as ort from '/node_modules/onnxruntime-web/dist/ort.wasm.min.mjs';
 
@@ -18,15 +18,14 @@ ort.env.wasm.numThreads = 1;
 ort.env.wasm.proxy = false;
 ort.env.wasm.wasmPaths = '/node_modules/onnxruntime-web/dist/';
 
-/** A module using `i8x16.relaxed_swizzle`: valid only where relaxed-simd is (wasm-feature-detect's probe). */
-const RELAXED_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 15, 1, 13, 0, 65, 1, 253, 15, 65, 2, 253, 15, 253, 128, 2, 11]);
-const ENGINES = { simd: '/dist/pkg/torchpeek_engine', relaxed: '/bench/web/pkg/torchpeek_engine_relaxed' };
 const asked = new URLSearchParams(location.search).get('engine') ?? 'auto';
-const engineName = asked === 'auto' ? (WebAssembly.validate(RELAXED_PROBE) ? 'relaxed' : 'simd') : asked;
-const enginePrefix = ENGINES[engineName] ?? (engineName.startsWith('/') ? engineName : null);
-if (!enginePrefix) throw new Error(`unknown engine ${engineName}: simd, relaxed, auto or /URL/PREFIX`);
-const { default: init, EngineSession, npyRead } = await import(`${enginePrefix}.js`);
-const initEngine = () => init({ module_or_path: `${enginePrefix}_bg.wasm` });
+const engineName = asked === 'auto' ? engineBuild() : asked;
+const engine = ENGINE_WASM[engineName]
+  ? { js: '/dist/pkg/torchpeek_engine.js', wasm: `/dist/pkg/${ENGINE_WASM[engineName]}` }
+  : engineName.startsWith('/') ? { js: `${engineName}.js`, wasm: `${engineName}_bg.wasm` } : null;
+if (!engine) throw new Error(`unknown engine ${engineName}: simd, relaxed, auto or /URL/PREFIX`);
+const { default: init, EngineSession, npyRead } = await import(engine.js);
+const initEngine = () => init({ module_or_path: engine.wasm });
 
 const bytes = async (url) => new Uint8Array(await (await fetch(url)).arrayBuffer());
 /** `.npy` files decoded: `[{name, dtype, shape, data}]`. */

@@ -19,11 +19,12 @@ try {
   // The engine entry: its wasm is fetched only now.
   const coreOnly = !performance.getEntriesByType('resource').some((e) => e.name.includes('torchpeek_engine'));
   try {
-    const { load } = await import('../../npm/engine.js');
+    const { load, engineBuild } = await import('../../npm/engine.js');
     const fetchBytes = async (f) => new Uint8Array(await (await fetch(`../fixtures/${f}`)).arrayBuffer());
     const session = await load(new Blob([await fetchBytes('mlp.onnx')]));
     const [out] = session.run([await fetchBytes('mlp.input0.npy')]);
-    result.engine = { out: Array.from(out.data), coreOnly };
+    const fetched = performance.getEntriesByType('resource').filter((e) => e.name.endsWith('_bg.wasm') && e.name.includes('torchpeek_engine')).map((e) => e.name.split('/').pop());
+    result.engine = { out: Array.from(out.data), coreOnly, build: engineBuild(), fetched };
     session.close();
   } catch (err) {
     result.engine = { error: String(err) };

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { ROOT, fixture, manifest, close, start } from './harness.mjs';
 import { open, fileSource, diff, check, dtypes } from '../../npm/node.js';
-import { load as loadModel, toNpy } from '../../npm/engine-node.js';
+import { load as loadModel, toNpy, engineBuild } from '../../npm/engine-node.js';
+import { RELAXED_PROBE } from '../../www/workers/engine-build.js';
 import { safetensors, writeSparseSafetensors, ramp } from '../../gen/make-safetensors.mjs';
 
 const num = (v) => (v === 'nan' ? NaN : v === 'inf' ? Infinity : v === '-inf' ? -Infinity : v);
@@ -162,6 +163,38 @@ test('Node engine: every ONNX fixture runs from its path and matches onnxruntime
     session.close();
     assert.throws(() => session.run(inputs), /closed/);
   }
+  // This Node's choice of build: Node 20's V8 has no relaxed-simd unless asked (the test below).
+  assert.equal(engineBuild(), WebAssembly.validate(new Uint8Array(RELAXED_PROBE)) ? 'relaxed' : 'simd');
+});
+
+test('Node engine: the relaxed-simd build runs every ONNX fixture within 1e-4 too', () => {
+  // Where relaxed-simd is not on by default (Node 20), V8's flag turns it on in a child process.
+  const flags = WebAssembly.validate(new Uint8Array(RELAXED_PROBE)) ? [] : ['--experimental-wasm-relaxed-simd'];
+  const script = `
+import fs from 'node:fs';
+import { load, engineBuild } from ${JSON.stringify(path.join(ROOT, 'npm/engine-node.js'))};
+const out = { build: engineBuild(), runs: [] };
+for (const stem of ${JSON.stringify(ONNX)}) {
+  const dir = ${JSON.stringify(path.dirname(fixture('mlp.onnx')))};
+  const inputs = [];
+  for (let i = 0; fs.existsSync(\`\${dir}/\${stem}.input\${i}.npy\`); i++) inputs.push(fs.readFileSync(\`\${dir}/\${stem}.input\${i}.npy\`));
+  const session = await load(\`\${dir}/\${stem}.onnx\`);
+  out.runs.push({ stem, outputs: session.run(inputs).map((o) => ({ shape: o.shape, data: Array.from(o.data) })) });
+}
+console.log(JSON.stringify(out));
+`;
+  const got = JSON.parse(execFileSync('node', [...flags, '--input-type=module', '-e', script], { encoding: 'utf8', maxBuffer: 256 << 20 }));
+  assert.equal(got.build, 'relaxed', 'the relaxed-simd build is the one loaded');
+  assert.equal(got.runs.length, ONNX.length);
+  for (const { stem, outputs } of got.runs) {
+    const want = refs(stem, 'output');
+    assert.equal(outputs.length, want.length, stem);
+    for (const [i, o] of outputs.entries()) {
+      const wantArr = npyFloat32(want[i]);
+      assert.deepEqual(o.shape, wantArr.shape, `${stem} output ${i}`);
+      assert.ok(maxAbs(o.data, wantArr.data) <= 1e-4, `${stem} output ${i} (relaxed-simd): max abs error ${maxAbs(o.data, wantArr.data)}`);
+    }
+  }
 });
 
 /** A float32 .npy (C order, little-endian) read here, apart from the engine's codec. */
@@ -219,7 +252,7 @@ test('npm pack makes a package that installs and runs from the tarball', () => {
     const out = execFileSync('npm', ['pack', '--json', '--pack-destination', tmp], { cwd: ROOT, encoding: 'utf8' });
     const info = JSON.parse(out)[0];
     const files = info.files.map((f) => f.path);
-    for (const f of ['npm/index.js', 'npm/node.js', 'npm/index.d.ts', 'npm/pkg/torchpeek_bg.wasm', 'npm/engine.js', 'npm/engine-node.js', 'npm/engine-session.js', 'npm/engine.d.ts', 'npm/pkg/engine-run.js', 'npm/pkg/typed-arrays.js', 'npm/pkg/torchpeek_engine_bg.wasm', 'package.json']) assert.ok(files.includes(f), `${f} is packed`);
+    for (const f of ['npm/index.js', 'npm/node.js', 'npm/index.d.ts', 'npm/pkg/torchpeek_bg.wasm', 'npm/engine.js', 'npm/engine-node.js', 'npm/engine-session.js', 'npm/engine.d.ts', 'npm/pkg/engine-run.js', 'npm/pkg/engine-build.js', 'npm/pkg/typed-arrays.js', 'npm/pkg/torchpeek_engine_bg.wasm', 'npm/pkg/torchpeek_engine_relaxed_bg.wasm', 'package.json']) assert.ok(files.includes(f), `${f} is packed`);
     const app = path.join(tmp, 'app');
     fs.mkdirSync(app);
     fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
@@ -262,6 +295,8 @@ test('browser: the package opens a Blob on the main thread', async () => {
     assert.equal(r.engine.error, undefined);
     assert.ok(maxAbs(r.engine.out, npyFloat32(fs.readFileSync(fixture('mlp.output0.npy'))).data) <= 1e-4, 'the engine runs in the page');
     assert.equal(r.engine.coreOnly, true, 'opening a file fetched no engine');
+    assert.equal(r.engine.build, 'relaxed', 'Chromium has relaxed-simd');
+    assert.deepEqual(r.engine.fetched, ['torchpeek_engine_relaxed_bg.wasm'], 'only the build it runs is fetched');
     assert.deepEqual(h.errors, []);
   } finally {
     await h.close();

@@ -1,6 +1,6 @@
 // The engine worker: owns one session (an ONNX model or a .pt2) and the model it is compared with,
-// in the engine's own wasm build (tract, SIMD), started only when the page runs a model, so opening
-// files never downloads it. Model files are read once here.
+// in the engine's own wasm (tract; the relaxed-simd build where the browser has it, engine-build.js),
+// started only when the page runs a model, so opening files never downloads it. Model files are read once here.
 //
 // Protocol (each request carries an `id`; every reply names it):
 //   {id, type: 'load', files: [File]}          -> {io: {inputs, outputs}, ms}   the .onnx file and its
@@ -23,8 +23,9 @@
 import init, { EngineSession, npyRead, npyWrite } from '../pkg/torchpeek_engine.js';
 import { runSession, outputStats } from './engine-run.js';
 import { serveRequests } from './serve-requests.js';
+import { engineBuild, ENGINE_WASM } from './engine-build.js';
 
-const ready = init({ module_or_path: new URL('../pkg/torchpeek_engine_bg.wasm', import.meta.url) });
+const ready = init({ module_or_path: new URL(`../pkg/${ENGINE_WASM[engineBuild()]}`, import.meta.url) });
 let session = null;
 let peer = null; // {key, session}: the model compared with
 

@@ -145,9 +145,10 @@ fn cli_compares_a_pt2_with_its_onnx_export() {
         assert_eq!(r["inputs"][0]["file"], Json::Null);
         assert!(r["a"]["run_ms"].is_number() && r["b"]["files"][0].as_str().unwrap().ends_with(".onnx"));
     }
-    // Given inputs, and a tolerance of 0: the last bits differ, so the verdict is differ (status 2).
-    let (a, b, x) = (run_fixture("mlp.pt2"), run_fixture("mlp.onnx"), run_fixture("mlp.in.input.npy"));
-    let input = format!("input={}", x.display());
+    // Given inputs, and a tolerance of 0: the encoder's last bits differ (its two graphs sum in
+    // different orders), so the verdict is differ (status 2).
+    let (a, b, x) = (run_fixture("encoder.pt2"), run_fixture("encoder.onnx"), run_fixture("encoder.in.x.npy"));
+    let input = format!("x={}", x.display());
     let o = compare(&a, &b, &["--json", "--input", &input, "--tolerance", "0"]);
     let r: Json = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!((o.status.code(), r["verdict"].as_str(), r["seed"].clone()), (Some(2), Some("differ"), Json::Null), "{r}");

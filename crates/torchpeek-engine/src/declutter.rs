@@ -26,14 +26,6 @@ pub fn declutter(model: &mut TypedModel) -> TractResult<()> {
     optimizer.optimize(model)
 }
 
-/// Declutters `model` (as [`declutter`]), then has tract generate its kernels: tract's
-/// `into_optimized`, with our decluttering.
-pub fn optimized(mut model: TypedModel) -> TractResult<TypedModel> {
-    declutter(&mut model)?;
-    model.optimize()?;
-    Ok(model)
-}
-
 #[cfg(test)]
 mod tests {
     /// A tract that renamed the pass would keep it silently (a slow load, not a wrong one).

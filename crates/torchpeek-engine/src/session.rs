@@ -157,9 +157,11 @@ impl Session {
         let inputs: Vec<IoInfo> = schema::model_inputs(g).into_iter().map(io_info).collect();
         let outputs: Vec<IoInfo> = g.outputs.iter().map(io_info).collect();
 
-        let mut proto = onnx
-            .proto_model_for_read(&mut std::io::Cursor::new(&model))
+        // Decoded from the bytes in place: tract's `proto_model_for_read` copies the whole file
+        // first (initializers included), before decoding copies each initializer again.
+        let mut proto = <pb::ModelProto as prost::Message>::decode(model.as_slice())
             .map_err(|e| engine_err("cannot decode the model", e))?;
+        drop(model);
         let opset = proto
             .opset_import
             .iter()
@@ -419,13 +421,14 @@ fn index_limits(model: &TypedModel) -> TractResult<Vec<IndexLimit>> {
     Ok(limits)
 }
 
-/// The plan of `model`: rewritten (see `rewrite`), our kernels swapped in where its shapes are
-/// concrete (see `kernels`), then decluttered and optimised (`declutter`; symbolic dimensions
-/// left symbolic).
+/// The plan of a decluttered `model`: rewritten (see `rewrite`), our kernels swapped in where its
+/// shapes are concrete (see `kernels`), then tract's code generation (symbolic dimensions left
+/// symbolic).
 fn plan_of(mut model: TypedModel) -> TractResult<TypedSimpleState> {
     crate::rewrite::rewrite(&mut model)?;
     crate::kernels::swap_in(&mut model)?;
-    TypedSimpleState::new(&crate::declutter::optimized(model)?.into_runnable()?)
+    model.optimize()?;
+    TypedSimpleState::new(&model.into_runnable()?)
 }
 
 /// A plan for `model` with its symbolic input dimensions set from `shapes`.
@@ -442,7 +445,11 @@ fn specialize(model: &TypedModel, shapes: &[Vec<usize>]) -> TractResult<TypedSim
             }
         }
     }
-    plan_of(model.set_symbols(&subs)?)
+    // Concrete sizes let the declutter passes fold what was shape arithmetic (a dynamo export has
+    // a lot of it), before the plan is built.
+    let mut model = model.set_symbols(&subs)?;
+    crate::declutter::declutter(&mut model)?;
+    plan_of(model)
 }
 
 fn describe_dims(dims: &[Dim]) -> String {

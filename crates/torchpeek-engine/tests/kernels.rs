@@ -170,16 +170,25 @@ fn max_pools_match_tract() {
 /// `x[n, k…] · W[o, k…]` as tract declutters a Gemm (`axes` names x's axes, then W's), with
 /// a bias `Add` and a ReLU after it when asked.
 fn dense_model(x_shape: &[usize], o: usize, axes: &str, bias: bool, relu: bool) -> TypedModel {
-    let mut model = TypedModel::default();
-    let x = model.add_source("x", f32::fact(x_shape)).unwrap();
     let mut w_shape = x_shape.to_vec();
     w_shape[0] = o;
-    let w = Tensor::from_shape(&w_shape, &values(5, w_shape.iter().product())).unwrap();
+    product_model(x_shape, &w_shape, o, axes, bias, relu)
+}
+
+/// `x · W` by a constant `W` of `w_shape` (`axes` names x's axes, W's, the output's), with a bias
+/// `Add` over the output's last axis (`o` values) and a ReLU after it when asked.
+fn product_model(x_shape: &[usize], w_shape: &[usize], o: usize, axes: &str, bias: bool, relu: bool) -> TypedModel {
+    let mut model = TypedModel::default();
+    let x = model.add_source("x", f32::fact(x_shape)).unwrap();
+    let w = Tensor::from_shape(w_shape, &values(5, w_shape.iter().product())).unwrap();
     let w = model.add_const("w", w).unwrap();
     let einsum = EinSum::new(axes.parse().unwrap(), f32::datum_type());
-    let mut y = model.wire_node("dense", einsum, &[x, w]).unwrap();
+    let mut y = model.wire_node("product", einsum, &[x, w]).unwrap();
     if bias {
-        let b = model.add_const("b", Tensor::from_shape(&[1, o], &values(9, o)).unwrap()).unwrap();
+        let rank = model.outlet_fact(y[0]).unwrap().rank();
+        let mut b_shape = vec![1; rank];
+        b_shape[rank - 1] = o;
+        let b = model.add_const("b", Tensor::from_shape(&b_shape, &values(9, o)).unwrap()).unwrap();
         y = model.wire_node("bias", add(), &[y[0], b]).unwrap();
     }
     if relu {
@@ -209,16 +218,47 @@ fn dense_layers_match_tract() {
     }
 }
 
+/// Products by a weight over many rows, as a language model's layers and head export: `W` as
+/// `[o, k]` or `[k, o]`, size-1 axes dropped from x or added to the output, rows not a multiple
+/// of the 4 a tile takes, outputs not a multiple of its 8.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+fn matrix_products_by_a_weight_match_tract() {
+    /// x's shape, W's shape, outputs, axes, bias.
+    type Case = (Vec<usize>, Vec<usize>, usize, &'static str, bool);
+    let cases: Vec<Case> = vec![
+        (vec![1, 6, 8], vec![13, 8], 13, "amk,nk->amn", true),
+        (vec![1, 6, 8], vec![8, 13], 13, "amk,kn->amn", false),
+        (vec![6, 8], vec![8, 13], 13, "mk,kn->amn", true),
+        (vec![1, 9, 8], vec![8, 13], 13, "amk,kn->mn", true),
+        (vec![2, 3, 8], vec![8, 5], 5, "abk,kn->abn", false),
+        (vec![5, 8], vec![6, 8], 6, "nk,ok->no", true),
+        (vec![64, 40], vec![40, 24], 24, "mk,kn->mn", true),
+    ];
+    for (i, (x, w, o, axes, bias)) in cases.into_iter().enumerate() {
+        let input = Tensor::from_shape(&x, &values(3, x.iter().product())).unwrap();
+        let (diff, swapped) = compare(product_model(&x, &w, o, axes, bias, false), input);
+        assert_eq!(swapped, 1, "case {i} ({axes}): the product was not swapped");
+        assert!(diff <= 1e-5, "case {i} ({axes}): max abs difference {diff}");
+    }
+}
+
 #[cfg_attr(not(target_arch = "wasm32"), test)]
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
 fn other_products_stay_with_tract() {
-    // More rows than ours take; a transposed output; summed axes in different orders.
-    for (shape, axes) in [(vec![5, 8], "nk,ok->no"), (vec![2, 8], "nk,ok->on"), (vec![2, 3, 3], "nab,oba->no")] {
+    // A transposed output; summed axes in different orders.
+    for (shape, axes) in [(vec![2, 8], "nk,ok->on"), (vec![2, 3, 3], "nab,oba->no")] {
         let mut model = dense_model(&shape, 6, axes, true, true);
         assert_eq!(swap_in(&mut model).unwrap(), 0, "{axes} on {shape:?}");
     }
     let mut model = dense_model(&[2, 3, 3], 6, "nab,oab->no", true, true);
     assert_eq!(swap_in(&mut model).unwrap(), 1);
+    // Rows in another order in the output; a summed axis of x that is not of size 1; a weight
+    // with a batch axis.
+    for (x, w, axes) in [(vec![2, 3, 8], vec![8, 5], "abk,kn->ban"), (vec![2, 3, 8], vec![8, 5], "amk,kn->mn"), (vec![2, 3, 8], vec![2, 8, 5], "amk,akn->amn")] {
+        let mut model = product_model(&x, &w, 5, axes, false, false);
+        assert_eq!(swap_in(&mut model).unwrap(), 0, "{axes} on {x:?}");
+    }
 }
 
 #[cfg_attr(not(target_arch = "wasm32"), test)]

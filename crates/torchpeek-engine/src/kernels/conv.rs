@@ -83,7 +83,7 @@ impl DirectConv {
             }
         }
         let (weights, bias) =
-            tile::pack(kernel.try_as_plain_ram()?.as_slice::<f32>()?, bias.try_as_plain_ram()?.as_slice::<f32>()?, co, taps, CO);
+            tile::pack(kernel.try_as_plain_ram()?.as_slice::<f32>()?, false, bias.try_as_plain_ram()?.as_slice::<f32>()?, co, taps, CO);
         let [oh, ow] = window.output;
         let pixels = oh * ow;
         let starts = (0..pixels.next_multiple_of(PX))

@@ -1,9 +1,16 @@
-//! A dense layer for float models run on a few rows at a time (`DirectDense`):
-//! `out[n, o] = x[n, k…] · W[o, k…] (+ bias[o]) (+ ReLU)`, as torch's `Linear` exports to an
-//! ONNX `Gemm` and tract declutters into an `EinSum` and an `Add`.
+//! A float product by a constant weight matrix (`DirectDense`): `out[…, o] = x[…, k] · W (+ bias[o])
+//! (+ ReLU)`, as torch's `Linear` exports to an ONNX `Gemm` or a `MatMul` by a weight and tract
+//! declutters into an `EinSum` and an `Add`. Two forms:
 //!
-//! tract multiplies with an 8×8 kernel, so a batch of 1 or 2 rows leaves most of it idle. Here
-//! each tile is up to 4 rows by 8 outputs (`tile::sums`), the row count chosen per run.
+//! - `x[n, k…] · W[o, k…]` on 1 to 4 rows (a classifier, a batch of 1 or 2): tract multiplies
+//!   with an 8×8 kernel, so a batch of 1 or 2 rows leaves most of it idle.
+//! - `x[…, m, k] · W[o, k]` or `W[k, o]` on any number of rows (a transformer's projections and
+//!   a language model's head): tract's 8×8 wasm kernel keeps 16 accumulators, more than V8 has
+//!   vector registers on x86-64 with its operands, and spills; ours keeps 8 (GPT-2's steady run
+//!   1.24x to 1.09x onnxruntime-web's, BERT 1.06x to 0.88x, ViT-tiny 1.07x to 0.93x; README).
+//!
+//! Each tile is up to 4 rows by 8 outputs (`tile::sums`), the row count chosen per run; each tile
+//! of weights is read from memory once per run, whatever the number of rows.
 
 use super::tile::{self, Taps};
 use tract_onnx::prelude::*;
@@ -13,12 +20,15 @@ use tract_onnx::tract_core::ops::einsum::EinSum;
 /// Outputs per tile, in vectors of 4.
 const VECTORS: usize = 2;
 const LANES: usize = 4 * VECTORS;
-/// The most rows taken: more rows fill tract's kernel.
+/// Rows per tile, and the most the first form takes.
 const MAX_ROWS: usize = 4;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct DirectDense {
     input: TVec<usize>,
+    output: TVec<usize>,
+    /// The input's rows: what `k` is summed over for each.
+    rows: usize,
     outputs: usize,
     /// `0, 1, … k-1`: a row's values in order.
     taps: Taps,
@@ -29,8 +39,11 @@ pub struct DirectDense {
 }
 
 impl DirectDense {
-    /// Our op for tract's `einsum` at `node` when it is `x[n, k…] · W[o, k…]` with `W` constant,
-    /// floats, concrete shapes and `n <= 4`; `bias` (one value per output) is added.
+    /// Our op for tract's `einsum` at `node` when it multiplies float rows by a constant float
+    /// matrix, with concrete shapes: `x[n, k…] · W[o, k…] -> [n, o]` with `n <= 4` (a `Gemm` or
+    /// a flattened classifier), or `x[…, m, k] · W -> [… , m, o]` with `W` either `[o, k]` or
+    /// `[k, o]` and any number of rows (a `MatMul` by a weight, as a language model's head);
+    /// `bias` (one value per output) is added.
     pub fn for_node(model: &TypedModel, node: &TypedNode, einsum: &EinSum, bias: Option<&[f32]>) -> TractResult<Option<DirectDense>> {
         if einsum.q_params.is_some() || einsum.operating_dt != f32::datum_type() || node.inputs.len() != 2 {
             return Ok(None);
@@ -39,38 +52,38 @@ impl DirectDense {
         let Some(w) = model.outlet_fact(node.inputs[1])?.konst.clone() else { return Ok(None) };
         let Some(input) = x.shape.as_concrete().map(TVec::from) else { return Ok(None) };
         let rank = input.len();
-        if x.datum_type != f32::datum_type()
-            || w.datum_type() != f32::datum_type()
-            || rank < 2
-            || w.rank() != rank
-            || w.shape()[1..] != input[1..]
-            || !(1..=MAX_ROWS).contains(&input[0])
-            || input.iter().chain(w.shape()).any(|&d| d == 0)
-            || !is_dense(einsum, rank)
-        {
+        if x.datum_type != f32::datum_type() || w.datum_type() != f32::datum_type() || rank < 2 || input.iter().chain(w.shape()).any(|&d| d == 0) {
             return Ok(None);
         }
-        let outputs = w.shape()[0];
-        let k: usize = input[1..].iter().product();
+        let values = w.try_as_plain_ram()?.as_slice::<f32>()?;
+        let (rows, k, outputs, k_first, output) = if w.rank() == rank && w.shape()[1..] == input[1..] && (1..=MAX_ROWS).contains(&input[0]) && is_dense(einsum, rank) {
+            (input[0], input[1..].iter().product(), w.shape()[0], false, tvec![input[0], w.shape()[0]])
+        } else if let Some(k_first) = matmul_weight(einsum, &input).filter(|_| w.rank() == 2) {
+            let (k, o) = if k_first { (w.shape()[0], w.shape()[1]) } else { (w.shape()[1], w.shape()[0]) };
+            if k != input[rank - 1] {
+                return Ok(None);
+            }
+            let Some(output) = model.outlet_fact(OutletId::new(node.id, 0))?.shape.as_concrete().map(TVec::from) else { return Ok(None) };
+            (input[..rank - 1].iter().product(), k, o, k_first, output)
+        } else {
+            return Ok(None);
+        };
         if bias.is_some_and(|b| b.len() != outputs) {
             return Ok(None);
         }
-        let (weights, bias) = tile::pack(w.try_as_plain_ram()?.as_slice::<f32>()?, bias.unwrap_or(&[]), outputs, k, LANES);
-        Ok(Some(DirectDense { input, outputs, taps: Taps::new((0..k).collect()), weights, bias, relu: false }))
+        let (weights, bias) = tile::pack(values, k_first, bias.unwrap_or(&[]), outputs, k, LANES);
+        Ok(Some(DirectDense { input, output, rows, outputs, taps: Taps::new((0..k).collect()), weights, bias, relu: false }))
     }
 
-    fn output_shape(&self) -> [usize; 2] {
-        [self.input[0], self.outputs]
-    }
-
-    /// All rows, `R` at a time (the last group repeats the last row).
+    /// All rows, `R` at a time (the last group repeats the last row), for each tile of outputs in
+    /// turn: a tile's weights are read from memory once, whatever the number of rows.
     fn rows<const R: usize>(&self, x: &[f32], out: &mut [f32]) {
-        let (n, k, o) = (self.input[0], self.taps.len(), self.outputs);
-        for r0 in (0..n).step_by(R) {
-            let starts: [usize; R] = std::array::from_fn(|r| (r0 + r).min(n - 1) * k);
-            for (block, (weights, bias)) in self.weights.chunks_exact(k * LANES).zip(self.bias.chunks_exact(LANES)).enumerate() {
+        let (n, k, o) = (self.rows, self.taps.len(), self.outputs);
+        for (block, (weights, bias)) in self.weights.chunks_exact(k * LANES).zip(self.bias.chunks_exact(LANES)).enumerate() {
+            let lanes = (o - block * LANES).min(LANES);
+            for r0 in (0..n).step_by(R) {
+                let starts: [usize; R] = std::array::from_fn(|r| (r0 + r).min(n - 1) * k);
                 let acc = tile::sums::<R, VECTORS>(x, &self.taps, weights, &starts, bias);
-                let lanes = (o - block * LANES).min(LANES);
                 for (r, a) in acc.iter().enumerate().take(n - r0) {
                     let mut sums = [0f32; LANES];
                     tile::spill(a, self.relu, &mut sums);
@@ -112,13 +125,47 @@ fn is_dense(einsum: &EinSum, rank: usize) -> bool {
     seen == rank + 1
 }
 
+/// For `einsum` reading `x[…, k], W -> [… , o]`, whether `W` is `[k, o]` (true) or `[o, k]`
+/// (false); None for any other product. `k` is x's last axis and `o` the output's; x's other
+/// axes are kept in the same order, but for axes of size 1, which x may drop and the output may
+/// add (the rows are the same in memory).
+fn matmul_weight(einsum: &EinSum, input: &[usize]) -> Option<bool> {
+    let axes = &einsum.axes;
+    if axes.input_count() != 2 || axes.output_count() != 1 {
+        return None;
+    }
+    let one = |positions: &TVec<usize>| -> Option<Option<usize>> {
+        match positions.as_slice() {
+            [] => Some(None),
+            [p] => Some(Some(*p)),
+            _ => None,
+        }
+    };
+    let rank = input.len();
+    let out_rank = axes.rank(InOut::Out(0));
+    let (mut k_first, mut o_seen, mut rows) = (None, false, Vec::new());
+    for axis in axes.iter_all_axes() {
+        match (one(&axis.inputs[0])?, one(&axis.inputs[1])?, one(&axis.outputs[0])?) {
+            (Some(a), None, Some(b)) if a + 1 < rank => rows.push((a, b)),
+            (Some(a), None, None) if input[a] == 1 => {}
+            (None, None, Some(_)) => {}
+            (Some(a), Some(b), None) if a + 1 == rank && b < 2 => k_first = Some(b == 0),
+            (None, Some(b), Some(c)) if c + 1 == out_rank && b < 2 => o_seen = true,
+            _ => return None,
+        }
+    }
+    rows.sort();
+    let in_order = rows.windows(2).all(|w| w[0].1 < w[1].1);
+    k_first.filter(|_| o_seen && in_order)
+}
+
 impl Op for DirectDense {
     fn name(&self) -> StaticName {
         "DirectDense".into()
     }
 
     fn info(&self) -> TractResult<Vec<String>> {
-        Ok(vec![format!("input {:?} -> {:?}, relu: {}", self.input, self.output_shape(), self.relu)])
+        Ok(vec![format!("input {:?} -> {:?}, relu: {}", self.input, self.output, self.relu)])
     }
 
     op_as_typed_op!();
@@ -131,7 +178,7 @@ impl EvalOp for DirectDense {
     op_out_of_plan!();
 
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        super::eval_f32("DirectDense", inputs, &self.input, &self.output_shape(), |x, out| match self.input[0] {
+        super::eval_f32("DirectDense", inputs, &self.input, &self.output, |x, out| match self.rows {
             1 => self.rows::<1>(x, out),
             2 => self.rows::<2>(x, out),
             3 => self.rows::<3>(x, out),
@@ -142,11 +189,11 @@ impl EvalOp for DirectDense {
 
 impl TypedOp for DirectDense {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        super::output_fact_f32(inputs, &self.input, &self.output_shape())
+        super::output_fact_f32(inputs, &self.input, &self.output)
     }
 
     fn cost(&self, _inputs: &[&TypedFact]) -> TractResult<TVec<(Cost, TDim)>> {
-        let macs = self.input[0] * self.outputs * self.taps.len();
+        let macs = self.rows * self.outputs * self.taps.len();
         Ok(tvec!((Cost::FMA(f32::datum_type()), macs.to_dim())))
     }
 

@@ -1,14 +1,15 @@
-//! Our own typed ops for the small float convolutions, max-pools and dense layers of vision models.
+//! Our own typed ops for the float convolutions, max-pools and products by a weight matrix of
+//! vision models and transformers.
 //!
 //! tract lowers a convolution to im2col and a matrix product; in wasm its im2col copy and its
 //! 2-D max-pool are scalar, and on LeNet-sized layers (few channels, 28–32 pixel images) they
 //! cost more than the arithmetic. `swap_in` replaces, in a typed model with concrete shapes and
 //! before tract optimises it, each eligible `Conv` by a [`conv::DirectConv`] (weights packed once,
 //! padding and bias and a following ReLU done in the one pass), each eligible `MaxPool` by a
-//! [`pool::DirectMaxPool`], and each dense layer run on at most 4 rows by a
-//! [`dense::DirectDense`]. Anything else (quantised, grouped, other layouts and types, symbolic
-//! shapes, big batches) stays tract's. `tests/onnx/kernels.rs` checks ours against tract's on
-//! the same models.
+//! [`pool::DirectMaxPool`], and each product by a constant weight matrix (a dense layer on up to
+//! 4 rows, or a transformer's projections on any number) by a [`dense::DirectDense`]. Anything
+//! else (quantised, grouped, other layouts and types, symbolic shapes, big batches) stays
+//! tract's. `tests/kernels.rs` checks ours against tract's on the same models.
 
 mod conv;
 mod dense;
@@ -24,7 +25,7 @@ use tract_onnx::tract_core::ops::einsum::EinSum;
 use tract_onnx::tract_core::ops::math::{Add, Max};
 use tract_onnx::tract_core::ops::nn::DataFormat;
 
-/// Replaces tract's `Conv`, `MaxPool` and small-batch dense `EinSum` nodes by ours where
+/// Replaces tract's `Conv`, `MaxPool` and by-a-weight `EinSum` nodes by ours where
 /// [`conv::DirectConv::for_node`], [`pool::DirectMaxPool::for_node`] and
 /// [`dense::DirectDense::for_node`] take them, with the bias `Add` and the ReLU that follow
 /// folded in. Returns how many nodes were replaced.
@@ -91,12 +92,15 @@ fn relu_after(model: &TypedModel, id: usize) -> TractResult<Option<usize>> {
     Ok(zero.then_some(relu))
 }
 
-/// The bias added to node `id`'s `[n, o]` output, one value per output (see [`binary_after`]):
+/// The bias added to node `id`'s `[…, o]` output, one value per output (see [`binary_after`]):
 /// `(the values, the Add node)`.
 fn bias_after(model: &TypedModel, id: usize) -> TractResult<Option<(Vec<f32>, usize)>> {
     let Some((add, bias)) = binary_after::<Add>(model, id)? else { return Ok(None) };
     let out = model.outlet_fact(OutletId::new(id, 0))?;
-    let per_output = out.rank() == 2 && matches!(bias.shape(), [o] | [1, o] if out.shape[1] == (*o).to_dim());
+    let per_output = match bias.shape().split_last() {
+        Some((o, ones)) => ones.len() < out.rank() && ones.iter().all(|&d| d == 1) && out.shape.last() == Some(&(*o).to_dim()),
+        None => false,
+    };
     per_output.then(|| bias.try_as_plain_ram()?.as_slice::<f32>().map(|b| (b.to_vec(), add))).transpose()
 }
 

@@ -6,23 +6,32 @@
 
 use super::lanes::{quad, quad_mut, F32x4};
 
-/// Packs `outputs` rows of `taps` weights each (`weights[o * taps + t]`) into tiles of `lanes`
-/// outputs, and `bias` (empty, one value, or one per output) alongside: `(packed, bias)`.
-pub fn pack(weights: &[f32], bias: &[f32], outputs: usize, taps: usize, lanes: usize) -> (Vec<f32>, Vec<f32>) {
+/// Packs `outputs` × `taps` weights, output `o`'s tap `t` at `weights[o * taps + t]`, into tiles
+/// of `lanes` outputs, and `bias` (empty, one value, or one per output) alongside:
+/// `(packed, bias)`. `taps_first` reads them at `weights[t * outputs + o]` instead (a `[k, o]`
+/// matrix, as a `MatMul` by a weight stores it).
+pub fn pack(weights: &[f32], taps_first: bool, bias: &[f32], outputs: usize, taps: usize, lanes: usize) -> (Vec<f32>, Vec<f32>) {
     let tiles = outputs.div_ceil(lanes);
+    let (o_stride, t_stride) = if taps_first { (1, outputs) } else { (taps, 1) };
     let mut packed = vec![0f32; tiles * taps * lanes];
-    let mut tile_bias = vec![0f32; tiles * lanes];
-    for o in 0..outputs {
-        let (tile, lane) = (o / lanes, o % lanes);
-        for t in 0..taps {
-            packed[(tile * taps + t) * lanes + lane] = weights[o * taps + t];
+    // Written in order; read in runs of `lanes` (taps first) or in `lanes` runs of `taps`.
+    for (tile, tile_weights) in packed.chunks_exact_mut(taps * lanes).enumerate() {
+        let first = tile * lanes;
+        let here = (outputs - first).min(lanes);
+        for (t, row) in tile_weights.chunks_exact_mut(lanes).enumerate() {
+            for (lane, w) in row[..here].iter_mut().enumerate() {
+                *w = weights[(first + lane) * o_stride + t * t_stride];
+            }
         }
-        tile_bias[o] = match bias.len() {
+    }
+    let tile_bias = (0..tiles * lanes)
+        .map(|o| match bias.len() {
+            _ if o >= outputs => 0.0,
             0 => 0.0,
             1 => bias[0],
             _ => bias[o],
-        };
-    }
+        })
+        .collect();
     (packed, tile_bias)
 }
 
