@@ -172,27 +172,27 @@ fn max_pools_match_tract() {
 fn dense_model(x_shape: &[usize], o: usize, axes: &str, bias: bool, relu: bool) -> TypedModel {
     let mut w_shape = x_shape.to_vec();
     w_shape[0] = o;
-    product_model(x_shape, &w_shape, o, axes, bias, relu)
+    product_model(x_shape, &w_shape, o, axes, bias.then_some(1), relu)
 }
 
 /// `x · W` by a constant `W` of `w_shape` (`axes` names x's axes, W's, the output's), with a bias
-/// `Add` over the output's last axis (`o` values) and a ReLU after it when asked.
-fn product_model(x_shape: &[usize], w_shape: &[usize], o: usize, axes: &str, bias: bool, relu: bool) -> TypedModel {
+/// `Add` of `o` values along the output axis `bias` names and a ReLU after it when asked.
+fn product_model(x_shape: &[usize], w_shape: &[usize], o: usize, axes: &str, bias: Option<usize>, relu: bool) -> TypedModel {
     let mut model = TypedModel::default();
     let x = model.add_source("x", f32::fact(x_shape)).unwrap();
     let w = Tensor::from_shape(w_shape, &values(5, w_shape.iter().product())).unwrap();
     let w = model.add_const("w", w).unwrap();
     let einsum = EinSum::new(axes.parse().unwrap(), f32::datum_type());
     let mut y = model.wire_node("product", einsum, &[x, w]).unwrap();
-    if bias {
-        let rank = model.outlet_fact(y[0]).unwrap().rank();
+    let rank = model.outlet_fact(y[0]).unwrap().rank();
+    if let Some(axis) = bias {
         let mut b_shape = vec![1; rank];
-        b_shape[rank - 1] = o;
+        b_shape[axis] = o;
         let b = model.add_const("b", Tensor::from_shape(&b_shape, &values(9, o)).unwrap()).unwrap();
         y = model.wire_node("bias", add(), &[y[0], b]).unwrap();
     }
     if relu {
-        let zero = model.add_const("zero", tensor2(&[[0f32]])).unwrap();
+        let zero = model.add_const("zero", Tensor::from_shape(&vec![1; rank], &[0f32]).unwrap()).unwrap();
         y = model.wire_node("relu", max(), &[y[0], zero]).unwrap();
     }
     model.select_output_outlets(&y).unwrap();
@@ -237,8 +237,30 @@ fn matrix_products_by_a_weight_match_tract() {
     ];
     for (i, (x, w, o, axes, bias)) in cases.into_iter().enumerate() {
         let input = Tensor::from_shape(&x, &values(3, x.iter().product())).unwrap();
-        let (diff, swapped) = compare(product_model(&x, &w, o, axes, bias, false), input);
+        let rank = axes.split("->").nth(1).unwrap().len();
+        let (diff, swapped) = compare(product_model(&x, &w, o, axes, bias.then_some(rank - 1), false), input);
         assert_eq!(swapped, 1, "case {i} ({axes}): the product was not swapped");
+        assert!(diff <= 1e-5, "case {i} ({axes}): max abs difference {diff}");
+    }
+}
+
+/// 1×1 convolutions as tract declutters them (channels, then pixels; the batch axis dropped or
+/// kept), with a bias per output channel and a ReLU; more output channels than a 3×3 takes.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+fn pointwise_convolutions_match_tract() {
+    /// x's shape, W's shape, output channels, axes, the bias's output axis, ReLU.
+    type Case = (Vec<usize>, Vec<usize>, usize, &'static str, Option<usize>, bool);
+    let cases: Vec<Case> = vec![
+        (vec![6, 5, 7], vec![10, 6], 10, "IHW,OI->OHW", Some(0), true),
+        (vec![1, 6, 5, 7], vec![10, 6], 10, "NIHW,OI->OHW", Some(0), false),
+        (vec![2, 6, 3, 3], vec![6, 300], 300, "NIHW,IO->NOHW", Some(1), true),
+        (vec![1, 9, 11], vec![3, 9], 3, "NIP,OI->NOP", None, false),
+    ];
+    for (i, (x, w, o, axes, bias, relu)) in cases.into_iter().enumerate() {
+        let input = Tensor::from_shape(&x, &values(3, x.iter().product())).unwrap();
+        let (diff, swapped) = compare(product_model(&x, &w, o, axes, bias, relu), input);
+        assert_eq!(swapped, 1, "case {i} ({axes}): the convolution was not swapped");
         assert!(diff <= 1e-5, "case {i} ({axes}): max abs difference {diff}");
     }
 }
@@ -256,7 +278,7 @@ fn other_products_stay_with_tract() {
     // Rows in another order in the output; a summed axis of x that is not of size 1; a weight
     // with a batch axis.
     for (x, w, axes) in [(vec![2, 3, 8], vec![8, 5], "abk,kn->ban"), (vec![2, 3, 8], vec![8, 5], "amk,kn->mn"), (vec![2, 3, 8], vec![2, 8, 5], "amk,akn->amn")] {
-        let mut model = product_model(&x, &w, 5, axes, false, false);
+        let mut model = product_model(&x, &w, 5, axes, None, false);
         assert_eq!(swap_in(&mut model).unwrap(), 0, "{axes} on {x:?}");
     }
 }

@@ -1,4 +1,6 @@
-//! A direct 2-D convolution for NCHW float models with few channels (`DirectConv`).
+//! A direct 2-D convolution for NCHW float models with few channels (`DirectConv`), and 1×1
+//! convolutions of any width (which tract declutters into a product by the weights before we see
+//! them: `DirectConv::for_pointwise`).
 //!
 //! The output is computed in tiles of 8 output channels by 4 output pixels (`tile::sums`: 32
 //! accumulators that stay in registers, eight 128-bit vectors in wasm), fed per kernel tap by 8
@@ -13,6 +15,7 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
 use tract_onnx::tract_core::ops::cnn::conv::KernelFormat;
 use tract_onnx::tract_core::ops::cnn::Conv;
+use tract_onnx::tract_core::ops::einsum::EinSum;
 
 /// Output channels per tile, in vectors of 4.
 const CO_VECTORS: usize = 2;
@@ -27,6 +30,9 @@ const MAX_OUTPUT_CHANNELS: usize = 256;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct DirectConv {
+    /// The input's and the output's shapes in the model (a 1×1 convolution's may have dropped or
+    /// added axes of size 1: the values lie as `input` and `output_shape` say).
+    shapes: [TVec<usize>; 2],
     input: [usize; 4],
     output_channels: usize,
     window: Window,
@@ -92,13 +98,49 @@ impl DirectConv {
                 window.start(0, p / ow) * padded[1] + window.start(1, p % ow)
             })
             .collect();
+        let shapes = [input.into(), tvec![input[0], co, window.output[0], window.output[1]]];
         Ok(Some(DirectConv {
+            shapes,
             input,
             output_channels: co,
             window,
             padded,
             taps: Taps::new(offsets),
             starts,
+            weights,
+            bias,
+            relu: false,
+        }))
+    }
+
+    /// Our op for tract's `einsum` at `node` when `pointwise` says it is a 1×1 convolution, with
+    /// float values, concrete shapes and few enough input channels; `bias` (one value per output
+    /// channel) is added.
+    pub fn for_pointwise(model: &TypedModel, node: &TypedNode, einsum: &EinSum, pointwise: &Pointwise, bias: Option<&[f32]>) -> TractResult<Option<DirectConv>> {
+        let x = model.outlet_fact(node.inputs[0])?;
+        let Some(w) = model.outlet_fact(node.inputs[1])?.konst.clone() else { return Ok(None) };
+        let y = model.outlet_fact(OutletId::new(node.id, 0))?;
+        let (Some(xs), Some(ys)) = (x.shape.as_concrete(), y.shape.as_concrete()) else { return Ok(None) };
+        if einsum.operating_dt != f32::datum_type() || x.datum_type != f32::datum_type() || w.datum_type() != f32::datum_type() {
+            return Ok(None);
+        }
+        let Pointwise { k_axis, k_first, o_axis } = *pointwise;
+        let (c, co) = (xs[k_axis], ys[o_axis]);
+        let (images, pixels) = (xs[..k_axis].iter().product::<usize>(), xs[k_axis + 1..].iter().product::<usize>());
+        let want = if k_first { [c, co] } else { [co, c] };
+        if w.shape() != want || c > MAX_TAPS || [c, co, images, pixels].contains(&0) || bias.is_some_and(|b| b.len() != co) {
+            return Ok(None);
+        }
+        let window = Window { kernel: [1, 1], stride: [1, 1], dilation: [1, 1], pad_before: [0, 0], output: [1, pixels] };
+        let (weights, bias) = tile::pack(w.try_as_plain_ram()?.as_slice::<f32>()?, k_first, bias.unwrap_or(&[]), co, c, CO);
+        Ok(Some(DirectConv {
+            shapes: [xs.into(), ys.into()],
+            input: [images, c, 1, pixels],
+            output_channels: co,
+            window,
+            padded: [1, pixels],
+            taps: Taps::new((0..c).map(|ci| ci * pixels).collect()),
+            starts: (0..pixels.next_multiple_of(PX)).map(|p| p.min(pixels - 1)).collect(),
             weights,
             bias,
             relu: false,
@@ -157,6 +199,57 @@ impl DirectConv {
     }
 }
 
+/// Where a 1×1 convolution's values lie in tract's `einsum` for it: input channels on the input's
+/// `k_axis`, output channels on the output's `o_axis`, pixels after both; the weights `[k, o]`
+/// (`k_first`) or `[o, k]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pointwise {
+    pub k_axis: usize,
+    pub k_first: bool,
+    pub o_axis: usize,
+}
+
+/// Whether tract's `einsum` at `node` reads `x[…, k, pixels…] · W -> [… , o, pixels…]` with `W` a
+/// constant matrix (`[o, k]` or `[k, o]`) and at least one pixel axis: a 1×1 convolution as tract
+/// declutters one. Axes of size 1 may be dropped from `x` or added to the output; the others keep
+/// their order.
+pub fn pointwise_axes(model: &TypedModel, node: &TypedNode, einsum: &EinSum) -> TractResult<Option<Pointwise>> {
+    let axes = &einsum.axes;
+    if einsum.q_params.is_some() || node.inputs.len() != 2 || axes.input_count() != 2 || axes.output_count() != 1 {
+        return Ok(None);
+    }
+    let w = model.outlet_fact(node.inputs[1])?;
+    let Some(x) = model.outlet_fact(node.inputs[0])?.shape.as_concrete() else { return Ok(None) };
+    if w.konst.is_none() || w.rank() != 2 {
+        return Ok(None);
+    }
+    let one = |positions: &TVec<usize>| -> Option<Option<usize>> {
+        match positions.as_slice() {
+            [] => Some(None),
+            [p] => Some(Some(*p)),
+            _ => None,
+        }
+    };
+    let (mut k, mut o, mut kept) = (None, None, Vec::new());
+    for axis in axes.iter_all_axes() {
+        let Some(places) = one(&axis.inputs[0]).zip(one(&axis.inputs[1])).zip(one(&axis.outputs[0])) else { return Ok(None) };
+        match places {
+            ((Some(a), None), Some(b)) => kept.push((a, b)),
+            ((Some(a), None), None) if x[a] == 1 => {}
+            ((None, None), Some(_)) => {}
+            ((Some(a), Some(b)), None) => k = Some((a, b == 0)),
+            ((None, Some(_)), Some(c)) => o = Some(c),
+            _ => return Ok(None),
+        }
+    }
+    let (Some((k_axis, k_first)), Some(o_axis)) = (k, o) else { return Ok(None) };
+    kept.sort();
+    let in_order = kept.windows(2).all(|p| p[0].1 < p[1].1);
+    let sides = kept.iter().all(|&(a, b)| (a < k_axis) == (b < o_axis));
+    let pixels = kept.iter().any(|&(a, _)| a > k_axis);
+    Ok((in_order && sides && pixels).then_some(Pointwise { k_axis, k_first, o_axis }))
+}
+
 /// tract compares ops to merge identical nodes; a NaN weight only makes two ops unequal, which
 /// forgoes a merge.
 impl Eq for DirectConv {}
@@ -177,13 +270,13 @@ impl EvalOp for DirectConv {
     op_out_of_plan!();
 
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        super::eval_f32("DirectConv", inputs, &self.input, &self.output_shape(), |x, out| self.images(x, out))
+        super::eval_f32("DirectConv", inputs, &self.shapes[0], &self.shapes[1], |x, out| self.images(x, out))
     }
 }
 
 impl TypedOp for DirectConv {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        super::output_fact_f32(inputs, &self.input, &self.output_shape())
+        super::output_fact_f32(inputs, &self.shapes[0], &self.shapes[1])
     }
 
     fn cost(&self, _inputs: &[&TypedFact]) -> TractResult<TVec<(Cost, TDim)>> {

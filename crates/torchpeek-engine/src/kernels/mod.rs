@@ -40,14 +40,23 @@ pub fn swap_in(model: &mut TypedModel) -> TractResult<usize> {
             op.relu = relu.is_some();
             (Box::new(op), relu.unwrap_or(id))
         } else if let Some(einsum) = node.op_as::<EinSum>() {
-            let bias = bias_after(model, id)?;
-            let Some(mut op) = dense::DirectDense::for_node(model, node, einsum, bias.as_ref().map(|b| &b.0[..]))? else {
-                continue;
+            // A 1×1 convolution, as tract declutters one (channels first, then pixels), or a
+            // product by a weight (rows, then features).
+            let pointwise = conv::pointwise_axes(model, node, einsum)?;
+            let rank = model.outlet_fact(OutletId::new(id, 0))?.rank();
+            let bias = bias_after(model, id, pointwise.map_or(rank.saturating_sub(1), |p| p.o_axis))?;
+            let values = bias.as_ref().map(|b| &b.0[..]);
+            let relu = relu_after(model, bias.as_ref().map_or(id, |b| b.1))?;
+            let op: Box<dyn TypedOp> = if let Some(pointwise) = &pointwise {
+                let Some(mut op) = conv::DirectConv::for_pointwise(model, node, einsum, pointwise, values)? else { continue };
+                op.relu = relu.is_some();
+                Box::new(op)
+            } else {
+                let Some(mut op) = dense::DirectDense::for_node(model, node, einsum, values)? else { continue };
+                op.relu = relu.is_some();
+                Box::new(op)
             };
-            let before_relu = bias.map_or(id, |b| b.1);
-            let relu = relu_after(model, before_relu)?;
-            op.relu = relu.is_some();
-            (Box::new(op), relu.unwrap_or(before_relu))
+            (op, relu.or(bias.map(|b| b.1)).unwrap_or(id))
         } else if let Some(pool) = node.op_as::<MaxPool>() {
             let Some(op) = pool::DirectMaxPool::for_node(model, node, pool)? else { continue };
             (Box::new(op), id)
@@ -92,15 +101,19 @@ fn relu_after(model: &TypedModel, id: usize) -> TractResult<Option<usize>> {
     Ok(zero.then_some(relu))
 }
 
-/// The bias added to node `id`'s `[…, o]` output, one value per output (see [`binary_after`]):
-/// `(the values, the Add node)`.
-fn bias_after(model: &TypedModel, id: usize) -> TractResult<Option<(Vec<f32>, usize)>> {
+/// The bias added to node `id`'s output along its `axis`, one value per output there (the
+/// constant's other axes of size 1; see [`binary_after`]): `(the values, the Add node)`.
+fn bias_after(model: &TypedModel, id: usize, axis: usize) -> TractResult<Option<(Vec<f32>, usize)>> {
     let Some((add, bias)) = binary_after::<Add>(model, id)? else { return Ok(None) };
     let out = model.outlet_fact(OutletId::new(id, 0))?;
-    let per_output = match bias.shape().split_last() {
-        Some((o, ones)) => ones.len() < out.rank() && ones.iter().all(|&d| d == 1) && out.shape.last() == Some(&(*o).to_dim()),
-        None => false,
-    };
+    // The constant's axes, aligned on the output's last ones.
+    let lead = out.rank().checked_sub(bias.rank());
+    let per_output = lead.is_some_and(|lead| {
+        (0..out.rank()).all(|a| {
+            let d = if a < lead { 1 } else { bias.shape()[a - lead] };
+            if a == axis { out.shape[a] == d.to_dim() } else { d == 1 }
+        })
+    });
     per_output.then(|| bias.try_as_plain_ram()?.as_slice::<f32>().map(|b| (b.to_vec(), add))).transpose()
 }
 
