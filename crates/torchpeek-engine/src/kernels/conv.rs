@@ -42,11 +42,11 @@ pub struct DirectConv {
     taps: Taps,
     /// Where each output pixel's window starts in the padded input, padded to whole tiles by
     /// repeating the last pixel.
-    starts: Vec<usize>,
+    starts: Arc<[usize]>,
     /// Weights by tile of 8 output channels: `[tile][tap][8]`, zero past the last channel.
-    weights: Vec<f32>,
+    weights: Arc<[f32]>,
     /// Bias by tile: `[tile][8]`.
-    bias: Vec<f32>,
+    bias: Arc<[f32]>,
     /// Clamp the output at zero (a ReLU that followed the convolution).
     pub relu: bool,
 }

@@ -33,8 +33,8 @@ pub struct DirectDense {
     /// `0, 1, … k-1`: a row's values in order.
     taps: Taps,
     /// Weights by tile of 8 outputs: `[tile][k][8]`.
-    weights: Vec<f32>,
-    bias: Vec<f32>,
+    weights: Arc<[f32]>,
+    bias: Arc<[f32]>,
     pub relu: bool,
 }
 

@@ -3,28 +3,38 @@
 //!
 //! Weights are packed once per model, by tile: `[tile][tap][4·V]`, zero past the last output, so
 //! each tap is `V` vector loads; each source value is one broadcast load.
+//!
+//! The packed weights (and the tables) are shared (`Arc`): tract clones ops as it optimises a model,
+//! and a clone must not copy a layer's weights (GPT-2's head is 51 MB).
 
 use super::lanes::{quad, quad_mut, F32x4};
+use std::sync::Arc;
 
 /// Packs `outputs` × `taps` weights, output `o`'s tap `t` at `weights[o * taps + t]`, into tiles
 /// of `lanes` outputs, and `bias` (empty, one value, or one per output) alongside:
 /// `(packed, bias)`. `taps_first` reads them at `weights[t * outputs + o]` instead (a `[k, o]`
 /// matrix, as a `MatMul` by a weight stores it).
-pub fn pack(weights: &[f32], taps_first: bool, bias: &[f32], outputs: usize, taps: usize, lanes: usize) -> (Vec<f32>, Vec<f32>) {
+pub fn pack(weights: &[f32], taps_first: bool, bias: &[f32], outputs: usize, taps: usize, lanes: usize) -> (Arc<[f32]>, Arc<[f32]>) {
     let tiles = outputs.div_ceil(lanes);
     let (o_stride, t_stride) = if taps_first { (1, outputs) } else { (taps, 1) };
     let mut packed = vec![0f32; tiles * taps * lanes];
-    // Written in order; read in runs of `lanes` (taps first) or in `lanes` runs of `taps`.
-    for (tile, tile_weights) in packed.chunks_exact_mut(taps * lanes).enumerate() {
-        let first = tile * lanes;
-        let here = (outputs - first).min(lanes);
-        for (t, row) in tile_weights.chunks_exact_mut(lanes).enumerate() {
-            for (lane, w) in row[..here].iter_mut().enumerate() {
-                *w = weights[(first + lane) * o_stride + t * t_stride];
+    // By groups of tiles, each tap in turn: reads are runs of `lanes × GROUP` values (taps first)
+    // or `lanes` runs of taps, writes `GROUP` runs; neither side strides across the whole matrix
+    // once per value (a language model's head is `[k, 50257]`).
+    const GROUP: usize = 64;
+    for (group, group_weights) in packed.chunks_mut(GROUP * taps * lanes).enumerate() {
+        for t in 0..taps {
+            for (g, tile_weights) in group_weights.chunks_exact_mut(taps * lanes).enumerate() {
+                let first = (group * GROUP + g) * lanes;
+                let here = (outputs - first).min(lanes);
+                let row = &mut tile_weights[t * lanes..t * lanes + here];
+                for (lane, w) in row.iter_mut().enumerate() {
+                    *w = weights[(first + lane) * o_stride + t * t_stride];
+                }
             }
         }
     }
-    let tile_bias = (0..tiles * lanes)
+    let tile_bias: Arc<[f32]> = (0..tiles * lanes)
         .map(|o| match bias.len() {
             _ if o >= outputs => 0.0,
             0 => 0.0,
@@ -32,20 +42,20 @@ pub fn pack(weights: &[f32], taps_first: bool, bias: &[f32], outputs: usize, tap
             _ => bias[o],
         })
         .collect();
-    (packed, tile_bias)
+    (packed.into(), tile_bias)
 }
 
 /// Where each tap reads, relative to a source's start, with the largest offset kept beside them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Taps {
-    offsets: Vec<usize>,
+    offsets: Arc<[usize]>,
     last: usize,
 }
 
 impl Taps {
     pub fn new(offsets: Vec<usize>) -> Taps {
         let last = offsets.iter().copied().max().unwrap_or(0);
-        Taps { offsets, last }
+        Taps { offsets: offsets.into(), last }
     }
 
     pub fn len(&self) -> usize {
