@@ -106,4 +106,4 @@ engine_raw=$(stat -c %s dist/pkg/torchpeek_engine_relaxed_bg.wasm)
 engine_gz=$(cat dist/workers/engine-*.js dist/pkg/torchpeek_engine.js dist/pkg/torchpeek_engine_relaxed_bg.wasm | gzip -9 | wc -c)
 echo "build-web: dist/ ready; wasm $raw bytes ($gz gzip); first download $first bytes gzip;" \
   "engine (on run) wasm $engine_raw bytes, $engine_gz bytes gzip with its worker;" \
-  "build $build_id: the service worker keeps $precache_files files, $precache_bytes bytes" >&2
+  "build $build_id: the service worker lists $precache_files files, $precache_bytes bytes (it keeps one of the engine's two builds)" >&2
