@@ -10,7 +10,7 @@
 //! as each tile is stored.
 
 use super::tile::{self, Taps};
-use super::{nchw_f32, Window};
+use super::{nchw_f32, weight_axes, WeightAxes, Window};
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
 use tract_onnx::tract_core::ops::cnn::conv::KernelFormat;
@@ -116,7 +116,7 @@ impl DirectConv {
     /// Our op for tract's `einsum` at `node` when `pointwise` says it is a 1×1 convolution, with
     /// float values, concrete shapes and few enough input channels; `bias` (one value per output
     /// channel) is added.
-    pub fn for_pointwise(model: &TypedModel, node: &TypedNode, einsum: &EinSum, pointwise: &Pointwise, bias: Option<&[f32]>) -> TractResult<Option<DirectConv>> {
+    pub fn for_pointwise(model: &TypedModel, node: &TypedNode, einsum: &EinSum, pointwise: &WeightAxes, bias: Option<&[f32]>) -> TractResult<Option<DirectConv>> {
         let x = model.outlet_fact(node.inputs[0])?;
         let Some(w) = model.outlet_fact(node.inputs[1])?.konst.clone() else { return Ok(None) };
         let y = model.outlet_fact(OutletId::new(node.id, 0))?;
@@ -124,7 +124,7 @@ impl DirectConv {
         if einsum.operating_dt != f32::datum_type() || x.datum_type != f32::datum_type() || w.datum_type() != f32::datum_type() {
             return Ok(None);
         }
-        let Pointwise { k_axis, k_first, o_axis } = *pointwise;
+        let WeightAxes { k_axis, k_first, o_axis, .. } = *pointwise;
         let (c, co) = (xs[k_axis], ys[o_axis]);
         let (images, pixels) = (xs[..k_axis].iter().product::<usize>(), xs[k_axis + 1..].iter().product::<usize>());
         let want = if k_first { [c, co] } else { [co, c] };
@@ -199,23 +199,11 @@ impl DirectConv {
     }
 }
 
-/// Where a 1×1 convolution's values lie in tract's `einsum` for it: input channels on the input's
-/// `k_axis`, output channels on the output's `o_axis`, pixels after both; the weights `[k, o]`
-/// (`k_first`) or `[o, k]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Pointwise {
-    pub k_axis: usize,
-    pub k_first: bool,
-    pub o_axis: usize,
-}
-
 /// Whether tract's `einsum` at `node` reads `x[…, k, pixels…] · W -> [… , o, pixels…]` with `W` a
 /// constant matrix (`[o, k]` or `[k, o]`) and at least one pixel axis: a 1×1 convolution as tract
-/// declutters one. Axes of size 1 may be dropped from `x` or added to the output; the others keep
-/// their order.
-pub fn pointwise_axes(model: &TypedModel, node: &TypedNode, einsum: &EinSum) -> TractResult<Option<Pointwise>> {
-    let axes = &einsum.axes;
-    if einsum.q_params.is_some() || node.inputs.len() != 2 || axes.input_count() != 2 || axes.output_count() != 1 {
+/// declutters one (see [`WeightAxes`]).
+pub fn pointwise_axes(model: &TypedModel, node: &TypedNode, einsum: &EinSum) -> TractResult<Option<WeightAxes>> {
+    if einsum.q_params.is_some() || node.inputs.len() != 2 {
         return Ok(None);
     }
     let w = model.outlet_fact(node.inputs[1])?;
@@ -223,31 +211,7 @@ pub fn pointwise_axes(model: &TypedModel, node: &TypedNode, einsum: &EinSum) -> 
     if w.konst.is_none() || w.rank() != 2 {
         return Ok(None);
     }
-    let one = |positions: &TVec<usize>| -> Option<Option<usize>> {
-        match positions.as_slice() {
-            [] => Some(None),
-            [p] => Some(Some(*p)),
-            _ => None,
-        }
-    };
-    let (mut k, mut o, mut kept) = (None, None, Vec::new());
-    for axis in axes.iter_all_axes() {
-        let Some(places) = one(&axis.inputs[0]).zip(one(&axis.inputs[1])).zip(one(&axis.outputs[0])) else { return Ok(None) };
-        match places {
-            ((Some(a), None), Some(b)) => kept.push((a, b)),
-            ((Some(a), None), None) if x[a] == 1 => {}
-            ((None, None), Some(_)) => {}
-            ((Some(a), Some(b)), None) => k = Some((a, b == 0)),
-            ((None, Some(_)), Some(c)) => o = Some(c),
-            _ => return Ok(None),
-        }
-    }
-    let (Some((k_axis, k_first)), Some(o_axis)) = (k, o) else { return Ok(None) };
-    kept.sort();
-    let in_order = kept.windows(2).all(|p| p[0].1 < p[1].1);
-    let sides = kept.iter().all(|&(a, b)| (a < k_axis) == (b < o_axis));
-    let pixels = kept.iter().any(|&(a, _)| a > k_axis);
-    Ok((in_order && sides && pixels).then_some(Pointwise { k_axis, k_first, o_axis }))
+    Ok(weight_axes(einsum, x).filter(|a| a.pixels))
 }
 
 /// tract compares ops to merge identical nodes; a NaN weight only makes two ops unequal, which

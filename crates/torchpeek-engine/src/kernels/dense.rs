@@ -58,7 +58,10 @@ impl DirectDense {
         let values = w.try_as_plain_ram()?.as_slice::<f32>()?;
         let (rows, k, outputs, k_first, output) = if w.rank() == rank && w.shape()[1..] == input[1..] && (1..=MAX_ROWS).contains(&input[0]) && is_dense(einsum, rank) {
             (input[0], input[1..].iter().product(), w.shape()[0], false, tvec![input[0], w.shape()[0]])
-        } else if let Some(k_first) = matmul_weight(einsum, &input).filter(|_| w.rank() == 2) {
+        } else if let Some(k_first) = super::weight_axes(einsum, &input)
+            .filter(|a| w.rank() == 2 && a.k_axis + 1 == rank && a.o_axis + 1 == einsum.axes.rank(InOut::Out(0)))
+            .map(|a| a.k_first)
+        {
             let (k, o) = if k_first { (w.shape()[0], w.shape()[1]) } else { (w.shape()[1], w.shape()[0]) };
             if k != input[rank - 1] {
                 return Ok(None);
@@ -123,40 +126,6 @@ fn is_dense(einsum: &EinSum, rank: usize) -> bool {
         seen += 1;
     }
     seen == rank + 1
-}
-
-/// For `einsum` reading `x[…, k], W -> [… , o]`, whether `W` is `[k, o]` (true) or `[o, k]`
-/// (false); None for any other product. `k` is x's last axis and `o` the output's; x's other
-/// axes are kept in the same order, but for axes of size 1, which x may drop and the output may
-/// add (the rows are the same in memory).
-fn matmul_weight(einsum: &EinSum, input: &[usize]) -> Option<bool> {
-    let axes = &einsum.axes;
-    if axes.input_count() != 2 || axes.output_count() != 1 {
-        return None;
-    }
-    let one = |positions: &TVec<usize>| -> Option<Option<usize>> {
-        match positions.as_slice() {
-            [] => Some(None),
-            [p] => Some(Some(*p)),
-            _ => None,
-        }
-    };
-    let rank = input.len();
-    let out_rank = axes.rank(InOut::Out(0));
-    let (mut k_first, mut o_seen, mut rows) = (None, false, Vec::new());
-    for axis in axes.iter_all_axes() {
-        match (one(&axis.inputs[0])?, one(&axis.inputs[1])?, one(&axis.outputs[0])?) {
-            (Some(a), None, Some(b)) if a + 1 < rank => rows.push((a, b)),
-            (Some(a), None, None) if input[a] == 1 => {}
-            (None, None, Some(_)) => {}
-            (Some(a), Some(b), None) if a + 1 == rank && b < 2 => k_first = Some(b == 0),
-            (None, Some(b), Some(c)) if c + 1 == out_rank && b < 2 => o_seen = true,
-            _ => return None,
-        }
-    }
-    rows.sort();
-    let in_order = rows.windows(2).all(|w| w[0].1 < w[1].1);
-    k_first.filter(|_| o_seen && in_order)
 }
 
 impl Op for DirectDense {

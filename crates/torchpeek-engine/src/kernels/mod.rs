@@ -101,6 +101,52 @@ fn relu_after(model: &TypedModel, id: usize) -> TractResult<Option<usize>> {
     Ok(zero.then_some(relu))
 }
 
+/// Where the values lie in tract's `einsum` for `x · W`, `W` a matrix: the summed axis is x's
+/// `k_axis` and W's first (`k_first`) or second, the output's `o_axis` is W's other one. x's other
+/// axes keep their order in the output and stay on the same side of `k` as of `o` there (axes of
+/// size 1 may be dropped from x or added to the output: the values lie the same in memory);
+/// `pixels`: one of them comes after `k` (a 1×1 convolution's pixels, where a product by a weight
+/// has none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WeightAxes {
+    pub k_axis: usize,
+    pub k_first: bool,
+    pub o_axis: usize,
+    pub pixels: bool,
+}
+
+/// [`WeightAxes`] of `einsum` over an input of shape `input`; None when it is not such a product.
+fn weight_axes(einsum: &EinSum, input: &[usize]) -> Option<WeightAxes> {
+    let axes = &einsum.axes;
+    if axes.input_count() != 2 || axes.output_count() != 1 {
+        return None;
+    }
+    let one = |positions: &TVec<usize>| -> Option<Option<usize>> {
+        match positions.as_slice() {
+            [] => Some(None),
+            [p] => Some(Some(*p)),
+            _ => None,
+        }
+    };
+    let (mut k, mut o, mut kept) = (None, None, Vec::new());
+    for axis in axes.iter_all_axes() {
+        match (one(&axis.inputs[0])?, one(&axis.inputs[1])?, one(&axis.outputs[0])?) {
+            (Some(a), None, Some(b)) => kept.push((a, b)),
+            (Some(a), None, None) if input.get(a) == Some(&1) => {}
+            (None, None, Some(_)) => {}
+            (Some(a), Some(b), None) if b < 2 => k = Some((a, b == 0)),
+            (None, Some(b), Some(c)) if b < 2 => o = Some(c),
+            _ => return None,
+        }
+    }
+    let ((k_axis, k_first), o_axis) = k.zip(o)?;
+    kept.sort();
+    let in_order = kept.windows(2).all(|p| p[0].1 < p[1].1);
+    let sides = kept.iter().all(|&(a, b)| (a < k_axis) == (b < o_axis));
+    let pixels = kept.iter().any(|&(a, _)| a > k_axis);
+    (in_order && sides).then_some(WeightAxes { k_axis, k_first, o_axis, pixels })
+}
+
 /// The bias added to node `id`'s output along its `axis`, one value per output there (the
 /// constant's other axes of size 1; see [`binary_after`]): `(the values, the Add node)`.
 fn bias_after(model: &TypedModel, id: usize, axis: usize) -> TractResult<Option<(Vec<f32>, usize)>> {
