@@ -1,4 +1,9 @@
-//! Decluttering a typed model: tract's declutter passes, less `ChangeAxes` where it cannot pay.
+//! Decluttering a typed model: our convolution and max-pool kernels swapped in first, then tract's
+//! declutter passes, less `ChangeAxes` where it cannot pay.
+//!
+//! The kernels go in as soon as constants are folded (the ONNX importer casts each bias, for
+//! one), where the shapes are known: tract's passes then never rewrite those nodes (see
+//! `kernels::swap_in_windows`).
 //!
 //! `ChangeAxes` tries to remove or move every axis it may, starting with every size-1 axis of
 //! every value (the batch axis of a batch-1 network, on each of its hundreds of nodes), and
@@ -19,6 +24,8 @@ fn is_change_axes(pass: &dyn std::fmt::Debug) -> bool {
 
 /// Declutters `model` in place (see the module's doc for which passes run).
 pub fn declutter(model: &mut TypedModel) -> TractResult<()> {
+    Optimizer::prop_consts().optimize(model)?;
+    crate::kernels::swap_in_windows(model)?;
     let mut optimizer = Optimizer::declutter();
     if !model.nodes().iter().any(|n| n.op_is::<Softmax>()) {
         optimizer.passes.retain(|p| !is_change_axes(p));

@@ -77,14 +77,19 @@ fn max_diff(a: &[TValue], b: &[TValue]) -> f32 {
 }
 
 fn conv_model(shape: [usize; 4], co: usize, spec: PoolSpec, relu: bool) -> TypedModel {
-    let [_, c, _, _] = shape;
+    grouped_conv_model(shape, co, 1, spec, relu)
+}
+
+/// A convolution of `group` groups (the kernel's input channels are `c / group`).
+fn grouped_conv_model(shape: [usize; 4], co: usize, group: usize, spec: PoolSpec, relu: bool) -> TypedModel {
+    let ci = shape[1] / group;
     let [kh, kw] = [spec.kernel_shape[0], spec.kernel_shape[1]];
     let mut model = TypedModel::default();
     let x = model.add_source("x", f32::fact(shape)).unwrap();
-    let kernel = Tensor::from_shape(&[co, c, kh, kw], &values(7, co * c * kh * kw)).unwrap();
+    let kernel = Tensor::from_shape(&[co, ci, kh, kw], &values(7, co * ci * kh * kw)).unwrap();
     let kernel = model.add_const("kernel", kernel).unwrap();
     let bias = model.add_const("bias", Tensor::from_shape(&[co], &values(11, co)).unwrap()).unwrap();
-    let conv = Conv { pool_spec: spec, kernel_fmt: KernelFormat::OIHW, group: 1, q_params: None };
+    let conv = Conv { pool_spec: spec, kernel_fmt: KernelFormat::OIHW, group, q_params: None };
     let mut y = model.wire_node("conv", conv, &[x, kernel, bias]).unwrap();
     if relu {
         let zero = model.add_const("zero", tensor4(&[[[[0f32]]]])).unwrap();
@@ -116,6 +121,9 @@ fn convolutions_match_tract() {
         ([2, 4, 13, 15], 9, [3, 3], [2, 2], [2, 1], SameLower, false),
         ([1, 2, 7, 7], 1, [1, 1], [1, 1], [1, 1], Valid, false),
         ([1, 7, 6, 5], 12, [7, 7], [3, 1], [1, 1], Explicit(tvec![3, 3], tvec![3, 3]), false),
+        // 1×1 kernels take any number of output channels, strided or not.
+        ([1, 6, 5, 5], 300, [1, 1], [1, 1], [1, 1], Valid, true),
+        ([2, 4, 7, 7], 260, [1, 1], [2, 2], [1, 1], Valid, false),
     ];
     for (i, (shape, co, kernel, stride, dilation, padding, relu)) in cases.into_iter().enumerate() {
         let spec = spec(kernel, stride, dilation, padding, shape[1], co);
@@ -123,6 +131,33 @@ fn convolutions_match_tract() {
         assert_eq!(swapped, 1, "case {i}: the convolution was not swapped");
         assert!(diff <= 1e-5, "case {i}: max abs difference {diff}");
     }
+}
+
+/// Depthwise convolutions (one group per channel), as MobileNets and EfficientNets have them:
+/// 3×3 and 5×5, strides 1, 2 and 3, paddings, a dilation, widths that are not whole blocks of 8
+/// outputs, a batch of 2.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+fn depthwise_convolutions_match_tract() {
+    use PaddingSpec::*;
+    let cases: Vec<ConvCase> = vec![
+        ([1, 8, 14, 14], 8, [3, 3], [1, 1], [1, 1], Explicit(tvec![1, 1], tvec![1, 1]), true),
+        ([1, 5, 15, 13], 5, [3, 3], [2, 2], [1, 1], Explicit(tvec![1, 1], tvec![1, 1]), false),
+        ([2, 3, 17, 19], 3, [5, 5], [2, 2], [1, 1], Explicit(tvec![2, 2], tvec![2, 2]), true),
+        ([1, 4, 9, 23], 4, [5, 5], [1, 1], [1, 1], SameUpper, false),
+        ([1, 2, 12, 12], 2, [3, 3], [3, 3], [1, 1], Valid, false),
+        ([1, 3, 11, 11], 3, [3, 2], [1, 2], [2, 1], Explicit(tvec![0, 1], tvec![2, 0]), true),
+        ([1, 6, 1, 1], 6, [3, 3], [1, 1], [1, 1], Explicit(tvec![1, 1], tvec![1, 1]), false),
+    ];
+    for (i, (shape, co, kernel, stride, dilation, padding, relu)) in cases.into_iter().enumerate() {
+        let spec = spec(kernel, stride, dilation, padding, shape[1], co);
+        let (diff, swapped) = compare(grouped_conv_model(shape, co, shape[1], spec, relu), input(shape));
+        assert_eq!(swapped, 1, "case {i}: the convolution was not swapped");
+        assert!(diff <= 1e-5, "case {i}: max abs difference {diff}");
+    }
+    // Two groups of two channels: not depthwise, stays with tract.
+    let mut model = grouped_conv_model([1, 4, 6, 6], 4, 2, spec([3, 3], [1, 1], [1, 1], Valid, 4, 4), false);
+    assert_eq!(swap_in(&mut model).unwrap(), 0);
 }
 
 #[cfg_attr(not(target_arch = "wasm32"), test)]

@@ -25,7 +25,8 @@ const PX: usize = 4;
 /// Largest kernel (input channels × kernel height × kernel width) taken: the packed weights of
 /// one tile (`k × 8` floats) must stay in the first-level cache.
 const MAX_TAPS: usize = 1152;
-/// Most output channels taken: wider layers are matrix products tract does well.
+/// Most output channels taken with a kernel wider than 1×1: wider layers are matrix products
+/// tract does well. A 1×1 kernel's tile reads each input value once per tap, as a product does.
 const MAX_OUTPUT_CHANNELS: usize = 256;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -70,7 +71,7 @@ impl DirectConv {
         let [kh, kw] = window.kernel;
         let taps = c * kh * kw;
         if taps > MAX_TAPS
-            || co > MAX_OUTPUT_CHANNELS
+            || (co > MAX_OUTPUT_CHANNELS && kh * kw > 1)
             || c != conv.pool_spec.input_channels
             || kernel.datum_type() != f32::datum_type()
             || kernel.shape() != [co, c, kh, kw]

@@ -30,6 +30,19 @@ mod imp {
             unsafe { v128_store(s.as_mut_ptr().cast(), self.0) }
         }
 
+        /// Values 0, 2, 4 and 6 of `s`.
+        #[inline(always)]
+        pub fn evens(s: &[f32; 8]) -> Self {
+            // SAFETY: `s` is 32 readable bytes; wasm loads need no alignment.
+            let (lo, hi) = unsafe { (v128_load(s.as_ptr().cast()), v128_load(s[4..].as_ptr().cast())) };
+            F32x4(i32x4_shuffle::<0, 2, 4, 6>(lo, hi))
+        }
+
+        #[inline(always)]
+        pub fn from_array(a: [f32; 4]) -> Self {
+            F32x4(f32x4(a[0], a[1], a[2], a[3]))
+        }
+
         /// `self + a * b`, lane by lane.
         #[cfg(not(target_feature = "relaxed-simd"))]
         #[inline(always)]
@@ -73,6 +86,17 @@ mod imp {
             *s = self.0
         }
 
+        /// Values 0, 2, 4 and 6 of `s`.
+        #[inline(always)]
+        pub fn evens(s: &[f32; 8]) -> Self {
+            F32x4([s[0], s[2], s[4], s[6]])
+        }
+
+        #[inline(always)]
+        pub fn from_array(a: [f32; 4]) -> Self {
+            F32x4(a)
+        }
+
         /// `self + a * b`, lane by lane.
         #[inline(always)]
         pub fn mul_add(self, a: Self, b: Self) -> Self {
@@ -93,6 +117,12 @@ pub use imp::F32x4;
 #[inline(always)]
 pub fn quad(s: &[f32]) -> &[f32; 4] {
     s[..4].try_into().expect("four lanes")
+}
+
+/// The first eight values of `s` as an array (`s` must hold eight).
+#[inline(always)]
+pub fn octet(s: &[f32]) -> &[f32; 8] {
+    s[..8].try_into().expect("eight values")
 }
 
 /// The first four values of `s` as a mutable array (`s` must hold four).

@@ -5,14 +5,21 @@
 //! 2-D max-pool are scalar, and on LeNet-sized layers (few channels, 28–32 pixel images) they
 //! cost more than the arithmetic. `swap_in` replaces, in a typed model with concrete shapes and
 //! before tract optimises it, each eligible `Conv` by a [`conv::DirectConv`] (weights packed once,
-//! padding and bias and a following ReLU done in the one pass), each eligible `MaxPool` by a
-//! [`pool::DirectMaxPool`], and each product by a constant weight matrix (a dense layer on up to
-//! 4 rows, or a transformer's projections on any number) by a [`dense::DirectDense`]. Anything
-//! else (quantised, grouped, other layouts and types, symbolic shapes, big batches) stays
-//! tract's. `tests/kernels.rs` checks ours against tract's on the same models.
+//! padding and bias and a following ReLU done in the one pass) or, with one group per channel, a
+//! [`depthwise::DirectDepthwise`], each eligible `MaxPool` by a [`pool::DirectMaxPool`], and each
+//! product by a constant weight matrix (a dense layer on up to 4 rows, or a transformer's
+//! projections on any number) by a [`dense::DirectDense`]. Anything else (quantised, other
+//! groupings, layouts and types, symbolic shapes, big batches) stays tract's. `tests/kernels.rs`
+//! checks ours against tract's on the same models.
+//!
+//! `swap_in_windows` takes the convolutions and max-pools alone, before tract declutters a model:
+//! then tract's declutter and code generation never see them (rewriting a 1×1 convolution as a
+//! product copies its weights, lowering the others builds im2col and depthwise plans), which was
+//! most of a convolution network's load.
 
 mod conv;
 mod dense;
+mod depthwise;
 mod lanes;
 mod pool;
 mod tile;
@@ -26,20 +33,36 @@ use tract_onnx::tract_core::ops::math::{Add, Max};
 use tract_onnx::tract_core::ops::nn::DataFormat;
 
 /// Replaces tract's `Conv`, `MaxPool` and by-a-weight `EinSum` nodes by ours where
-/// [`conv::DirectConv::for_node`], [`pool::DirectMaxPool::for_node`] and
-/// [`dense::DirectDense::for_node`] take them, with the bias `Add` and the ReLU that follow
-/// folded in. Returns how many nodes were replaced.
+/// [`conv::DirectConv::for_node`], [`depthwise::DirectDepthwise::for_node`],
+/// [`pool::DirectMaxPool::for_node`] and [`dense::DirectDense::for_node`] take them, with the
+/// bias `Add` and the ReLU that follow folded in. Returns how many nodes were replaced.
 pub fn swap_in(model: &mut TypedModel) -> TractResult<usize> {
+    swap(model, true)
+}
+
+/// [`swap_in`] for the `Conv` and `MaxPool` nodes alone (see the module's doc).
+pub fn swap_in_windows(model: &mut TypedModel) -> TractResult<usize> {
+    swap(model, false)
+}
+
+fn swap(model: &mut TypedModel, products: bool) -> TractResult<usize> {
     let mut swapped = 0;
     for id in model.eval_order()? {
         let node = model.node(id);
         // `last`: the node whose output ours replaces; `relu`: whether a ReLU follows it.
         let (op, last): (Box<dyn TypedOp>, usize) = if let Some(conv) = node.op_as::<Conv>() {
-            let Some(mut op) = conv::DirectConv::for_node(model, node, conv)? else { continue };
             let relu = relu_after(model, id)?;
-            op.relu = relu.is_some();
-            (Box::new(op), relu.unwrap_or(id))
-        } else if let Some(einsum) = node.op_as::<EinSum>() {
+            let op: Box<dyn TypedOp> = if let Some(mut op) = conv::DirectConv::for_node(model, node, conv)? {
+                op.relu = relu.is_some();
+                Box::new(op)
+            } else if let Some(mut op) = depthwise::DirectDepthwise::for_node(model, node, conv)? {
+                op.relu = relu.is_some();
+                Box::new(op)
+            } else {
+                continue;
+            };
+            (op, relu.unwrap_or(id))
+        } else if let Some(einsum) = node.op_as::<EinSum>().filter(|_| products) {
             // A 1×1 convolution, as tract declutters one (channels first, then pixels), or a
             // product by a weight (rows, then features).
             let pointwise = conv::pointwise_axes(model, node, einsum)?;

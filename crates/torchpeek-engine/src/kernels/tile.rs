@@ -16,20 +16,31 @@ use std::sync::Arc;
 /// matrix, as a `MatMul` by a weight stores it).
 pub fn pack(weights: &[f32], taps_first: bool, bias: &[f32], outputs: usize, taps: usize, lanes: usize) -> (Arc<[f32]>, Arc<[f32]>) {
     let tiles = outputs.div_ceil(lanes);
-    let (o_stride, t_stride) = if taps_first { (1, outputs) } else { (taps, 1) };
     let mut packed = vec![0f32; tiles * taps * lanes];
-    // By groups of tiles, each tap in turn: reads are runs of `lanes × GROUP` values (taps first)
-    // or `lanes` runs of taps, writes `GROUP` runs; neither side strides across the whole matrix
-    // once per value (a language model's head is `[k, 50257]`).
-    const GROUP: usize = 64;
-    for (group, group_weights) in packed.chunks_mut(GROUP * taps * lanes).enumerate() {
-        for t in 0..taps {
-            for (g, tile_weights) in group_weights.chunks_exact_mut(taps * lanes).enumerate() {
-                let first = (group * GROUP + g) * lanes;
-                let here = (outputs - first).min(lanes);
-                let row = &mut tile_weights[t * lanes..t * lanes + here];
-                for (lane, w) in row.iter_mut().enumerate() {
-                    *w = weights[(first + lane) * o_stride + t * t_stride];
+    if taps_first {
+        // Tile by tile, tap by tap: `lanes` values from each row of the matrix, written in order.
+        // (Writing a group of tiles per tap instead puts each write a tile apart, the same cache
+        // set when a tile is a power of two: 4 ms instead of 0.5 for a 1024 × 1000 matrix.)
+        for (tile, tile_weights) in packed.chunks_exact_mut(taps * lanes).enumerate() {
+            let (first, here) = (tile * lanes, (outputs - tile * lanes).min(lanes));
+            for (to, row) in tile_weights.chunks_exact_mut(lanes).zip(weights.chunks_exact(outputs)) {
+                to[..here].copy_from_slice(&row[first..first + here]);
+            }
+        }
+    } else {
+        // Tile by tile, in blocks of taps: each output's taps read in one run, written `lanes`
+        // apart within a block that stays in the first-level cache (a whole tile of 1024 taps
+        // does not).
+        const TAPS_BLOCK: usize = 64;
+        for (tile, tile_weights) in packed.chunks_exact_mut(taps * lanes).enumerate() {
+            let (first, here) = (tile * lanes, (outputs - tile * lanes).min(lanes));
+            for (block, to) in tile_weights.chunks_mut(TAPS_BLOCK * lanes).enumerate() {
+                let t0 = block * TAPS_BLOCK;
+                for lane in 0..here {
+                    let from = &weights[(first + lane) * taps + t0..(first + lane + 1) * taps];
+                    for (w, &v) in to[lane..].iter_mut().step_by(lanes).zip(from) {
+                        *w = v;
+                    }
                 }
             }
         }

@@ -1,0 +1,181 @@
+//! A direct depthwise 2-D convolution for NCHW float models (`DirectDepthwise`): one filter per
+//! channel, one output channel per input channel (a convolution with as many groups as channels),
+//! as the separable blocks of MobileNets and EfficientNets have.
+//!
+//! Each channel is copied into a zero-bordered plane (its padding, and room on the right for the
+//! last block's reads), then each output row is computed in blocks of 8 columns: two vectors of
+//! sums in registers, fed per kernel tap by one broadcast weight and 8 input values (read
+//! contiguously at stride 1, as the even values of 16 at stride 2, one by one otherwise). Bias
+//! and a following ReLU are applied as each block is stored.
+
+use super::lanes::{octet, quad, F32x4};
+use super::{nchw_f32, tile, Window};
+use tract_onnx::prelude::*;
+use tract_onnx::tract_core::internal::*;
+use tract_onnx::tract_core::ops::cnn::conv::KernelFormat;
+use tract_onnx::tract_core::ops::cnn::Conv;
+
+/// Output columns per block, in vectors of 4.
+const VECTORS: usize = 2;
+const BLOCK: usize = 4 * VECTORS;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DirectDepthwise {
+    input: [usize; 4],
+    window: Window,
+    /// The plane each channel is copied into: `[rows, columns]`.
+    padded: [usize; 2],
+    /// Weights by channel: `[c][kh][kw]`.
+    weights: Arc<[f32]>,
+    /// Bias by channel.
+    bias: Arc<[f32]>,
+    /// Clamp the output at zero (a ReLU that followed the convolution).
+    pub relu: bool,
+}
+
+impl DirectDepthwise {
+    /// Our op for tract's `conv` at `node`, or None when it is not one we take: float NCHW with
+    /// concrete shapes, as many groups as input and output channels, OIHW constant weights and a
+    /// constant bias.
+    pub fn for_node(model: &TypedModel, node: &TypedNode, conv: &Conv) -> TractResult<Option<DirectDepthwise>> {
+        if conv.q_params.is_some() || conv.kernel_fmt != KernelFormat::OIHW || node.inputs.len() != 3 {
+            return Ok(None);
+        }
+        let Some(input) = nchw_f32(model, node.inputs[0], &conv.pool_spec)? else { return Ok(None) };
+        let [_, c, h, w] = input;
+        if conv.group != c || conv.pool_spec.input_channels != c || conv.pool_spec.output_channels != c {
+            return Ok(None);
+        }
+        let (Some(kernel), Some(bias)) =
+            (model.outlet_fact(node.inputs[1])?.konst.clone(), model.outlet_fact(node.inputs[2])?.konst.clone())
+        else {
+            return Ok(None);
+        };
+        let Some(window) = Window::of(&conv.pool_spec, [h, w]) else { return Ok(None) };
+        let [kh, kw] = window.kernel;
+        if kernel.datum_type() != f32::datum_type()
+            || kernel.shape() != [c, 1, kh, kw]
+            || bias.datum_type() != f32::datum_type()
+            || ![0, 1, c].contains(&bias.len())
+        {
+            return Ok(None);
+        }
+        // Every block reads `BLOCK` outputs' windows, the last one past the last output: up to the
+        // next whole block, and one value more at stride 2 (whose reads are 8 values from each of
+        // its 4 outputs' start).
+        let sx = window.stride[1];
+        let blocks = window.output[1].div_ceil(BLOCK) * BLOCK;
+        let reach = (blocks - 1) * sx + (kw - 1) * window.dilation[1] + 1 + usize::from(sx == 2);
+        let padded = [window.reach(0).max(window.pad_before[0] + h), reach.max(window.pad_before[1] + w)];
+        let bias = bias.try_as_plain_ram()?.as_slice::<f32>()?;
+        let bias: Arc<[f32]> = (0..c).map(|ch| bias.get(ch).or(bias.first()).copied().unwrap_or(0.0)).collect();
+        Ok(Some(DirectDepthwise {
+            input,
+            window,
+            padded,
+            weights: kernel.try_as_plain_ram()?.as_slice::<f32>()?.into(),
+            bias,
+            relu: false,
+        }))
+    }
+
+    fn output_shape(&self) -> [usize; 4] {
+        let [oh, ow] = self.window.output;
+        [self.input[0], self.input[1], oh, ow]
+    }
+
+    /// Every plane of `x` (`[n][c][h][w]`) into `out` (`[n][c][oh][ow]`).
+    fn planes(&self, x: &[f32], out: &mut [f32]) {
+        let [_, c, h, w] = self.input;
+        let [oh, ow] = self.window.output;
+        let [pt, pl] = self.window.pad_before;
+        let columns = self.padded[1];
+        let taps = self.window.kernel[0] * self.window.kernel[1];
+        // Borders stay zero: each channel writes the same inner rectangle.
+        let mut plane = vec![0f32; self.padded[0] * columns];
+        for (i, (x, out)) in x.chunks_exact(h * w).zip(out.chunks_exact_mut(oh * ow)).enumerate() {
+            for (y, row) in x.chunks_exact(w).enumerate() {
+                let at = (pt + y) * columns + pl;
+                plane[at..at + w].copy_from_slice(row);
+            }
+            let ch = i % c;
+            let (weights, bias) = (&self.weights[ch * taps..(ch + 1) * taps], self.bias[ch]);
+            match self.window.stride[1] {
+                1 => self.plane::<1>(&plane, weights, bias, out),
+                2 => self.plane::<2>(&plane, weights, bias, out),
+                _ => self.plane::<0>(&plane, weights, bias, out),
+            }
+        }
+    }
+
+    /// One channel: `plane` its padded input, `out` its output (`[oh][ow]`). `S`: the column
+    /// stride when it is 1 or 2 (contiguous or even reads), 0 for any other.
+    #[inline(always)]
+    fn plane<const S: usize>(&self, plane: &[f32], weights: &[f32], bias: f32, out: &mut [f32]) {
+        let Window { kernel: [kh, kw], stride: [sy, sx], dilation: [dy, dx], output: [_, ow], .. } = self.window;
+        let columns = self.padded[1];
+        let bias = F32x4::splat(bias);
+        for (oy, out) in out.chunks_exact_mut(ow).enumerate() {
+            for x0 in (0..ow).step_by(BLOCK) {
+                let mut acc = [bias; VECTORS];
+                for ky in 0..kh {
+                    let row = &plane[(oy * sy + ky * dy) * columns..][..columns];
+                    for kx in 0..kw {
+                        let wv = F32x4::splat(weights[ky * kw + kx]);
+                        let at = x0 * sx + kx * dx;
+                        for (v, acc) in acc.iter_mut().enumerate() {
+                            let start = at + 4 * v * sx;
+                            let x = match S {
+                                1 => F32x4::load(quad(&row[start..])),
+                                2 => F32x4::evens(octet(&row[start..])),
+                                _ => F32x4::from_array(std::array::from_fn(|j| row[start + j * sx])),
+                            };
+                            *acc = acc.mul_add(wv, x);
+                        }
+                    }
+                }
+                let mut sums = [0f32; BLOCK];
+                tile::spill(&acc, self.relu, &mut sums);
+                let n = (ow - x0).min(BLOCK);
+                out[x0..x0 + n].copy_from_slice(&sums[..n]);
+            }
+        }
+    }
+}
+
+/// tract compares ops to merge identical nodes; a NaN weight only makes two ops unequal, which
+/// forgoes a merge.
+impl Eq for DirectDepthwise {}
+
+impl Op for DirectDepthwise {
+    fn name(&self) -> StaticName {
+        "DirectDepthwise".into()
+    }
+
+    fn info(&self) -> TractResult<Vec<String>> {
+        Ok(vec![format!("input {:?} -> {:?}, {:?}, relu: {}", self.input, self.output_shape(), self.window, self.relu)])
+    }
+
+    op_as_typed_op!();
+}
+
+impl EvalOp for DirectDepthwise {
+    op_out_of_plan!();
+
+    fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        super::eval_f32("DirectDepthwise", inputs, &self.input, &self.output_shape(), |x, out| self.planes(x, out))
+    }
+}
+
+impl TypedOp for DirectDepthwise {
+    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        super::output_fact_f32(inputs, &self.input, &self.output_shape())
+    }
+
+    fn cost(&self, _inputs: &[&TypedFact]) -> TractResult<TVec<(Cost, TDim)>> {
+        let macs = self.output_shape().iter().product::<usize>() * self.window.kernel[0] * self.window.kernel[1];
+        Ok(tvec!((Cost::FMA(f32::datum_type()), macs.to_dim())))
+    }
+
+    as_op!();
+}
