@@ -10,8 +10,8 @@
 //!   portable one (`kernels::lanes`);
 //! - `rewrite`: graph rewrites before tract optimises (`x^3` as products, shared constants
 //!   unshared so that a tied weight is packed once, not on every run);
-//! - `declutter`: tract's declutter passes, less the one that costs convolution networks most of
-//!   a load for nothing;
+//! - `declutter`: constants folded, our kernels swapped in, then tract's declutter passes less the
+//!   one that was most of a load;
 //! - `pt2`: a `.pt2`'s exported program translated into an ONNX model of ATen's counterparts, so
 //!   `Session::load` runs torch.export archives too;
 //! - `compare`: one model's outputs against another's (max |a−b|, relative error, cosine, a

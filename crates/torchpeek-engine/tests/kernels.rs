@@ -279,6 +279,26 @@ fn matrix_products_by_a_weight_match_tract() {
     }
 }
 
+/// A product by a transposed weight that tract has not folded (a tied embedding read as a language
+/// model's head: `MatMul(x, Transpose(table))`, the table also read by a `Gather`).
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+fn a_transposed_weight_is_read_where_it_lies() {
+    use tract_onnx::tract_core::ops::change_axes::AxisOp;
+    let (m, k, o) = (5, 8, 13);
+    let mut model = TypedModel::default();
+    let x = model.add_source("x", f32::fact([1, m, k])).unwrap();
+    let table = model.add_const("table", Tensor::from_shape(&[o, k], &values(5, o * k)).unwrap()).unwrap();
+    let w = model.wire_node("transpose", AxisOp::Move(1, 0), &[table]).unwrap();
+    let einsum = EinSum::new("amk,kn->amn".parse().unwrap(), f32::datum_type());
+    let y = model.wire_node("head", einsum, &[x, w[0]]).unwrap();
+    model.select_output_outlets(&y).unwrap();
+    let input = Tensor::from_shape(&[1, m, k], &values(3, m * k)).unwrap();
+    let (diff, swapped) = compare(model, input);
+    assert_eq!(swapped, 1, "the product was not swapped");
+    assert!(diff <= 1e-5, "max abs difference {diff}");
+}
+
 /// 1×1 convolutions as tract declutters them (channels, then pixels; the batch axis dropped or
 /// kept), with a bias per output channel and a ReLU; more output channels than a 3×3 takes.
 #[cfg_attr(not(target_arch = "wasm32"), test)]

@@ -49,20 +49,22 @@ impl DirectDense {
             return Ok(None);
         }
         let x = model.outlet_fact(node.inputs[0])?;
-        let Some(w) = model.outlet_fact(node.inputs[1])?.konst.clone() else { return Ok(None) };
+        let Some((w, transposed)) = super::constant_weight(model, node.inputs[1])? else { return Ok(None) };
+        // The weight as the product reads it (`w` transposed when it goes through a transpose).
+        let shape: TVec<usize> = if transposed { w.shape().iter().rev().copied().collect() } else { w.shape().into() };
         let Some(input) = x.shape.as_concrete().map(TVec::from) else { return Ok(None) };
         let rank = input.len();
-        if x.datum_type != f32::datum_type() || w.datum_type() != f32::datum_type() || rank < 2 || input.iter().chain(w.shape()).any(|&d| d == 0) {
+        if x.datum_type != f32::datum_type() || w.datum_type() != f32::datum_type() || rank < 2 || input.iter().chain(&shape).any(|&d| d == 0) {
             return Ok(None);
         }
         let values = w.try_as_plain_ram()?.as_slice::<f32>()?;
-        let (rows, k, outputs, k_first, output) = if w.rank() == rank && w.shape()[1..] == input[1..] && (1..=MAX_ROWS).contains(&input[0]) && is_dense(einsum, rank) {
-            (input[0], input[1..].iter().product(), w.shape()[0], false, tvec![input[0], w.shape()[0]])
+        let (rows, k, outputs, k_first, output) = if shape.len() == rank && shape[1..] == input[1..] && (1..=MAX_ROWS).contains(&input[0]) && is_dense(einsum, rank) {
+            (input[0], input[1..].iter().product(), shape[0], false, tvec![input[0], shape[0]])
         } else if let Some(k_first) = super::weight_axes(einsum, &input)
-            .filter(|a| w.rank() == 2 && a.k_axis + 1 == rank && a.o_axis + 1 == einsum.axes.rank(InOut::Out(0)))
+            .filter(|a| shape.len() == 2 && a.k_axis + 1 == rank && a.o_axis + 1 == einsum.axes.rank(InOut::Out(0)))
             .map(|a| a.k_first)
         {
-            let (k, o) = if k_first { (w.shape()[0], w.shape()[1]) } else { (w.shape()[1], w.shape()[0]) };
+            let (k, o) = if k_first { (shape[0], shape[1]) } else { (shape[1], shape[0]) };
             if k != input[rank - 1] {
                 return Ok(None);
             }
@@ -74,7 +76,8 @@ impl DirectDense {
         if bias.is_some_and(|b| b.len() != outputs) {
             return Ok(None);
         }
-        let (weights, bias) = tile::pack(values, k_first, bias.unwrap_or(&[]), outputs, k, LANES);
+        // Stored transposed, the taps come first where the product reads them second.
+        let (weights, bias) = tile::pack(values, k_first != transposed, bias.unwrap_or(&[]), outputs, k, LANES);
         Ok(Some(DirectDense { input, output, rows, outputs, taps: Taps::new((0..k).collect()), weights, bias, relu: false }))
     }
 

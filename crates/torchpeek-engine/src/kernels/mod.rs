@@ -12,10 +12,9 @@
 //! groupings, layouts and types, symbolic shapes, big batches) stays tract's. `tests/kernels.rs`
 //! checks ours against tract's on the same models.
 //!
-//! `swap_in_windows` takes the convolutions and max-pools alone, before tract declutters a model:
-//! then tract's declutter and code generation never see them (rewriting a 1×1 convolution as a
-//! product copies its weights, lowering the others builds im2col and depthwise plans), which was
-//! most of a convolution network's load.
+//! `swap_in` runs twice: before tract's declutter passes (`crate::declutter`: the nodes it takes
+//! are never rewritten by tract), then on the decluttered model (what those passes made eligible,
+//! such as a product whose weight they folded).
 
 mod conv;
 mod dense;
@@ -37,15 +36,6 @@ use tract_onnx::tract_core::ops::nn::DataFormat;
 /// [`pool::DirectMaxPool::for_node`] and [`dense::DirectDense::for_node`] take them, with the
 /// bias `Add` and the ReLU that follow folded in. Returns how many nodes were replaced.
 pub fn swap_in(model: &mut TypedModel) -> TractResult<usize> {
-    swap(model, true)
-}
-
-/// [`swap_in`] for the `Conv` and `MaxPool` nodes alone (see the module's doc).
-pub fn swap_in_windows(model: &mut TypedModel) -> TractResult<usize> {
-    swap(model, false)
-}
-
-fn swap(model: &mut TypedModel, products: bool) -> TractResult<usize> {
     let mut swapped = 0;
     for id in model.eval_order()? {
         let node = model.node(id);
@@ -62,7 +52,7 @@ fn swap(model: &mut TypedModel, products: bool) -> TractResult<usize> {
                 continue;
             };
             (op, relu.unwrap_or(id))
-        } else if let Some(einsum) = node.op_as::<EinSum>().filter(|_| products) {
+        } else if let Some(einsum) = node.op_as::<EinSum>() {
             // A 1×1 convolution, as tract declutters one (channels first, then pixels), or a
             // product by a weight (rows, then features).
             let pointwise = conv::pointwise_axes(model, node, einsum)?;
@@ -168,6 +158,19 @@ fn weight_axes(einsum: &EinSum, input: &[usize]) -> Option<WeightAxes> {
     let sides = kept.iter().all(|&(a, b)| (a < k_axis) == (b < o_axis));
     let pixels = kept.iter().any(|&(a, _)| a > k_axis);
     (in_order && sides).then_some(WeightAxes { k_axis, k_first, o_axis, pixels })
+}
+
+/// The constant weight at `outlet`: a constant, or a 2-D constant transposed (a tied embedding
+/// read as a language model's head: `MatMul(x, Transpose(table))`, where the table has other
+/// readers and tract does not fold the transpose); `(the constant, transposed)`.
+fn constant_weight(model: &TypedModel, outlet: OutletId) -> TractResult<Option<(Arc<Tensor>, bool)>> {
+    if let Some(konst) = model.outlet_fact(outlet)?.konst.clone() {
+        return Ok(Some((konst, false)));
+    }
+    let node = model.node(outlet.node);
+    let swaps = matches!(node.op_as::<AxisOp>(), Some(AxisOp::Move(0, 1) | AxisOp::Move(1, 0)));
+    let Some(input) = node.inputs.first().filter(|_| swaps && node.inputs.len() == 1) else { return Ok(None) };
+    Ok(model.outlet_fact(*input)?.konst.clone().filter(|k| k.rank() == 2).map(|k| (k, true)))
 }
 
 /// The bias added to node `id`'s output along its `axis`, one value per output there (the
