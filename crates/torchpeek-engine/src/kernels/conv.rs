@@ -45,9 +45,9 @@ pub struct DirectConv {
     /// repeating the last pixel.
     starts: Arc<[usize]>,
     /// Weights by tile of 8 output channels: `[tile][tap][8]`, zero past the last channel.
-    weights: Arc<[f32]>,
+    weights: tile::Packed,
     /// Bias by tile: `[tile][8]`.
-    bias: Arc<[f32]>,
+    bias: tile::Packed,
     /// Clamp the output at zero (a ReLU that followed the convolution).
     pub relu: bool,
 }
@@ -90,7 +90,7 @@ impl DirectConv {
             }
         }
         let (weights, bias) =
-            tile::pack(kernel.try_as_plain_ram()?.as_slice::<f32>()?, false, bias.try_as_plain_ram()?.as_slice::<f32>()?, co, taps, CO);
+            tile::pack::<CO>(kernel.try_as_plain_ram()?.as_slice::<f32>()?, false, bias.try_as_plain_ram()?.as_slice::<f32>()?, co, taps);
         let [oh, ow] = window.output;
         let pixels = oh * ow;
         let starts = (0..pixels.next_multiple_of(PX))
@@ -133,7 +133,7 @@ impl DirectConv {
             return Ok(None);
         }
         let window = Window { kernel: [1, 1], stride: [1, 1], dilation: [1, 1], pad_before: [0, 0], output: [1, pixels] };
-        let (weights, bias) = tile::pack(w.try_as_plain_ram()?.as_slice::<f32>()?, k_first, bias.unwrap_or(&[]), co, c, CO);
+        let (weights, bias) = tile::pack::<CO>(w.try_as_plain_ram()?.as_slice::<f32>()?, k_first, bias.unwrap_or(&[]), co, c);
         Ok(Some(DirectConv {
             shapes: [xs.into(), ys.into()],
             input: [images, c, 1, pixels],

@@ -33,8 +33,8 @@ pub struct DirectDense {
     /// `0, 1, … k-1`: a row's values in order.
     taps: Taps,
     /// Weights by tile of 8 outputs: `[tile][k][8]`.
-    weights: Arc<[f32]>,
-    bias: Arc<[f32]>,
+    weights: tile::Packed,
+    bias: tile::Packed,
     pub relu: bool,
 }
 
@@ -77,7 +77,7 @@ impl DirectDense {
             return Ok(None);
         }
         // Stored transposed, the taps come first where the product reads them second.
-        let (weights, bias) = tile::pack(values, k_first != transposed, bias.unwrap_or(&[]), outputs, k, LANES);
+        let (weights, bias) = tile::pack::<LANES>(values, k_first != transposed, bias.unwrap_or(&[]), outputs, k);
         Ok(Some(DirectDense { input, output, rows, outputs, taps: Taps::new((0..k).collect()), weights, bias, relu: false }))
     }
 

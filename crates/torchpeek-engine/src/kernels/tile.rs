@@ -10,42 +10,54 @@
 use super::lanes::{quad, quad_mut, F32x4};
 use std::sync::Arc;
 
+/// Packed weights (or biases), shared. An `Arc` of the `Vec` they were packed into: making an
+/// `Arc<[f32]>` of it would copy it once more (GPT-2's head is 51 MB).
+pub type Packed = Arc<Vec<f32>>;
+
 /// Packs `outputs` × `taps` weights, output `o`'s tap `t` at `weights[o * taps + t]`, into tiles
-/// of `lanes` outputs, and `bias` (empty, one value, or one per output) alongside:
+/// of `L` outputs, and `bias` (empty, one value, or one per output) alongside:
 /// `(packed, bias)`. `taps_first` reads them at `weights[t * outputs + o]` instead (a `[k, o]`
 /// matrix, as a `MatMul` by a weight stores it).
-pub fn pack(weights: &[f32], taps_first: bool, bias: &[f32], outputs: usize, taps: usize, lanes: usize) -> (Arc<[f32]>, Arc<[f32]>) {
-    let tiles = outputs.div_ceil(lanes);
-    let mut packed = vec![0f32; tiles * taps * lanes];
-    if taps_first {
-        // Tile by tile, tap by tap: `lanes` values from each row of the matrix, written in order.
+pub fn pack<const L: usize>(weights: &[f32], taps_first: bool, bias: &[f32], outputs: usize, taps: usize) -> (Packed, Packed) {
+    let tiles = outputs.div_ceil(L);
+    let packed = if taps_first {
+        // Tile by tile, tap by tap: `L` values from each row of the matrix, appended in order.
         // (Writing a group of tiles per tap instead puts each write a tile apart, the same cache
         // set when a tile is a power of two: 4 ms instead of 0.5 for a 1024 × 1000 matrix.)
-        for (tile, tile_weights) in packed.chunks_exact_mut(taps * lanes).enumerate() {
-            let (first, here) = (tile * lanes, (outputs - tile * lanes).min(lanes));
-            for (to, row) in tile_weights.chunks_exact_mut(lanes).zip(weights.chunks_exact(outputs)) {
-                to[..here].copy_from_slice(&row[first..first + here]);
+        let mut packed = Vec::with_capacity(tiles * taps * L);
+        for tile in 0..tiles {
+            let (first, here) = (tile * L, (outputs - tile * L).min(L));
+            for row in weights.chunks_exact(outputs).take(taps) {
+                match <&[f32; L]>::try_from(&row[first..first + here]) {
+                    Ok(whole) => packed.extend_from_slice(whole),
+                    Err(_) => {
+                        packed.extend_from_slice(&row[first..first + here]);
+                        packed.resize(packed.len() + L - here, 0.0);
+                    }
+                }
             }
         }
+        packed
     } else {
-        // Tile by tile, in blocks of taps: each output's taps read in one run, written `lanes`
-        // apart within a block that stays in the first-level cache (a whole tile of 1024 taps
-        // does not).
+        // Tile by tile, in blocks of taps: each output's taps read in one run, written `L` apart
+        // within a block that stays in the first-level cache (a whole tile of 1024 taps does not).
         const TAPS_BLOCK: usize = 64;
-        for (tile, tile_weights) in packed.chunks_exact_mut(taps * lanes).enumerate() {
-            let (first, here) = (tile * lanes, (outputs - tile * lanes).min(lanes));
-            for (block, to) in tile_weights.chunks_mut(TAPS_BLOCK * lanes).enumerate() {
+        let mut packed = vec![0f32; tiles * taps * L];
+        for (tile, tile_weights) in packed.chunks_exact_mut(taps * L).enumerate() {
+            let (first, here) = (tile * L, (outputs - tile * L).min(L));
+            for (block, to) in tile_weights.chunks_mut(TAPS_BLOCK * L).enumerate() {
                 let t0 = block * TAPS_BLOCK;
                 for lane in 0..here {
                     let from = &weights[(first + lane) * taps + t0..(first + lane + 1) * taps];
-                    for (w, &v) in to[lane..].iter_mut().step_by(lanes).zip(from) {
+                    for (w, &v) in to[lane..].iter_mut().step_by(L).zip(from) {
                         *w = v;
                     }
                 }
             }
         }
-    }
-    let tile_bias: Arc<[f32]> = (0..tiles * lanes)
+        packed
+    };
+    let tile_bias = (0..tiles * L)
         .map(|o| match bias.len() {
             _ if o >= outputs => 0.0,
             0 => 0.0,
@@ -53,7 +65,7 @@ pub fn pack(weights: &[f32], taps_first: bool, bias: &[f32], outputs: usize, tap
             _ => bias[o],
         })
         .collect();
-    (packed.into(), tile_bias)
+    (Arc::new(packed), Arc::new(tile_bias))
 }
 
 /// Where each tap reads, relative to a source's start, with the largest offset kept beside them.
