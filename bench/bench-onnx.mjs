@@ -6,7 +6,7 @@
 //   node bench/bench-onnx.mjs [--set [DIR]] [--only SUBSTR,...] [--engine auto|simd|relaxed|/URL/PREFIX] [--rounds N] [--budget MS] [--json]
 // Without --set: the ONNX fixtures. --set: the benchmark set of real architectures
 // (bench/onnx-models.mjs: made on demand with gen/make_bench_models.py; set TORCH_PYTHON).
-// --rounds: loads + first runs per runtime (fresh sessions, alternating who goes first; default 3);
+// --rounds: loads + first runs per runtime (fresh sessions, alternating who goes first; default 5);
 // --budget: ms of alternating steady batches per model (default 3000). --engine: our build (the
 // page's plain SIMD build, its relaxed-simd one, or auto, the default: the one the page's engine
 // worker picks, www/workers/engine-build.js; or /URL/PREFIX: the build at PREFIX.js and
@@ -26,7 +26,7 @@ const only = opt('--only', null)?.split(',');
 if (only) models = models.filter((m) => only.some((s) => m.label.includes(s)));
 if (!models.length) throw new Error('no models to run');
 const TOLERANCE = 1e-4;
-const options = { rounds: Number(opt('--rounds', 3)), budgetMs: Number(opt('--budget', 3000)) };
+const options = { rounds: Number(opt('--rounds', 5)), budgetMs: Number(opt('--budget', 3000)) };
 
 const h = await start({ root: ROOT, page: benchPage(opt('--engine')) });
 let result;

@@ -122,7 +122,7 @@ async function steadyPair(fns, { warmup, budgetMs }) {
  * The first model is loaded and run once by each runtime before anything is timed: onnxruntime-web
  * starts its wasm there, and both compile the functions a load runs (V8 compiles lazily).
  */
-window.benchmark = async (models, { rounds = 3, budgetMs = 3000, warmup = 5 } = {}) => {
+window.benchmark = async (models, { rounds = 5, budgetMs = 3000, warmup = 5 } = {}) => {
   let t0 = performance.now();
   await initEngine(); // npyRead is ours too
   const initMs = performance.now() - t0;
