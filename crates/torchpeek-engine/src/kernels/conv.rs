@@ -1,14 +1,15 @@
-//! A direct 2-D convolution for NCHW float models with few channels (`DirectConv`), and 1×1
-//! convolutions of any width (which tract declutters into a product by the weights before we see
-//! them: `DirectConv::for_pointwise`).
+//! A direct 2-D convolution for NCHW float models (`DirectConv`), of any width, with one group;
+//! and 1×1 convolutions that tract already decluttered into a product by the weights
+//! (`DirectConv::for_pointwise`).
 //!
 //! The output is computed in tiles of 8 output channels by 4 output pixels (`tile::sums`: 32
 //! accumulators that stay in registers, eight 128-bit vectors in wasm), fed per kernel tap by 8
 //! packed weights and 4 input values. The input is read where it lies (copied once into a
 //! zero-bordered plane when the convolution pads), through a table of tap offsets, so there is no
 //! im2col copy. Weights are packed when the model is prepared; bias and a fused ReLU are applied
-//! as each tile is stored.
+//! as each tile is stored. A kernel of more than `BLOCK_TAPS` taps is summed in blocks of taps.
 
+use super::lanes::{quad, F32x4};
 use super::tile::{self, Taps};
 use super::{nchw_f32, weight_axes, WeightAxes, Window};
 use tract_onnx::prelude::*;
@@ -22,12 +23,11 @@ const CO_VECTORS: usize = 2;
 const CO: usize = 4 * CO_VECTORS;
 /// Output pixels per tile.
 const PX: usize = 4;
-/// Largest kernel (input channels × kernel height × kernel width) taken: the packed weights of
-/// one tile (`k × 8` floats) must stay in the first-level cache.
-const MAX_TAPS: usize = 1152;
-/// Most output channels taken with a kernel wider than 1×1: wider layers are matrix products
-/// tract does well. A 1×1 kernel's tile reads each input value once per tap, as a product does.
-const MAX_OUTPUT_CHANNELS: usize = 256;
+/// Most taps (input channels × kernel height × kernel width) summed in one pass over the output:
+/// the packed weights of one tile for them (`taps × 8` floats) stay in the first-level cache.
+/// A bigger kernel (ResNet's 3×3 convolutions of 256 and 512 channels) is summed in blocks of
+/// taps, the partial sums kept between blocks.
+const BLOCK_TAPS: usize = 1152;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct DirectConv {
@@ -39,8 +39,11 @@ pub struct DirectConv {
     window: Window,
     /// The input plane with its padding: `[rows, columns]`.
     padded: [usize; 2],
-    /// Offset of each tap (input channel, kernel row, kernel column) in the padded input.
-    taps: Taps,
+    /// Offset of each tap (input channel, kernel row, kernel column) in the padded input, by
+    /// block of at most `BLOCK_TAPS`: `(the block's first tap, its taps)`.
+    blocks: Vec<(usize, Taps)>,
+    /// How many taps in all.
+    taps: usize,
     /// Where each output pixel's window starts in the padded input, padded to whole tiles by
     /// repeating the last pixel.
     starts: Arc<[usize]>,
@@ -54,7 +57,7 @@ pub struct DirectConv {
 
 impl DirectConv {
     /// Our op for tract's `conv` at `node`, or None when it is not one we take: float NCHW,
-    /// one group, OIHW constant weights, a constant bias, concrete shapes, a kernel small enough.
+    /// one group, OIHW constant weights, a constant bias, concrete shapes.
     pub fn for_node(model: &TypedModel, node: &TypedNode, conv: &Conv) -> TractResult<Option<DirectConv>> {
         if conv.q_params.is_some() || conv.group != 1 || conv.kernel_fmt != KernelFormat::OIHW || node.inputs.len() != 3 {
             return Ok(None);
@@ -70,9 +73,7 @@ impl DirectConv {
         let co = conv.pool_spec.output_channels;
         let [kh, kw] = window.kernel;
         let taps = c * kh * kw;
-        if taps > MAX_TAPS
-            || (co > MAX_OUTPUT_CHANNELS && kh * kw > 1)
-            || c != conv.pool_spec.input_channels
+        if c != conv.pool_spec.input_channels
             || kernel.datum_type() != f32::datum_type()
             || kernel.shape() != [co, c, kh, kw]
             || bias.datum_type() != f32::datum_type()
@@ -106,7 +107,8 @@ impl DirectConv {
             output_channels: co,
             window,
             padded,
-            taps: Taps::new(offsets),
+            blocks: blocks(offsets),
+            taps,
             starts,
             weights,
             bias,
@@ -129,7 +131,7 @@ impl DirectConv {
         let (c, co) = (xs[k_axis], ys[o_axis]);
         let (images, pixels) = (xs[..k_axis].iter().product::<usize>(), xs[k_axis + 1..].iter().product::<usize>());
         let want = if k_first { [c, co] } else { [co, c] };
-        if w.shape() != want || c > MAX_TAPS || [c, co, images, pixels].contains(&0) || bias.is_some_and(|b| b.len() != co) {
+        if w.shape() != want || [c, co, images, pixels].contains(&0) || bias.is_some_and(|b| b.len() != co) {
             return Ok(None);
         }
         let window = Window { kernel: [1, 1], stride: [1, 1], dilation: [1, 1], pad_before: [0, 0], output: [1, pixels] };
@@ -140,7 +142,8 @@ impl DirectConv {
             output_channels: co,
             window,
             padded: [1, pixels],
-            taps: Taps::new((0..c).map(|ci| ci * pixels).collect()),
+            blocks: blocks((0..c).map(|ci| ci * pixels).collect()),
+            taps: c,
             starts: (0..pixels.next_multiple_of(PX)).map(|p| p.min(pixels - 1)).collect(),
             weights,
             bias,
@@ -181,23 +184,43 @@ impl DirectConv {
     fn image(&self, plane: &[f32], out: &mut [f32]) {
         let [oh, ow] = self.window.output;
         let pixels = oh * ow;
-        let taps = self.taps.len();
-        for (block, (weights, bias)) in self.weights.chunks_exact(taps * CO).zip(self.bias.chunks_exact(CO)).enumerate() {
-            let lanes = (self.output_channels - block * CO).min(CO);
-            let out = &mut out[block * CO * pixels..];
-            for (p0, starts) in (0..pixels).step_by(PX).zip(self.starts.chunks_exact(PX)) {
-                let starts = starts.try_into().expect("whole tiles");
-                let acc = tile::sums::<PX, CO_VECTORS>(plane, &self.taps, weights, starts, bias);
-                for (j, a) in acc.iter().enumerate().take(pixels - p0) {
-                    let mut sums = [0f32; CO];
-                    tile::spill(a, self.relu, &mut sums);
-                    for (lane, &v) in sums.iter().enumerate().take(lanes) {
-                        out[lane * pixels + p0 + j] = v;
+        // Partial sums between blocks of taps, `[pixel][8]`.
+        let mut partial = if self.blocks.len() > 1 { vec![0f32; pixels.next_multiple_of(PX) * CO] } else { Vec::new() };
+        for (tile, (weights, bias)) in self.weights.chunks_exact(self.taps * CO).zip(self.bias.chunks_exact(CO)).enumerate() {
+            let lanes = (self.output_channels - tile * CO).min(CO);
+            let out = &mut out[tile * CO * pixels..];
+            let bias: [F32x4; CO_VECTORS] = std::array::from_fn(|v| F32x4::load(quad(&bias[4 * v..])));
+            for (b, (first, taps)) in self.blocks.iter().enumerate() {
+                let weights = &weights[first * CO..(first + taps.len()) * CO];
+                let last = b + 1 == self.blocks.len();
+                for (p0, starts) in (0..pixels).step_by(PX).zip(self.starts.chunks_exact(PX)) {
+                    let starts = starts.try_into().expect("whole tiles");
+                    let init = if b == 0 {
+                        [bias; PX]
+                    } else {
+                        std::array::from_fn(|j| std::array::from_fn(|v| F32x4::load(quad(&partial[(p0 + j) * CO + 4 * v..]))))
+                    };
+                    let acc = tile::sums_from::<PX, CO_VECTORS>(plane, taps, weights, starts, init);
+                    for (j, a) in acc.iter().enumerate().take(pixels - p0) {
+                        if !last {
+                            tile::spill(a, false, &mut partial[(p0 + j) * CO..]);
+                            continue;
+                        }
+                        let mut sums = [0f32; CO];
+                        tile::spill(a, self.relu, &mut sums);
+                        for (lane, &v) in sums.iter().enumerate().take(lanes) {
+                            out[lane * pixels + p0 + j] = v;
+                        }
                     }
                 }
             }
         }
     }
+}
+
+/// Tap offsets in blocks of at most `BLOCK_TAPS`: `(the block's first tap, its taps)`.
+fn blocks(offsets: Vec<usize>) -> Vec<(usize, Taps)> {
+    offsets.chunks(BLOCK_TAPS).enumerate().map(|(i, block)| (i * BLOCK_TAPS, Taps::new(block.to_vec()))).collect()
 }
 
 /// Whether tract's `einsum` at `node` reads `x[…, k, pixels…] · W -> [… , o, pixels…]` with `W` a
@@ -245,7 +268,7 @@ impl TypedOp for DirectConv {
     }
 
     fn cost(&self, _inputs: &[&TypedFact]) -> TractResult<TVec<(Cost, TDim)>> {
-        let macs = self.output_shape().iter().product::<usize>() * self.taps.len();
+        let macs = self.output_shape().iter().product::<usize>() * self.taps;
         Ok(tvec!((Cost::FMA(f32::datum_type()), macs.to_dim())))
     }
 

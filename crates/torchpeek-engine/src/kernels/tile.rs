@@ -96,9 +96,14 @@ impl Taps {
 /// Panics unless every read lies inside `src`, checked once for the tile.
 #[inline(always)]
 pub fn sums<const R: usize, const V: usize>(src: &[f32], taps: &Taps, weights: &[f32], starts: &[usize; R], bias: &[f32]) -> [[F32x4; V]; R] {
+    sums_from(src, taps, weights, starts, [std::array::from_fn(|v| F32x4::load(quad(&bias[4 * v..]))); R])
+}
+
+/// [`sums`] from `acc` instead of the bias (the sums of the taps before these).
+#[inline(always)]
+pub fn sums_from<const R: usize, const V: usize>(src: &[f32], taps: &Taps, weights: &[f32], starts: &[usize; R], mut acc: [[F32x4; V]; R]) -> [[F32x4; V]; R] {
     let reach = starts.iter().max().map_or(0, |s| s + taps.last);
     assert!(taps.is_empty() || reach < src.len(), "tile reads offset {reach} of {}", src.len());
-    let mut acc: [[F32x4; V]; R] = [std::array::from_fn(|v| F32x4::load(quad(&bias[4 * v..]))); R];
     for (&tap, w) in taps.offsets.iter().zip(weights.chunks_exact(4 * V)) {
         let w: [F32x4; V] = std::array::from_fn(|v| F32x4::load(quad(&w[4 * v..])));
         for r in 0..R {
