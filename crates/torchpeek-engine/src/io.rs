@@ -81,12 +81,15 @@ pub(crate) fn unsupported(missing: &[String]) -> Error {
 }
 
 /// The whole of a model file, refused past `MAX_ENGINE_MODEL_BYTES`.
-pub(crate) fn read_model(file: &dyn Source) -> Result<Vec<u8>> {
+pub(crate) fn read_model(file: &dyn Source) -> Result<std::borrow::Cow<'_, [u8]>> {
     let max = torchpeek::limits::MAX_ENGINE_MODEL_BYTES;
     if file.len() > max {
         return Err(Error::engine(format!("{}: {} bytes is too large to run (the engine reads a model file of at most {max} bytes)", file.name(), file.len())));
     }
-    file.read_vec(0, file.len())
+    Ok(match file.bytes() {
+        Some(bytes) => bytes.into(),
+        None => file.read_vec(0, file.len())?.into(),
+    })
 }
 
 /// ONNX's element type number for a dtype.

@@ -152,14 +152,14 @@ impl Session {
         let file = *sources.get(at).ok_or_else(|| Error::engine("no model file given"))?;
         let model = read_model(file)?;
         // Our own reader first: it validates the file without panicking and gives the I/O info.
-        let info = parse(&MemSource::new(file.name(), model.as_slice()))?;
+        let info = parse(&MemSource::new(file.name(), &model[..]))?;
         let g = info.graph.as_ref().ok_or_else(|| Error::engine("the model has no graph"))?;
         let inputs: Vec<IoInfo> = schema::model_inputs(g).into_iter().map(io_info).collect();
         let outputs: Vec<IoInfo> = g.outputs.iter().map(io_info).collect();
 
         // Decoded from the bytes in place: tract's `proto_model_for_read` copies the whole file
         // first (initializers included), before decoding copies each initializer again.
-        let mut proto = <pb::ModelProto as prost::Message>::decode(model.as_slice())
+        let mut proto = <pb::ModelProto as prost::Message>::decode(&model[..])
             .map_err(|e| engine_err("cannot decode the model", e))?;
         drop(model);
         let opset = proto

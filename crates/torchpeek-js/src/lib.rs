@@ -111,34 +111,37 @@ impl JsSource {
         self.reads.get()
     }
 
-    fn fetch(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+    /// The bytes at `offset`, `len` of them, as the JS side gives them.
+    fn fetch_array(&self, offset: u64, len: usize) -> Result<Uint8Array> {
         self.reads.set(self.reads.get() + 1);
         let err = |e| read_error(&self.name, offset, e);
         let bytes: Uint8Array = match &self.backing {
             Backing::Blob { blob, reader } => {
-                let slice = blob
-                    .slice_with_f64_and_f64(offset as f64, (offset + buf.len() as u64) as f64)
-                    .map_err(err)?;
+                let slice = blob.slice_with_f64_and_f64(offset as f64, (offset + len as u64) as f64).map_err(err)?;
                 let ab = reader.read_as_array_buffer(&slice).map_err(err)?;
                 Uint8Array::new(&ab)
             }
             Backing::Reader { read } => {
                 let v = read
-                    .call2(&JsValue::NULL, &JsValue::from_f64(offset as f64), &JsValue::from_f64(buf.len() as f64))
+                    .call2(&JsValue::NULL, &JsValue::from_f64(offset as f64), &JsValue::from_f64(len as f64))
                     .map_err(err)?;
                 v.dyn_into::<Uint8Array>().map_err(|_| {
                     read_error(&self.name, offset, JsValue::from_str("read() did not return a Uint8Array"))
                 })?
             }
         };
-        if bytes.length() as usize != buf.len() {
+        if bytes.length() as usize != len {
             return Err(Error::Read {
                 source_name: self.name.clone(),
                 offset,
-                message: format!("asked for {} bytes, got {}", buf.len(), bytes.length()),
+                message: format!("asked for {len} bytes, got {}", bytes.length()),
             });
         }
-        bytes.copy_to(buf);
+        Ok(bytes)
+    }
+
+    fn fetch(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        self.fetch_array(offset, buf.len())?.copy_to(buf);
         Ok(())
     }
 }
@@ -194,6 +197,24 @@ impl Source for JsSource {
         let count = missing.len();
         a.wanted.extend(missing);
         Err(Error::Pending { source_name: self.name.clone(), ranges: count })
+    }
+
+    /// A big read (a whole model file for the engine, its external data) goes straight into a new
+    /// vector, without zeroing it first as `read_at` into one would.
+    fn read_vec(&self, offset: u64, len: u64) -> Result<Vec<u8>> {
+        check_range(self, offset, len)?;
+        let n = usize::try_from(len).map_err(|_| Error::Read {
+            source_name: self.name.clone(),
+            offset,
+            message: format!("{len} bytes do not fit in memory"),
+        })?;
+        let cached = self.ahead.borrow().get(offset, len).is_some();
+        if n < SMALL_READ || self.len <= SMALL_FILE || cached {
+            let mut v = vec![0u8; n];
+            self.read_at(offset, &mut v)?;
+            return Ok(v);
+        }
+        Ok(self.fetch_array(offset, n)?.to_vec())
     }
 }
 

@@ -33,6 +33,12 @@ pub trait Source {
         self.read_at(offset, &mut v)?;
         Ok(v)
     }
+
+    /// The whole file, when it is in memory already: a caller that needs all of it may borrow it
+    /// instead of reading a copy (the engine decodes a model from it).
+    fn bytes(&self) -> Option<&[u8]> {
+        None
+    }
 }
 
 /// A shared source reads as the one it shares (a caller keeps a handle to count or reuse it).
@@ -48,6 +54,12 @@ impl<S: Source + ?Sized> Source for std::sync::Arc<S> {
     }
     fn prefetch(&self, ranges: &[(u64, u64)]) -> Result<()> {
         (**self).prefetch(ranges)
+    }
+    fn read_vec(&self, offset: u64, len: u64) -> Result<Vec<u8>> {
+        (**self).read_vec(offset, len)
+    }
+    fn bytes(&self) -> Option<&[u8]> {
+        (**self).bytes()
     }
 }
 
@@ -110,6 +122,9 @@ impl<B: AsRef<[u8]>> Source for MemSource<B> {
         let start = offset as usize;
         buf.copy_from_slice(&self.data.as_ref()[start..start + buf.len()]);
         Ok(())
+    }
+    fn bytes(&self) -> Option<&[u8]> {
+        Some(self.data.as_ref())
     }
 }
 

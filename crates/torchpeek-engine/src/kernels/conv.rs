@@ -182,37 +182,57 @@ impl DirectConv {
     /// One image: `plane` is its padded input (`[c][rows][columns]`), `out` its output
     /// (`[co][oh][ow]`).
     fn image(&self, plane: &[f32], out: &mut [f32]) {
-        let [oh, ow] = self.window.output;
-        let pixels = oh * ow;
-        // Partial sums between blocks of taps, `[pixel][8]`.
-        let mut partial = if self.blocks.len() > 1 { vec![0f32; pixels.next_multiple_of(PX) * CO] } else { Vec::new() };
+        let [(_, taps)] = self.blocks.as_slice() else { return self.image_in_blocks(plane, out) };
+        let pixels = self.window.output[0] * self.window.output[1];
         for (tile, (weights, bias)) in self.weights.chunks_exact(self.taps * CO).zip(self.bias.chunks_exact(CO)).enumerate() {
-            let lanes = (self.output_channels - tile * CO).min(CO);
-            let out = &mut out[tile * CO * pixels..];
-            let bias: [F32x4; CO_VECTORS] = std::array::from_fn(|v| F32x4::load(quad(&bias[4 * v..])));
+            for (p0, starts) in (0..pixels).step_by(PX).zip(self.starts.chunks_exact(PX)) {
+                let starts = starts.try_into().expect("whole tiles");
+                let acc = tile::sums::<PX, CO_VECTORS>(plane, taps, weights, starts, bias);
+                self.store(&acc, tile, p0, out);
+            }
+        }
+    }
+
+    /// [`Self::image`] for a kernel of more than `BLOCK_TAPS` taps: each tile's sums over a block
+    /// of taps kept (`[pixel][8]`) for the next block to start from.
+    fn image_in_blocks(&self, plane: &[f32], out: &mut [f32]) {
+        let pixels = self.window.output[0] * self.window.output[1];
+        let mut partial = vec![0f32; pixels.next_multiple_of(PX) * CO];
+        for (tile, (weights, bias)) in self.weights.chunks_exact(self.taps * CO).zip(self.bias.chunks_exact(CO)).enumerate() {
             for (b, (first, taps)) in self.blocks.iter().enumerate() {
                 let weights = &weights[first * CO..(first + taps.len()) * CO];
-                let last = b + 1 == self.blocks.len();
                 for (p0, starts) in (0..pixels).step_by(PX).zip(self.starts.chunks_exact(PX)) {
                     let starts = starts.try_into().expect("whole tiles");
-                    let init = if b == 0 {
-                        [bias; PX]
+                    let acc = if b == 0 {
+                        tile::sums::<PX, CO_VECTORS>(plane, taps, weights, starts, bias)
                     } else {
-                        std::array::from_fn(|j| std::array::from_fn(|v| F32x4::load(quad(&partial[(p0 + j) * CO + 4 * v..]))))
+                        let from = std::array::from_fn(|j| std::array::from_fn(|v| F32x4::load(quad(&partial[(p0 + j) * CO + 4 * v..]))));
+                        tile::sums_from::<PX, CO_VECTORS>(plane, taps, weights, starts, from)
                     };
-                    let acc = tile::sums_from::<PX, CO_VECTORS>(plane, taps, weights, starts, init);
-                    for (j, a) in acc.iter().enumerate().take(pixels - p0) {
-                        if !last {
+                    if b + 1 == self.blocks.len() {
+                        self.store(&acc, tile, p0, out);
+                    } else {
+                        for (j, a) in acc.iter().enumerate() {
                             tile::spill(a, false, &mut partial[(p0 + j) * CO..]);
-                            continue;
-                        }
-                        let mut sums = [0f32; CO];
-                        tile::spill(a, self.relu, &mut sums);
-                        for (lane, &v) in sums.iter().enumerate().take(lanes) {
-                            out[lane * pixels + p0 + j] = v;
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// The sums of tile `tile` for the pixels from `p0`, with the ReLU if any, into `out`
+    /// (`[co][pixels]`), leaving out the channels and pixels past the last.
+    #[inline(always)]
+    fn store(&self, acc: &[[F32x4; CO_VECTORS]; PX], tile: usize, p0: usize, out: &mut [f32]) {
+        let pixels = self.window.output[0] * self.window.output[1];
+        let lanes = (self.output_channels - tile * CO).min(CO);
+        let out = &mut out[tile * CO * pixels..];
+        for (j, a) in acc.iter().enumerate().take(pixels - p0) {
+            let mut sums = [0f32; CO];
+            tile::spill(a, self.relu, &mut sums);
+            for (lane, &v) in sums.iter().enumerate().take(lanes) {
+                out[lane * pixels + p0 + j] = v;
             }
         }
     }

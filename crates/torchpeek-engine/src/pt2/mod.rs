@@ -46,7 +46,7 @@ pub fn open(sources: &[&dyn Source]) -> Result<Option<Model>> {
     if detected(src) != Some(Detected::Zip) {
         return Ok(None);
     }
-    let bytes = read_model(src)?;
+    let bytes = read_model(src)?.into_owned();
     let model = torchpeek::open(vec![Box::new(MemSource::new(src.name(), bytes))])?;
     if model.document.format != Format::TorchExport {
         return Err(Error::engine(format!(
