@@ -168,6 +168,31 @@ fn depthwise_convolutions_match_tract() {
     assert_eq!(swap_in(&mut model).unwrap(), 0);
 }
 
+/// ReLU6 (`Clip(x, 0, 6)`: a max by 0 then a min by 6) after a convolution and a depthwise one is
+/// folded into the kernel, on sums that reach past 6.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+fn relu6_is_folded() {
+    use tract_onnx::tract_core::ops::math::min;
+    for group in [1, 6] {
+        let shape = [1, 6, 9, 9];
+        let mut model = grouped_conv_model(shape, 6, group, spec([5, 5], [1, 1], [1, 1], PaddingSpec::Valid, 6, 6), true);
+        let relu = model.node_by_name("relu").unwrap().id;
+        let six = model.add_const("six", tensor4(&[[[[6f32]]]])).unwrap();
+        let y = model.wire_node("relu6", min(), &[OutletId::new(relu, 0), six]).unwrap();
+        model.select_output_outlets(&y).unwrap();
+        // Inputs scaled so that some sums pass 6 and some stay under 0.
+        let input = Tensor::from_shape(&shape, &values(3, 486).iter().map(|v| v * 4.0).collect::<Vec<_>>()).unwrap();
+        let theirs = model.clone().into_optimized().unwrap().into_runnable().unwrap().run(tvec!(input.clone().into_tvalue())).unwrap();
+        assert_eq!(swap_in(&mut model).unwrap(), 1);
+        assert!(!model.nodes().iter().any(|n| n.name == "relu6" || n.name == "relu"), "group {group}: the clamp was not folded");
+        let out = theirs[0].try_as_plain_ram().unwrap().as_slice::<f32>().unwrap().to_vec();
+        assert!(out.contains(&6.0) && out.contains(&0.0), "group {group}: the test's sums do not reach both bounds");
+        let ours = model.into_optimized().unwrap().into_runnable().unwrap().run(tvec!(input.into_tvalue())).unwrap();
+        assert!(max_diff(&theirs, &ours) <= 1e-5, "group {group}");
+    }
+}
+
 #[cfg_attr(not(target_arch = "wasm32"), test)]
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
 fn a_relu_read_elsewhere_is_not_fused() {

@@ -51,8 +51,8 @@ pub struct DirectConv {
     weights: tile::Packed,
     /// Bias by tile: `[tile][8]`.
     bias: tile::Packed,
-    /// Clamp the output at zero (a ReLU that followed the convolution).
-    pub relu: bool,
+    /// What follows it in the model, applied as the output is stored.
+    pub act: tile::Activation,
 }
 
 impl DirectConv {
@@ -112,7 +112,7 @@ impl DirectConv {
             starts,
             weights,
             bias,
-            relu: false,
+            act: tile::Activation::default(),
         }))
     }
 
@@ -147,7 +147,7 @@ impl DirectConv {
             starts: (0..pixels.next_multiple_of(PX)).map(|p| p.min(pixels - 1)).collect(),
             weights,
             bias,
-            relu: false,
+            act: tile::Activation::default(),
         }))
     }
 
@@ -213,7 +213,7 @@ impl DirectConv {
                         self.store(&acc, tile, p0, out);
                     } else {
                         for (j, a) in acc.iter().enumerate() {
-                            tile::spill(a, false, &mut partial[(p0 + j) * CO..]);
+                            tile::spill(a, tile::Activation::default(), &mut partial[(p0 + j) * CO..]);
                         }
                     }
                 }
@@ -230,7 +230,7 @@ impl DirectConv {
         let out = &mut out[tile * CO * pixels..];
         for (j, a) in acc.iter().enumerate().take(pixels - p0) {
             let mut sums = [0f32; CO];
-            tile::spill(a, self.relu, &mut sums);
+            tile::spill(a, self.act, &mut sums);
             for (lane, &v) in sums.iter().enumerate().take(lanes) {
                 out[lane * pixels + p0 + j] = v;
             }
@@ -268,7 +268,7 @@ impl Op for DirectConv {
     }
 
     fn info(&self) -> TractResult<Vec<String>> {
-        Ok(vec![format!("input {:?} -> {:?}, {:?}, relu: {}", self.input, self.output_shape(), self.window, self.relu)])
+        Ok(vec![format!("input {:?} -> {:?}, {:?}, {:?}", self.input, self.output_shape(), self.window, self.act)])
     }
 
     op_as_typed_op!();

@@ -35,7 +35,8 @@ pub struct DirectDense {
     /// Weights by tile of 8 outputs: `[tile][k][8]`.
     weights: tile::Packed,
     bias: tile::Packed,
-    pub relu: bool,
+    /// What follows it in the model, applied as the output is stored.
+    pub act: tile::Activation,
 }
 
 impl DirectDense {
@@ -78,7 +79,7 @@ impl DirectDense {
         }
         // Stored transposed, the taps come first where the product reads them second.
         let (weights, bias) = tile::pack::<LANES>(values, k_first != transposed, bias.unwrap_or(&[]), outputs, k);
-        Ok(Some(DirectDense { input, output, rows, outputs, taps: Taps::new((0..k).collect()), weights, bias, relu: false }))
+        Ok(Some(DirectDense { input, output, rows, outputs, taps: Taps::new((0..k).collect()), weights, bias, act: tile::Activation::default() }))
     }
 
     /// All rows, `R` at a time (the last group repeats the last row), for each tile of outputs in
@@ -92,7 +93,7 @@ impl DirectDense {
                 let acc = tile::sums::<R, VECTORS>(x, &self.taps, weights, &starts, bias);
                 for (r, a) in acc.iter().enumerate().take(n - r0) {
                     let mut sums = [0f32; LANES];
-                    tile::spill(a, self.relu, &mut sums);
+                    tile::spill(a, self.act, &mut sums);
                     let at = (r0 + r) * o + block * LANES;
                     out[at..at + lanes].copy_from_slice(&sums[..lanes]);
                 }
@@ -137,7 +138,7 @@ impl Op for DirectDense {
     }
 
     fn info(&self) -> TractResult<Vec<String>> {
-        Ok(vec![format!("input {:?} -> {:?}, relu: {}", self.input, self.output, self.relu)])
+        Ok(vec![format!("input {:?} -> {:?}, {:?}", self.input, self.output, self.act)])
     }
 
     op_as_typed_op!();

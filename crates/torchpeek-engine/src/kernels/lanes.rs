@@ -62,6 +62,12 @@ mod imp {
         pub fn pmax(self, o: Self) -> Self {
             F32x4(f32x4_pmax(self.0, o.0))
         }
+
+        /// `if o < self { o } else { self }`, lane by lane (a NaN in `self` is kept).
+        #[inline(always)]
+        pub fn pmin(self, o: Self) -> Self {
+            F32x4(f32x4_pmin(self.0, o.0))
+        }
     }
 }
 
@@ -108,6 +114,12 @@ mod imp {
         pub fn pmax(self, o: Self) -> Self {
             F32x4(std::array::from_fn(|i| if self.0[i] < o.0[i] { o.0[i] } else { self.0[i] }))
         }
+
+        /// `if o < self { o } else { self }`, lane by lane (a NaN in `self` is kept).
+        #[inline(always)]
+        pub fn pmin(self, o: Self) -> Self {
+            F32x4(std::array::from_fn(|i| if o.0[i] < self.0[i] { o.0[i] } else { self.0[i] }))
+        }
     }
 }
 
@@ -117,12 +129,6 @@ pub use imp::F32x4;
 #[inline(always)]
 pub fn quad(s: &[f32]) -> &[f32; 4] {
     s[..4].try_into().expect("four lanes")
-}
-
-/// The first eight values of `s` as an array (`s` must hold eight).
-#[inline(always)]
-pub fn octet(s: &[f32]) -> &[f32; 8] {
-    s[..8].try_into().expect("eight values")
 }
 
 /// The first four values of `s` as a mutable array (`s` must hold four).

@@ -28,7 +28,7 @@ use tract_onnx::tract_core::internal::*;
 use tract_onnx::tract_core::ops::binary::{BinMiniOp, TypedBinOp};
 use tract_onnx::tract_core::ops::cnn::{Conv, MaxPool, PoolSpec};
 use tract_onnx::tract_core::ops::einsum::EinSum;
-use tract_onnx::tract_core::ops::math::{Add, Max};
+use tract_onnx::tract_core::ops::math::{Add, Max, Min};
 use tract_onnx::tract_core::ops::nn::DataFormat;
 
 /// Replaces tract's `Conv`, `MaxPool` and by-a-weight `EinSum` nodes by ours where
@@ -39,19 +39,19 @@ pub fn swap_in(model: &mut TypedModel) -> TractResult<usize> {
     let mut swapped = 0;
     for id in model.eval_order()? {
         let node = model.node(id);
-        // `last`: the node whose output ours replaces; `relu`: whether a ReLU follows it.
+        // `last`: the node whose output ours replaces; `act`: what follows the op, folded in.
         let (op, last): (Box<dyn TypedOp>, usize) = if let Some(conv) = node.op_as::<Conv>() {
-            let relu = relu_after(model, id)?;
+            let (act, after) = activation_after(model, id)?;
             let op: Box<dyn TypedOp> = if let Some(mut op) = conv::DirectConv::for_node(model, node, conv)? {
-                op.relu = relu.is_some();
+                op.act = act;
                 Box::new(op)
             } else if let Some(mut op) = depthwise::DirectDepthwise::for_node(model, node, conv)? {
-                op.relu = relu.is_some();
+                op.act = act;
                 Box::new(op)
             } else {
                 continue;
             };
-            (op, relu.unwrap_or(id))
+            (op, after.unwrap_or(id))
         } else if let Some(einsum) = node.op_as::<EinSum>() {
             // A 1×1 convolution, as tract declutters one (channels first, then pixels), or a
             // product by a weight (rows, then features).
@@ -59,17 +59,17 @@ pub fn swap_in(model: &mut TypedModel) -> TractResult<usize> {
             let rank = model.outlet_fact(OutletId::new(id, 0))?.rank();
             let bias = bias_after(model, id, pointwise.map_or(rank.saturating_sub(1), |p| p.o_axis))?;
             let values = bias.as_ref().map(|b| &b.0[..]);
-            let relu = relu_after(model, bias.as_ref().map_or(id, |b| b.1))?;
+            let (act, after) = activation_after(model, bias.as_ref().map_or(id, |b| b.1))?;
             let op: Box<dyn TypedOp> = if let Some(pointwise) = &pointwise {
                 let Some(mut op) = conv::DirectConv::for_pointwise(model, node, einsum, pointwise, values)? else { continue };
-                op.relu = relu.is_some();
+                op.act = act;
                 Box::new(op)
             } else {
                 let Some(mut op) = dense::DirectDense::for_node(model, node, einsum, values)? else { continue };
-                op.relu = relu.is_some();
+                op.act = act;
                 Box::new(op)
             };
-            (op, relu.or(bias.map(|b| b.1)).unwrap_or(id))
+            (op, after.or(bias.map(|b| b.1)).unwrap_or(id))
         } else if let Some(pool) = node.op_as::<MaxPool>() {
             let Some(op) = pool::DirectMaxPool::for_node(model, node, pool)? else { continue };
             (Box::new(op), id)
@@ -112,6 +112,20 @@ fn relu_after(model: &TypedModel, id: usize) -> TractResult<Option<usize>> {
     let Some((relu, zero)) = binary_after::<Max>(model, id)? else { return Ok(None) };
     let zero = zero.len() == 1 && zero.try_as_plain_ram()?.as_slice::<f32>()? == [0.0];
     Ok(zero.then_some(relu))
+}
+
+/// The ReLU after node `id`'s output, and the `min(x, c)` by one constant after that (ReLU6, as
+/// ONNX's `Clip(x, 0, 6)` imports): what a kernel folds in, and the last node folded.
+fn activation_after(model: &TypedModel, id: usize) -> TractResult<(tile::Activation, Option<usize>)> {
+    let Some(relu) = relu_after(model, id)? else { return Ok((tile::Activation::default(), None)) };
+    if let Some((min, c)) = binary_after::<Min>(model, relu)? {
+        if let [max] = c.try_as_plain_ram()?.as_slice::<f32>()? {
+            if !max.is_nan() {
+                return Ok((tile::Activation { relu: true, max: Some(*max) }, Some(min)));
+            }
+        }
+    }
+    Ok((tile::Activation { relu: true, max: None }, Some(relu)))
 }
 
 /// Where the values lie in tract's `einsum` for `x · W`, `W` a matrix: the summed axis is x's

@@ -119,12 +119,22 @@ pub fn sums_from<const R: usize, const V: usize>(src: &[f32], taps: &Taps, weigh
     acc
 }
 
-/// One source's `4·V` sums, written to `out[..4·V]`; with `relu`, negatives (and NaN) as zero.
+/// What a kernel applies to its sums as it stores them: the ReLU that followed it (negatives and
+/// NaN as zero), then the upper bound that followed that (ReLU6's 6: ONNX's `Clip(x, 0, 6)`).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Activation {
+    pub relu: bool,
+    pub max: Option<f32>,
+}
+
+/// One source's `4·V` sums, written to `out[..4·V]` with `act` applied.
 #[inline(always)]
-pub fn spill<const V: usize>(sums: &[F32x4; V], relu: bool, out: &mut [f32]) {
+pub fn spill<const V: usize>(sums: &[F32x4; V], act: Activation, out: &mut [f32]) {
     let zero = F32x4::splat(0.0);
+    let max = F32x4::splat(act.max.unwrap_or(0.0));
     for (v, &s) in sums.iter().enumerate() {
-        let s = if relu { zero.pmax(s) } else { s };
+        let s = if act.relu { zero.pmax(s) } else { s };
+        let s = if act.max.is_some() { s.pmin(max) } else { s };
         s.store(quad_mut(&mut out[4 * v..]));
     }
 }
