@@ -5,9 +5,9 @@
 //!   every load makes before tract (the file's size, operators it cannot run);
 //! - `session`: loading a model (operators checked first, external data resolved by the core's
 //!   reader), plans per input shape, runs;
-//! - `kernels`: our own typed ops for small convolutions, max-pools and dense layers, plugged into
-//!   tract's graph before it optimises; each kernel's inner loops have a wasm SIMD path and a
-//!   portable one (`kernels::lanes`);
+//! - `kernels`: our own typed ops for convolutions (depthwise too), max-pools and products by a
+//!   weight matrix, plugged into tract's graph before it declutters; each kernel's inner loops
+//!   have a wasm SIMD path and a portable one (`kernels::lanes`);
 //! - `rewrite`: graph rewrites before tract optimises (`x^3` as products, shared constants
 //!   unshared so that a tied weight is packed once, not on every run);
 //! - `declutter`: constants folded, our kernels swapped in, then tract's declutter passes less the
