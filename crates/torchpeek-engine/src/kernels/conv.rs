@@ -11,10 +11,9 @@
 
 use super::lanes::{quad, F32x4};
 use super::tile::{self, Taps};
-use super::{nchw_f32, weight_axes, WeightAxes, Window};
+use super::{conv_parts, weight_axes, ConvParts, WeightAxes, Window};
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
-use tract_onnx::tract_core::ops::cnn::conv::KernelFormat;
 use tract_onnx::tract_core::ops::cnn::Conv;
 use tract_onnx::tract_core::ops::einsum::EinSum;
 
@@ -42,8 +41,6 @@ pub struct DirectConv {
     /// Offset of each tap (input channel, kernel row, kernel column) in the padded input, by
     /// block of at most `BLOCK_TAPS`: `(the block's first tap, its taps)`.
     blocks: Vec<(usize, Taps)>,
-    /// How many taps in all.
-    taps: usize,
     /// Where each output pixel's window starts in the padded input, padded to whole tiles by
     /// repeating the last pixel.
     starts: Arc<[usize]>,
@@ -59,28 +56,11 @@ impl DirectConv {
     /// Our op for tract's `conv` at `node`, or None when it is not one we take: float NCHW,
     /// one group, OIHW constant weights, a constant bias, concrete shapes.
     pub fn for_node(model: &TypedModel, node: &TypedNode, conv: &Conv) -> TractResult<Option<DirectConv>> {
-        if conv.q_params.is_some() || conv.group != 1 || conv.kernel_fmt != KernelFormat::OIHW || node.inputs.len() != 3 {
-            return Ok(None);
-        }
-        let Some(input) = nchw_f32(model, node.inputs[0], &conv.pool_spec)? else { return Ok(None) };
+        let Some(ConvParts { input, kernel, bias, window }) = conv_parts(model, node, conv)?.filter(|_| conv.group == 1) else { return Ok(None) };
         let [_, c, h, w] = input;
-        let (Some(kernel), Some(bias)) =
-            (model.outlet_fact(node.inputs[1])?.konst.clone(), model.outlet_fact(node.inputs[2])?.konst.clone())
-        else {
-            return Ok(None);
-        };
-        let Some(window) = Window::of(&conv.pool_spec, [h, w]) else { return Ok(None) };
         let co = conv.pool_spec.output_channels;
         let [kh, kw] = window.kernel;
         let taps = c * kh * kw;
-        if c != conv.pool_spec.input_channels
-            || kernel.datum_type() != f32::datum_type()
-            || kernel.shape() != [co, c, kh, kw]
-            || bias.datum_type() != f32::datum_type()
-            || ![0, 1, co].contains(&bias.len())
-        {
-            return Ok(None);
-        }
         let padded = [0, 1].map(|a| window.reach(a).max(window.pad_before[a] + [h, w][a]));
         let mut offsets = Vec::with_capacity(taps);
         for ci in 0..c {
@@ -108,7 +88,6 @@ impl DirectConv {
             window,
             padded,
             blocks: blocks(offsets),
-            taps,
             starts,
             weights,
             bias,
@@ -143,7 +122,6 @@ impl DirectConv {
             window,
             padded: [1, pixels],
             blocks: blocks((0..c).map(|ci| ci * pixels).collect()),
-            taps: c,
             starts: (0..pixels.next_multiple_of(PX)).map(|p| p.min(pixels - 1)).collect(),
             weights,
             bias,
@@ -156,11 +134,15 @@ impl DirectConv {
         [self.input[0], self.output_channels, oh, ow]
     }
 
+    /// How many taps in all (input channels × kernel area).
+    fn taps(&self) -> usize {
+        self.blocks.iter().map(|(_, taps)| taps.len()).sum()
+    }
+
     /// Every image of `x` (`[n][c][h][w]`) into `out` (`[n][co][oh][ow]`), each copied into a
     /// zero-bordered plane first when the convolution pads.
     fn images(&self, x: &[f32], out: &mut [f32]) {
         let [_, c, h, w] = self.input;
-        let [pt, pl] = self.window.pad_before;
         let unpadded = self.padded == [h, w];
         let mut plane = if unpadded { Vec::new() } else { vec![0f32; c * self.padded[0] * self.padded[1]] };
         let [_, co, oh, ow] = self.output_shape();
@@ -169,11 +151,9 @@ impl DirectConv {
                 self.image(image, out);
                 continue;
             }
-            for (ci, channel) in image.chunks_exact(h * w).enumerate() {
-                for (y, row) in channel.chunks_exact(w).enumerate() {
-                    let at = (ci * self.padded[0] + pt + y) * self.padded[1] + pl;
-                    plane[at..at + w].copy_from_slice(row);
-                }
+            let [rows, columns] = self.padded;
+            for (channel, to) in image.chunks_exact(h * w).zip(plane.chunks_exact_mut(rows * columns)) {
+                self.window.copy_padded(channel, w, to, columns);
             }
             self.image(&plane, out);
         }
@@ -184,7 +164,7 @@ impl DirectConv {
     fn image(&self, plane: &[f32], out: &mut [f32]) {
         let [(_, taps)] = self.blocks.as_slice() else { return self.image_in_blocks(plane, out) };
         let pixels = self.window.output[0] * self.window.output[1];
-        for (tile, (weights, bias)) in self.weights.chunks_exact(self.taps * CO).zip(self.bias.chunks_exact(CO)).enumerate() {
+        for (tile, (weights, bias)) in self.weights.chunks_exact(self.taps() * CO).zip(self.bias.chunks_exact(CO)).enumerate() {
             for (p0, starts) in (0..pixels).step_by(PX).zip(self.starts.chunks_exact(PX)) {
                 let starts = starts.try_into().expect("whole tiles");
                 let acc = tile::sums::<PX, CO_VECTORS>(plane, taps, weights, starts, bias);
@@ -198,7 +178,7 @@ impl DirectConv {
     fn image_in_blocks(&self, plane: &[f32], out: &mut [f32]) {
         let pixels = self.window.output[0] * self.window.output[1];
         let mut partial = vec![0f32; pixels.next_multiple_of(PX) * CO];
-        for (tile, (weights, bias)) in self.weights.chunks_exact(self.taps * CO).zip(self.bias.chunks_exact(CO)).enumerate() {
+        for (tile, (weights, bias)) in self.weights.chunks_exact(self.taps() * CO).zip(self.bias.chunks_exact(CO)).enumerate() {
             for (b, (first, taps)) in self.blocks.iter().enumerate() {
                 let weights = &weights[first * CO..(first + taps.len()) * CO];
                 for (p0, starts) in (0..pixels).step_by(PX).zip(self.starts.chunks_exact(PX)) {
@@ -288,7 +268,7 @@ impl TypedOp for DirectConv {
     }
 
     fn cost(&self, _inputs: &[&TypedFact]) -> TractResult<TVec<(Cost, TDim)>> {
-        let macs = self.output_shape().iter().product::<usize>() * self.taps;
+        let macs = self.output_shape().iter().product::<usize>() * self.taps();
         Ok(tvec!((Cost::FMA(f32::datum_type()), macs.to_dim())))
     }
 

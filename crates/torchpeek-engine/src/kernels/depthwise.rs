@@ -9,10 +9,9 @@
 //! and a following ReLU are applied as each block is stored.
 
 use super::lanes::F32x4;
-use super::{nchw_f32, tile, Window};
+use super::{conv_parts, tile, ConvParts, Window};
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
-use tract_onnx::tract_core::ops::cnn::conv::KernelFormat;
 use tract_onnx::tract_core::ops::cnn::Conv;
 
 /// Output columns per block, in vectors of 4.
@@ -38,28 +37,12 @@ impl DirectDepthwise {
     /// concrete shapes, as many groups as input and output channels, OIHW constant weights and a
     /// constant bias.
     pub fn for_node(model: &TypedModel, node: &TypedNode, conv: &Conv) -> TractResult<Option<DirectDepthwise>> {
-        if conv.q_params.is_some() || conv.kernel_fmt != KernelFormat::OIHW || node.inputs.len() != 3 {
-            return Ok(None);
-        }
-        let Some(input) = nchw_f32(model, node.inputs[0], &conv.pool_spec)? else { return Ok(None) };
+        let Some(ConvParts { input, kernel, bias, window }) = conv_parts(model, node, conv)? else { return Ok(None) };
         let [_, c, h, w] = input;
-        if conv.group != c || conv.pool_spec.input_channels != c || conv.pool_spec.output_channels != c {
+        if conv.group != c || conv.pool_spec.output_channels != c {
             return Ok(None);
         }
-        let (Some(kernel), Some(bias)) =
-            (model.outlet_fact(node.inputs[1])?.konst.clone(), model.outlet_fact(node.inputs[2])?.konst.clone())
-        else {
-            return Ok(None);
-        };
-        let Some(window) = Window::of(&conv.pool_spec, [h, w]) else { return Ok(None) };
-        let [kh, kw] = window.kernel;
-        if kernel.datum_type() != f32::datum_type()
-            || kernel.shape() != [c, 1, kh, kw]
-            || bias.datum_type() != f32::datum_type()
-            || ![0, 1, c].contains(&bias.len())
-        {
-            return Ok(None);
-        }
+        let kw = window.kernel[1];
         // Every block reads `BLOCK` outputs' windows, the last one past the last output: up to the
         // next whole block, and one value more at stride 2 (whose reads are 8 values from each of
         // its 4 outputs' start).
@@ -88,16 +71,12 @@ impl DirectDepthwise {
     fn planes(&self, x: &[f32], out: &mut [f32]) {
         let [_, c, h, w] = self.input;
         let [oh, ow] = self.window.output;
-        let [pt, pl] = self.window.pad_before;
         let columns = self.padded[1];
         let taps = self.window.kernel[0] * self.window.kernel[1];
         // Borders stay zero: each channel writes the same inner rectangle.
         let mut plane = vec![0f32; self.padded[0] * columns];
         for (i, (x, out)) in x.chunks_exact(h * w).zip(out.chunks_exact_mut(oh * ow)).enumerate() {
-            for (y, row) in x.chunks_exact(w).enumerate() {
-                let at = (pt + y) * columns + pl;
-                plane[at..at + w].copy_from_slice(row);
-            }
+            self.window.copy_padded(x, w, &mut plane, columns);
             let ch = i % c;
             let (weights, bias) = (&self.weights[ch * taps..(ch + 1) * taps], self.bias[ch]);
             match self.window.stride[1] {

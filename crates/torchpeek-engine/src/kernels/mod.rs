@@ -26,6 +26,7 @@ mod tile;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
 use tract_onnx::tract_core::ops::binary::{BinMiniOp, TypedBinOp};
+use tract_onnx::tract_core::ops::cnn::conv::KernelFormat;
 use tract_onnx::tract_core::ops::cnn::{Conv, MaxPool, PoolSpec};
 use tract_onnx::tract_core::ops::einsum::EinSum;
 use tract_onnx::tract_core::ops::math::{Add, Max, Min};
@@ -34,7 +35,8 @@ use tract_onnx::tract_core::ops::nn::DataFormat;
 /// Replaces tract's `Conv`, `MaxPool` and by-a-weight `EinSum` nodes by ours where
 /// [`conv::DirectConv::for_node`], [`depthwise::DirectDepthwise::for_node`],
 /// [`pool::DirectMaxPool::for_node`] and [`dense::DirectDense::for_node`] take them, with the
-/// bias `Add` and the ReLU that follow folded in. Returns how many nodes were replaced.
+/// bias `Add`, the ReLU and the ReLU6 bound that follow folded in (`activation_after`). Returns how
+/// many nodes were replaced.
 pub fn swap_in(model: &mut TypedModel) -> TractResult<usize> {
     let mut swapped = 0;
     for id in model.eval_order()? {
@@ -226,6 +228,44 @@ fn output_fact_f32(inputs: &[&TypedFact], input: &[usize], output: &[usize]) -> 
     Ok(tvec!(f32::datum_type().fact(output)))
 }
 
+/// What every convolution kernel of ours reads from tract's `Conv`: the concrete `[n, c, h, w]`
+/// of its float NCHW input, its OIHW float kernel (`[co, c / group, kh, kw]`) and float bias
+/// (empty, one value, or one per output channel), both constant, and its window.
+struct ConvParts {
+    input: [usize; 4],
+    kernel: Arc<Tensor>,
+    bias: Arc<Tensor>,
+    window: Window,
+}
+
+/// [`ConvParts`] of tract's `conv` at `node`, or None when it is not a float convolution of
+/// constant weights that our kernels could take (quantised, another layout, symbolic shapes).
+fn conv_parts(model: &TypedModel, node: &TypedNode, conv: &Conv) -> TractResult<Option<ConvParts>> {
+    if conv.q_params.is_some() || conv.kernel_fmt != KernelFormat::OIHW || node.inputs.len() != 3 {
+        return Ok(None);
+    }
+    let Some(input) = nchw_f32(model, node.inputs[0], &conv.pool_spec)? else { return Ok(None) };
+    let [_, c, h, w] = input;
+    let (Some(kernel), Some(bias)) =
+        (model.outlet_fact(node.inputs[1])?.konst.clone(), model.outlet_fact(node.inputs[2])?.konst.clone())
+    else {
+        return Ok(None);
+    };
+    let Some(window) = Window::of(&conv.pool_spec, [h, w]) else { return Ok(None) };
+    let ([kh, kw], co, group) = (window.kernel, conv.pool_spec.output_channels, conv.group);
+    if group == 0
+        || c % group != 0
+        || c != conv.pool_spec.input_channels
+        || kernel.datum_type() != f32::datum_type()
+        || kernel.shape() != [co, c / group, kh, kw]
+        || bias.datum_type() != f32::datum_type()
+        || ![0, 1, co].contains(&bias.len())
+    {
+        return Ok(None);
+    }
+    Ok(Some(ConvParts { input, kernel, bias, window }))
+}
+
 /// The concrete `[n, c, h, w]` of an NCHW float input with no empty dimension, or None.
 fn nchw_f32(model: &TypedModel, outlet: OutletId, spec: &PoolSpec) -> TractResult<Option<[usize; 4]>> {
     let fact = model.outlet_fact(outlet)?;
@@ -265,6 +305,16 @@ impl Window {
     /// coordinates (add `pad_before` to an input index to get there).
     fn start(&self, axis: usize, o: usize) -> usize {
         o * self.stride[axis]
+    }
+
+    /// One channel (`[h][w]`, rows of `w`) copied into its zero-bordered plane (rows of
+    /// `columns`), where the padding before puts it.
+    fn copy_padded(&self, channel: &[f32], w: usize, plane: &mut [f32], columns: usize) {
+        let [pt, pl] = self.pad_before;
+        for (y, row) in channel.chunks_exact(w).enumerate() {
+            let at = (pt + y) * columns + pl;
+            plane[at..at + w].copy_from_slice(row);
+        }
     }
 
     /// How far the last window reaches, in padded coordinates, plus one.
